@@ -1,0 +1,71 @@
+/* Picking a backend by name, and helpers shared by backends. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+#include "units.h"
+
+static const struct backend_ops *const backends[] = {
+	&backend_sim_ops,
+#ifdef HAVE_XEN
+	&backend_xen_ops,
+#endif
+};
+
+const struct backend_ops *backend_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(backends) / sizeof(*backends); i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
+
+/* True when the first line of path contains needle. */
+static int file_has(const char *path, const char *needle)
+{
+	char line[256];
+	FILE *f = fopen(path, "re");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	if (fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+const char *backend_detect(char *err, size_t errlen)
+{
+	int dom0 = file_has("/proc/xen/capabilities", "control_d");
+
+	if (dom0) {
+#ifdef HAVE_XEN
+		return "xen";
+#else
+		snprintf(err, errlen,
+			 "this is a Xen dom0 but balloond was built without the Xen backend "
+			 "(install libxen-dev and rebuild), or use --backend=sim");
+		return NULL;
+#endif
+	}
+	if (file_has("/sys/hypervisor/type", "xen"))
+		snprintf(err, errlen,
+			 "this is a Xen guest, not dom0 (no control_d in /proc/xen/capabilities); "
+			 "balloond runs in dom0. Use --backend=sim to run on the simulated host");
+	else
+		snprintf(err, errlen,
+			 "this host is not a Xen dom0 (no /proc/xen/capabilities with control_d); "
+			 "use --backend=sim to run on the simulated host");
+	return NULL;
+}
+
+int backend_parse_kib(const char *s, uint64_t *ret)
+{
+	return u64_parse_strict(s, SIZE_MAX_KIB, ret);
+}

@@ -1,0 +1,454 @@
+/* The control socket: newline-delimited JSON-RPC 2.0 over a Unix stream
+ * socket, with peer credentials checked on accept, bounded messages,
+ * bounded send queues, connection caps and idle timeouts. A bad client
+ * gets an error or is disconnected; it never stalls the daemon. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <systemd/sd-daemon.h>
+
+#include "control.h"
+#include "log.h"
+
+#define JSON_MAX_DEPTH 32
+#define SEND_QUEUE_MAX (4u << 20) /* a client that does not read is dropped */
+#define ACCEPT_BACKOFF_MS 1000
+
+enum client_role { ROLE_NONE, ROLE_READ, ROLE_ADMIN };
+
+struct client {
+	struct control *ctl;
+	struct bufferevent *bev;
+	uid_t uid;
+	pid_t pid;
+	enum client_role role;
+	bool closing; /* flush what is queued, then close */
+	struct client *next;
+};
+
+struct control {
+	struct daemon *d;
+	int fd;
+	bool owns_path; /* we created the socket file (not socket activation) */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct event *accept_ev;
+	struct event *backoff_ev;
+	struct client *clients;
+	unsigned n_clients;
+	gid_t read_gid;
+	bool have_read_gid;
+};
+
+static void client_free(struct client *c)
+{
+	struct control *ctl = c->ctl;
+	struct client **pp;
+
+	for (pp = &ctl->clients; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	ctl->n_clients--;
+	bufferevent_free(c->bev);
+	free(c);
+	if (!event_pending(ctl->accept_ev, EV_READ, NULL) &&
+	    !event_pending(ctl->backoff_ev, EV_TIMEOUT, NULL))
+		event_add(ctl->accept_ev, NULL);
+}
+
+static unsigned clients_of_uid(const struct control *ctl, uid_t uid)
+{
+	const struct client *c;
+	unsigned n = 0;
+
+	for (c = ctl->clients; c; c = c->next)
+		n += c->uid == uid;
+	return n;
+}
+
+/* Queue one JSON value as a line. Takes the reference. */
+static void client_send(struct client *c, json_object *obj)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	const char *s;
+
+	if (!obj)
+		return;
+	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+						    JSON_C_TO_STRING_NOSLASHESCAPE);
+	evbuffer_add(out, s, strlen(s));
+	evbuffer_add(out, "\n", 1);
+	json_object_put(obj);
+}
+
+/* Send an error, then close once it is written. */
+static void client_fail(struct client *c, int code, const char *msg)
+{
+	client_send(c, rpc_make_error(NULL, code, msg, NULL));
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+/* Handle one request object (an element of a batch or a whole message). */
+static json_object *client_handle_one(struct client *c, json_object *obj)
+{
+	struct rpc_request req;
+	json_object *id = NULL;
+	char err[256];
+
+	if (rpc_request_parse(obj, &req, &id, err, sizeof(err)) != 0)
+		return rpc_make_error(id, RPC_INVALID_REQUEST, err, NULL);
+	if (c->role == ROLE_NONE) {
+		if (!req.id)
+			return NULL;
+		snprintf(err, sizeof(err),
+			 "not permitted: uid %u is neither root nor in the read group", (unsigned)c->uid);
+		return rpc_make_error(req.id, RPC_ERR_NOT_PERMITTED, err, NULL);
+	}
+	return methods_dispatch(c->ctl->d, &req, c->role != ROLE_ADMIN);
+}
+
+/* Handle one line: a request or a batch. */
+static void client_handle_line(struct client *c, const char *line, size_t len)
+{
+	json_object *msg = NULL, *reply = NULL;
+	char err[256];
+
+	if (rpc_parse(line, len, JSON_MAX_DEPTH, &msg, err, sizeof(err)) != 0) {
+		client_send(c, rpc_make_error(NULL, RPC_PARSE_ERROR, err, NULL));
+		return;
+	}
+	if (json_object_is_type(msg, json_type_array)) {
+		size_t i, n = json_object_array_length(msg);
+
+		if (n == 0) {
+			client_send(c, rpc_make_error(NULL, RPC_INVALID_REQUEST,
+						      "empty batch", NULL));
+			json_object_put(msg);
+			return;
+		}
+		reply = json_object_new_array();
+		for (i = 0; i < n; i++) {
+			json_object *r = client_handle_one(c, json_object_array_get_idx(msg, i));
+
+			if (r)
+				json_object_array_add(reply, r);
+		}
+		if (json_object_array_length(reply) == 0) {
+			json_object_put(reply);
+			reply = NULL;
+		}
+	} else {
+		reply = client_handle_one(c, msg);
+	}
+	json_object_put(msg);
+	client_send(c, reply);
+}
+
+static void client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t max = (size_t)c->ctl->d->conf.max_message;
+
+	while (!c->closing) {
+		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		char *line;
+		size_t len;
+
+		if (eol.pos < 0) {
+			if (evbuffer_get_length(in) > max) {
+				char msg[96];
+
+				snprintf(msg, sizeof(msg), "message exceeds %zu bytes", max);
+				client_fail(c, RPC_INVALID_REQUEST, msg);
+			}
+			break;
+		}
+		if ((size_t)eol.pos > max) {
+			char msg[96];
+
+			snprintf(msg, sizeof(msg), "message exceeds %zu bytes", max);
+			client_fail(c, RPC_INVALID_REQUEST, msg);
+			break;
+		}
+		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (!line)
+			break;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len > 0)
+			client_handle_line(c, line, len);
+		free(line);
+		/* Back-pressure: stop reading from a client that does not read
+		 * its replies; drop it if it keeps going. */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > SEND_QUEUE_MAX) {
+			log_warnx("control: dropping client pid %d: it does not read its replies",
+				  (int)c->pid);
+			client_free(c);
+			return;
+		}
+	}
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		client_free(c);
+}
+
+static void client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	if (c->closing)
+		client_free(c);
+}
+
+static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT)
+		log_debug("control: client pid %d idle, disconnecting", (int)c->pid);
+	else if (what & BEV_EVENT_ERROR)
+		log_debug("control: client pid %d: %s", (int)c->pid, strerror(errno));
+	client_free(c);
+}
+
+/* Is uid (with primary gid) a member of the read group? */
+static bool uid_in_group(uid_t uid, gid_t gid, gid_t want)
+{
+	struct passwd *pw;
+	gid_t groups[256];
+	int n = 256, i;
+
+	if (gid == want)
+		return true;
+	pw = getpwuid(uid);
+	if (!pw)
+		return false;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (groups[i] == want)
+			return true;
+	return false;
+}
+
+static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct control *ctl = arg;
+	const struct conf *conf = &ctl->d->conf;
+	struct timeval tv;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *c;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			struct timeval backoff = {ACCEPT_BACKOFF_MS / 1000, 0};
+
+			log_warn("control: accept");
+			event_del(ctl->accept_ev);
+			evtimer_add(ctl->backoff_ev, &backoff);
+		}
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("control: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	if (cred.uid == 0)
+		c->role = ROLE_ADMIN;
+	else if (ctl->have_read_gid && uid_in_group(cred.uid, cred.gid, ctl->read_gid))
+		c->role = ROLE_READ;
+	else
+		c->role = ROLE_NONE;
+	c->bev = bufferevent_socket_new(ctl->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = ctl->clients;
+	ctl->clients = c;
+	ctl->n_clients++;
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
+	tv.tv_sec = (time_t)(conf->client_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(conf->client_timeout_ms % 1000 * 1000);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+
+	if (ctl->n_clients > conf->max_clients) {
+		log_warnx("control: too many clients (%u), refusing pid %d", ctl->n_clients - 1,
+			  (int)c->pid);
+		client_fail(c, RPC_ERR_BUSY, "too many clients");
+	} else if (clients_of_uid(ctl, c->uid) > conf->max_clients_per_uid) {
+		log_warnx("control: too many clients for uid %u, refusing pid %d",
+			  (unsigned)c->uid, (int)c->pid);
+		client_fail(c, RPC_ERR_BUSY, "too many clients for this uid");
+	}
+	/* Stop accepting while at the cap so a flood cannot grow memory. */
+	if (ctl->n_clients > conf->max_clients)
+		event_del(ctl->accept_ev);
+}
+
+static void control_backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *ctl = arg;
+
+	event_add(ctl->accept_ev, NULL);
+}
+
+/* Bind a fresh socket at path, refusing to steal one a live daemon uses. */
+static int control_bind(struct control *ctl, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
+	char dir[sizeof(sun.sun_path)];
+	char *slash;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sun.sun_path, path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+			return -errno;
+		}
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	if (lstat(path, &st) == 0) {
+		int probe;
+
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			close(fd);
+			return -EEXIST;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			close(fd);
+			snprintf(err, errlen, "another balloond is serving %s", path);
+			return -EADDRINUSE;
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path); /* stale socket from a crashed daemon */
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		close(fd);
+		return -EADDRINUSE;
+	}
+	if (chmod(path, ctl->have_read_gid ? 0660 : 0600) < 0 ||
+	    (ctl->have_read_gid && chown(path, 0, ctl->read_gid) < 0 && geteuid() == 0))
+		log_warn("control: setting the mode of %s", path);
+	if (listen(fd, 64) < 0) {
+		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -errno;
+	}
+	ctl->owns_path = true;
+	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	return fd;
+}
+
+int control_open(struct control **ret, struct daemon *d, const char *path, char *err,
+		 size_t errlen)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	int n, fd = -1;
+
+	if (!ctl)
+		return -ENOMEM;
+	ctl->d = d;
+	if (d->conf.read_group[0]) {
+		struct group *gr = getgrnam(d->conf.read_group);
+
+		if (!gr) {
+			snprintf(err, errlen, "read_group \"%s\" does not exist", d->conf.read_group);
+			free(ctl);
+			return -ENOENT;
+		}
+		ctl->read_gid = gr->gr_gid;
+		ctl->have_read_gid = true;
+	}
+	n = sd_listen_fds(1);
+	if (n > 0) {
+		fd = SD_LISTEN_FDS_START;
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			snprintf(err, errlen, "the socket systemd passed is not a listening Unix stream socket");
+			free(ctl);
+			return -EINVAL;
+		}
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		log_info("control: using the socket passed by systemd");
+	} else {
+		fd = control_bind(ctl, path, err, errlen);
+		if (fd < 0) {
+			free(ctl);
+			return fd;
+		}
+	}
+	ctl->fd = fd;
+	ctl->accept_ev = event_new(d->base, fd, EV_READ | EV_PERSIST, control_accept_cb, ctl);
+	ctl->backoff_ev = evtimer_new(d->base, control_backoff_cb, ctl);
+	if (!ctl->accept_ev || !ctl->backoff_ev) {
+		control_close(ctl);
+		return -ENOMEM;
+	}
+	event_add(ctl->accept_ev, NULL);
+	*ret = ctl;
+	return 0;
+}
+
+void control_close(struct control *ctl)
+{
+	if (!ctl)
+		return;
+	while (ctl->clients)
+		client_free(ctl->clients);
+	if (ctl->accept_ev)
+		event_free(ctl->accept_ev);
+	if (ctl->backoff_ev)
+		event_free(ctl->backoff_ev);
+	if (ctl->fd >= 0)
+		close(ctl->fd);
+	if (ctl->owns_path)
+		unlink(ctl->path);
+	free(ctl);
+}

@@ -1,0 +1,353 @@
+/* JSON-RPC methods: one table entry per method (name, read-only or not,
+ * handler). Handlers validate everything before changing anything. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#define REFRESH_MAX_AGE_MS 200
+
+struct method {
+	const char *name;
+	bool read_only;
+	/* Returns the result (new reference) or NULL with *code and err set. */
+	json_object *(*fn)(struct daemon *d, json_object *params, int *code, json_object **data,
+			   char *err, size_t errlen);
+};
+
+static json_object *json_kib(uint64_t kib)
+{
+	return json_object_new_int64((int64_t)kib);
+}
+
+/* A domain as the protocol shows it (doc/protocol.md, DOMAIN). */
+static json_object *dom_to_json(const struct engine_dom *dom, bool detail, uint64_t now)
+{
+	json_object *o = json_object_new_object();
+	bool live = dom->state != DOM_BUILDING && dom->state != DOM_DYING;
+	uint64_t dist;
+
+	json_object_object_add(o, "domid", json_object_new_int64(dom->domid));
+	json_object_object_add(o, "name", json_object_new_string(dom->name));
+	json_object_object_add(o, "type", json_object_new_string(dom_type_name(dom->type)));
+	json_object_object_add(o, "mode", json_object_new_string(domain_mode_name(dom->mode)));
+	json_object_object_add(o, "state", json_object_new_string(dom_state_name(dom->state)));
+	json_object_object_add(o, "dmin", json_kib(dom->dmin_kib));
+	json_object_object_add(o, "dmax", json_kib(dom->dmax_kib));
+	json_object_object_add(o, "static_max", json_kib(dom->static_max_kib));
+	json_object_object_add(o, "weight", json_object_new_int64(dom->weight));
+	json_object_object_add(o, "target", dom->has_target ? json_kib(dom->target_kib) : NULL);
+	json_object_object_add(o, "actual", json_kib(dom->actual_kib));
+	json_object_object_add(o, "maxmem", json_kib(dom->maxmem_kib));
+	json_object_object_add(o, "demand", NULL);
+	json_object_object_add(o, "rate", dom->has_rate && live
+					     ? json_object_new_int64(dom->rate_kib_s) : NULL);
+	dist = dom->actual_kib > dom->target_kib ? dom->actual_kib - dom->target_kib
+						 : dom->target_kib - dom->actual_kib;
+	if (live && dom->has_rate && dom->state == DOM_CONVERGING && dom->rate_kib_s != 0 &&
+	    ((dom->rate_kib_s < 0) == (dom->actual_kib > dom->target_kib))) {
+		double rate = dom->rate_kib_s < 0 ? -(double)dom->rate_kib_s : (double)dom->rate_kib_s;
+
+		json_object_object_add(o, "eta", json_object_new_double((double)dist / rate));
+	} else {
+		json_object_object_add(o, "eta", NULL);
+	}
+	if (detail) {
+		json_object *b = json_object_new_object(), *decs = json_object_new_array();
+		const struct engine_decision *dec;
+		unsigned i;
+
+		json_object_object_add(b, "dmin_source",
+				       json_object_new_string(bound_source_name(dom->dmin_source)));
+		json_object_object_add(b, "dmax_source",
+				       json_object_new_string(bound_source_name(dom->dmax_source)));
+		json_object_object_add(b, "ceiling", json_kib(dom->ceiling_kib));
+		json_object_object_add(o, "bounds", b);
+		json_object_object_add(o, "reason", json_object_new_string(dom->reason));
+		for (i = 0; (dec = engine_dom_decision(dom, i)); i++) {
+			json_object *j = json_object_new_object();
+
+			json_object_object_add(j, "ago", json_object_new_double(
+				(double)(now - dec->at_ms) / 1000.0));
+			json_object_object_add(j, "old", dec->has_old ? json_kib(dec->old_kib) : NULL);
+			json_object_object_add(j, "new", json_kib(dec->new_kib));
+			json_object_object_add(j, "reason", json_object_new_string(dec->reason));
+			json_object_array_add(decs, j);
+		}
+		json_object_object_add(o, "decisions", decs);
+	}
+	return o;
+}
+
+/* Resolve a domain reference or fail with "no such domain". */
+static const struct engine_dom *dom_lookup(struct daemon *d, const struct rpc_domain_ref *ref,
+					   int *code, char *err, size_t errlen)
+{
+	const struct engine_dom *dom = ref->by_name ? engine_find_name(d->engine, ref->name)
+						    : engine_find(d->engine, ref->domid);
+
+	if (!dom) {
+		*code = RPC_ERR_NO_SUCH_DOMAIN;
+		if (ref->by_name)
+			snprintf(err, errlen, "no domain named \"%s\"", ref->name);
+		else
+			snprintf(err, errlen, "no domain %u", ref->domid);
+	}
+	return dom;
+}
+
+static bool params_none(json_object *params, int *code, char *err, size_t errlen)
+{
+	static const struct rpc_field none[] = {{NULL}};
+	char dummy;
+
+	if (rpc_params_decode(params, none, &dummy, err, errlen) != 0) {
+		*code = RPC_INVALID_PARAMS;
+		return false;
+	}
+	return true;
+}
+
+static json_object *m_hello(struct daemon *d, json_object *params, int *code, json_object **data,
+			    char *err, size_t errlen)
+{
+	json_object *o;
+
+	if (!params_none(params, code, err, errlen))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "api", json_object_new_int(RPC_API_VERSION));
+	json_object_object_add(o, "backend", json_object_new_string(d->bops->name));
+	json_object_object_add(o, "capabilities", methods_capabilities());
+	return o;
+}
+
+static json_object *m_host_status(struct daemon *d, json_object *params, int *code,
+				  json_object **data, char *err, size_t errlen)
+{
+	struct engine_host h;
+	json_object *o;
+
+	if (!params_none(params, code, err, errlen))
+		return NULL;
+	daemon_refresh(d, REFRESH_MAX_AGE_MS);
+	engine_host_status(d->engine, &h);
+	o = json_object_new_object();
+	json_object_object_add(o, "backend", json_object_new_string(d->bops->name));
+	json_object_object_add(o, "mode", json_object_new_string(h.paused ? "paused" : "running"));
+	json_object_object_add(o, "uptime", json_object_new_double(
+		(double)(daemon_now_ms() - d->start_ms) / 1000.0));
+	json_object_object_add(o, "total", json_kib(h.total_kib));
+	json_object_object_add(o, "free", json_kib(h.free_kib));
+	json_object_object_add(o, "scrub", json_kib(h.scrub_kib));
+	json_object_object_add(o, "outstanding", json_kib(h.outstanding_kib));
+	json_object_object_add(o, "pool", json_kib(h.pool_kib));
+	json_object_object_add(o, "committed", json_kib(h.committed_kib));
+	json_object_object_add(o, "available", json_object_new_int64(h.available_kib));
+	json_object_object_add(o, "reserved", json_kib(h.reserved_kib));
+	json_object_object_add(o, "pressure", json_object_new_string(pressure_name(h.pressure)));
+	json_object_object_add(o, "domains", json_object_new_int64(h.domains));
+	json_object_object_add(o, "managed", json_object_new_int64(h.managed));
+	json_object_object_add(o, "converging", json_object_new_int64(h.converging));
+	json_object_object_add(o, "stalled", json_object_new_int64(h.stalled));
+	json_object_object_add(o, "uncooperative", json_object_new_int64(h.uncooperative));
+	return o;
+}
+
+static json_object *m_domain_list(struct daemon *d, json_object *params, int *code,
+				  json_object **data, char *err, size_t errlen)
+{
+	json_object *o, *arr;
+	uint64_t now = daemon_now_ms();
+	size_t i;
+
+	if (!params_none(params, code, err, errlen))
+		return NULL;
+	daemon_refresh(d, REFRESH_MAX_AGE_MS);
+	arr = json_object_new_array_ext((int)engine_count(d->engine));
+	for (i = 0; i < engine_count(d->engine); i++)
+		json_object_array_add(arr, dom_to_json(engine_at(d->engine, i), false, now));
+	o = json_object_new_object();
+	json_object_object_add(o, "domains", arr);
+	return o;
+}
+
+struct domain_params {
+	struct rpc_domain_ref domain;
+	uint64_t target;
+};
+
+static const struct rpc_field domain_only_fields[] = {
+	{"domain", RPC_FIELD_DOMAIN, offsetof(struct domain_params, domain), 0, true, 0,
+	 RPC_NO_PRESENT},
+	{NULL},
+};
+
+static const struct rpc_field set_target_fields[] = {
+	{"domain", RPC_FIELD_DOMAIN, offsetof(struct domain_params, domain), 0, true, 0,
+	 RPC_NO_PRESENT},
+	{"target", RPC_FIELD_SIZE, offsetof(struct domain_params, target), 0, true, 0,
+	 RPC_NO_PRESENT},
+	{NULL},
+};
+
+static json_object *m_domain_get(struct daemon *d, json_object *params, int *code,
+				 json_object **data, char *err, size_t errlen)
+{
+	struct domain_params p = {0};
+	const struct engine_dom *dom;
+
+	if (rpc_params_decode(params, domain_only_fields, &p, err, errlen) != 0) {
+		*code = RPC_INVALID_PARAMS;
+		return NULL;
+	}
+	daemon_refresh(d, REFRESH_MAX_AGE_MS);
+	dom = dom_lookup(d, &p.domain, code, err, errlen);
+	return dom ? dom_to_json(dom, true, daemon_now_ms()) : NULL;
+}
+
+static json_object *m_domain_set_target(struct daemon *d, json_object *params, int *code,
+					json_object **data, char *err, size_t errlen)
+{
+	struct domain_params p = {0};
+	const struct engine_dom *dom;
+	uint64_t min = 0, max = 0;
+	uint32_t domid;
+	int r;
+
+	if (rpc_params_decode(params, set_target_fields, &p, err, errlen) != 0) {
+		*code = RPC_INVALID_PARAMS;
+		return NULL;
+	}
+	daemon_refresh(d, 0);
+	dom = dom_lookup(d, &p.domain, code, err, errlen);
+	if (!dom)
+		return NULL;
+	domid = dom->domid;
+	r = engine_pin(d->engine, domid, p.target, daemon_now_ms(), &min, &max, err, errlen);
+	switch (r) {
+	case 0:
+		break;
+	case -ERANGE:
+		*code = RPC_ERR_OUT_OF_BOUNDS;
+		*data = json_object_new_object();
+		json_object_object_add(*data, "min", json_kib(min));
+		json_object_object_add(*data, "max", json_kib(max));
+		return NULL;
+	case -ENOSPC:
+		*code = RPC_ERR_INSUFFICIENT_MEMORY;
+		return NULL;
+	case -EPERM:
+		*code = RPC_ERR_NOT_MANAGED;
+		return NULL;
+	case -ENOENT:
+		*code = RPC_ERR_NO_SUCH_DOMAIN;
+		return NULL;
+	default:
+		*code = RPC_INTERNAL_ERROR;
+		return NULL;
+	}
+	log_info("domain %u (%s): pinned at %" PRIu64 " KiB by admin", domid, dom->name, p.target);
+	daemon_step(d);
+	dom = engine_find(d->engine, domid);
+	if (!dom) {
+		*code = RPC_ERR_NO_SUCH_DOMAIN;
+		snprintf(err, errlen, "domain %u went away", domid);
+		return NULL;
+	}
+	return dom_to_json(dom, false, daemon_now_ms());
+}
+
+static json_object *m_domain_unpin(struct daemon *d, json_object *params, int *code,
+				   json_object **data, char *err, size_t errlen)
+{
+	struct domain_params p = {0};
+	const struct engine_dom *dom;
+	uint32_t domid;
+
+	if (rpc_params_decode(params, domain_only_fields, &p, err, errlen) != 0) {
+		*code = RPC_INVALID_PARAMS;
+		return NULL;
+	}
+	daemon_refresh(d, 0);
+	dom = dom_lookup(d, &p.domain, code, err, errlen);
+	if (!dom)
+		return NULL;
+	domid = dom->domid;
+	if (engine_unpin(d->engine, domid, daemon_now_ms(), err, errlen) < 0) {
+		*code = RPC_INVALID_PARAMS;
+		return NULL;
+	}
+	log_info("domain %u (%s): unpinned by admin", domid, dom->name);
+	daemon_step(d);
+	dom = engine_find(d->engine, domid);
+	if (!dom) {
+		*code = RPC_ERR_NO_SUCH_DOMAIN;
+		snprintf(err, errlen, "domain %u went away", domid);
+		return NULL;
+	}
+	return dom_to_json(dom, false, daemon_now_ms());
+}
+
+static const struct method methods[] = {
+	{"hello", true, m_hello},
+	{"host.status", true, m_host_status},
+	{"domain.list", true, m_domain_list},
+	{"domain.get", true, m_domain_get},
+	{"domain.set_target", false, m_domain_set_target},
+	{"domain.unpin", false, m_domain_unpin},
+};
+
+json_object *methods_capabilities(void)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(*methods); i++)
+		json_object_array_add(a, json_object_new_string(methods[i].name));
+	return a;
+}
+
+json_object *methods_dispatch(struct daemon *d, const struct rpc_request *req, bool read_only)
+{
+	const struct method *m = NULL;
+	json_object *result, *data = NULL;
+	char err[512] = "";
+	int code = RPC_INTERNAL_ERROR;
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(*methods); i++)
+		if (strcmp(methods[i].name, req->method) == 0)
+			m = &methods[i];
+	if (!m) {
+		if (!req->id)
+			return NULL;
+		snprintf(err, sizeof(err), "method not found: %.64s", req->method);
+		return rpc_make_error(req->id, RPC_METHOD_NOT_FOUND, err, NULL);
+	}
+	if (read_only && !m->read_only) {
+		if (!req->id)
+			return NULL;
+		snprintf(err, sizeof(err), "not permitted: %s needs root", m->name);
+		return rpc_make_error(req->id, RPC_ERR_NOT_PERMITTED, err, NULL);
+	}
+	result = m->fn(d, req->params, &code, &data, err, sizeof(err));
+	if (!req->id) {
+		json_object_put(result);
+		json_object_put(data);
+		return NULL;
+	}
+	if (!result) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", rpc_error_name(code));
+		return rpc_make_error(req->id, code, err, data);
+	}
+	return rpc_make_result(req->id, result);
+}

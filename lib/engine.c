@@ -1,0 +1,1171 @@
+/* The engine: domain table, per-domain balloon state machine, and the
+ * decision round that turns an observation into actions. See POLICY.md. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "units.h"
+
+#define DOM0_DEFAULT_DMIN_KIB (UINT64_C(1) << 20) /* 1 GiB */
+#define RESTORE_MAX 65536
+
+struct restore_entry {
+	uint32_t domid;
+	char key[16];
+	char value[32];
+};
+
+struct engine {
+	struct conf conf;
+	struct engine_dom **doms; /* sorted by domid */
+	size_t n, cap;
+	struct restore_entry *restore;
+	size_t n_restore;
+	struct engine_host host;
+	bool paused;
+	bool have_obs;
+	/* scratch for the policy, grown as needed */
+	struct policy_item *items;
+	double *scratch;
+	struct engine_dom **work;
+	size_t scratch_cap;
+};
+
+static const char *const state_names[] = {
+	[DOM_IDLE] = "idle",
+	[DOM_CONVERGING] = "converging",
+	[DOM_STALLED] = "stalled",
+	[DOM_UNCOOPERATIVE] = "uncooperative",
+	[DOM_BUILDING] = "building",
+	[DOM_DYING] = "dying",
+};
+
+const char *dom_state_name(enum dom_state s)
+{
+	return (unsigned)s < sizeof(state_names) / sizeof(*state_names) ? state_names[s] : "?";
+}
+
+const char *dom_type_name(enum dom_type t)
+{
+	switch (t) {
+	case DOM_PV: return "pv";
+	case DOM_PVH: return "pvh";
+	case DOM_HVM: return "hvm";
+	}
+	return "?";
+}
+
+const char *bound_source_name(enum bound_source s)
+{
+	switch (s) {
+	case BOUND_DEFAULT: return "default";
+	case BOUND_XENSTORE: return "xenstore";
+	case BOUND_CONFIG: return "config";
+	}
+	return "?";
+}
+
+const char *pressure_name(enum pressure_level p)
+{
+	switch (p) {
+	case PRESSURE_NONE: return "none";
+	case PRESSURE_TIGHT: return "tight";
+	case PRESSURE_CRITICAL: return "critical";
+	}
+	return "?";
+}
+
+static uint64_t page_floor(uint64_t kib)
+{
+	return kib - kib % ENGINE_PAGE_KIB;
+}
+
+static uint64_t page_ceil(uint64_t kib)
+{
+	return page_floor(kib + ENGINE_PAGE_KIB - 1);
+}
+
+static uint64_t u64_min(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t u64_max(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static uint64_t u64_dist(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/* ---- output ---- */
+
+void engine_output_reset(struct engine_output *out)
+{
+	out->n_actions = 0;
+	out->n_events = 0;
+	out->next_wake_ms = UINT64_MAX;
+}
+
+void engine_output_free(struct engine_output *out)
+{
+	if (!out)
+		return;
+	free(out->actions);
+	free(out->events);
+	memset(out, 0, sizeof(*out));
+}
+
+static int grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	nv = realloc(*v, ncap * elem);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static struct engine_action *action_add(struct engine_output *out, enum engine_action_type type,
+					uint32_t domid)
+{
+	struct engine_action *a;
+
+	if (grow((void **)&out->actions, &out->cap_actions, out->n_actions + 1, sizeof(*a)) < 0)
+		return NULL;
+	a = &out->actions[out->n_actions++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	a->domid = domid;
+	return a;
+}
+
+static int action_persist(struct engine_output *out, uint32_t domid, const char *key,
+			  const char *fmt, ...)
+{
+	struct engine_action *a = action_add(out, ACT_PERSIST, domid);
+	va_list ap;
+
+	if (!a)
+		return -ENOMEM;
+	snprintf(a->key, sizeof(a->key), "%s", key);
+	va_start(ap, fmt);
+	vsnprintf(a->value, sizeof(a->value), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static struct engine_event *event_add(struct engine_output *out, enum engine_event_type type,
+				      const struct engine_dom *d)
+{
+	struct engine_event *ev;
+
+	if (grow((void **)&out->events, &out->cap_events, out->n_events + 1, sizeof(*ev)) < 0)
+		return NULL;
+	ev = &out->events[out->n_events++];
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	if (d) {
+		ev->domid = d->domid;
+		snprintf(ev->name, sizeof(ev->name), "%s", d->name);
+		ev->old_state = ev->new_state = d->state;
+	}
+	return ev;
+}
+
+/* ---- table ---- */
+
+struct engine *engine_new(const struct conf *conf)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	if (conf_copy(&e->conf, conf) < 0) {
+		free(e);
+		return NULL;
+	}
+	e->host.pool_kib = conf->pool_kib;
+	return e;
+}
+
+void engine_free(struct engine *e)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < e->n; i++)
+		free(e->doms[i]);
+	free(e->doms);
+	free(e->restore);
+	free(e->items);
+	free(e->scratch);
+	free(e->work);
+	conf_free(&e->conf);
+	free(e);
+}
+
+int engine_set_conf(struct engine *e, const struct conf *conf)
+{
+	struct conf copy;
+
+	if (conf_copy(&copy, conf) < 0)
+		return -ENOMEM;
+	conf_free(&e->conf);
+	e->conf = copy;
+	e->host.pool_kib = conf->pool_kib;
+	return 0;
+}
+
+const struct conf *engine_conf(const struct engine *e)
+{
+	return &e->conf;
+}
+
+/* Index of the first domain with domid >= id. */
+static size_t table_lower_bound(const struct engine *e, uint32_t domid)
+{
+	size_t lo = 0, hi = e->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e->doms[mid]->domid < domid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct engine_dom *table_find(const struct engine *e, uint32_t domid)
+{
+	size_t i = table_lower_bound(e, domid);
+
+	return i < e->n && e->doms[i]->domid == domid ? e->doms[i] : NULL;
+}
+
+static struct engine_dom *table_insert(struct engine *e, uint32_t domid)
+{
+	struct engine_dom *d;
+	size_t i;
+
+	if (grow((void **)&e->doms, &e->cap, e->n + 1, sizeof(*e->doms)) < 0)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->domid = domid;
+	d->weight = 100;
+	i = table_lower_bound(e, domid);
+	memmove(&e->doms[i + 1], &e->doms[i], (e->n - i) * sizeof(*e->doms));
+	e->doms[i] = d;
+	e->n++;
+	return d;
+}
+
+size_t engine_count(const struct engine *e)
+{
+	return e->n;
+}
+
+const struct engine_dom *engine_at(const struct engine *e, size_t i)
+{
+	return i < e->n ? e->doms[i] : NULL;
+}
+
+const struct engine_dom *engine_find(const struct engine *e, uint32_t domid)
+{
+	return table_find(e, domid);
+}
+
+const struct engine_dom *engine_find_name(const struct engine *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		if (e->doms[i]->name[0] && strcmp(e->doms[i]->name, name) == 0)
+			return e->doms[i];
+	return NULL;
+}
+
+void engine_host_status(const struct engine *e, struct engine_host *ret)
+{
+	*ret = e->host;
+}
+
+const struct engine_decision *engine_dom_decision(const struct engine_dom *d, unsigned i)
+{
+	unsigned idx;
+
+	if (i >= d->n_decisions)
+		return NULL;
+	idx = (d->decision_head + ENGINE_DECISIONS - 1 - i) % ENGINE_DECISIONS;
+	return &d->decisions[idx];
+}
+
+static void decision_log(struct engine_dom *d, uint64_t now, bool has_old, uint64_t old_kib,
+			 uint64_t new_kib, const char *reason)
+{
+	struct engine_decision *dec = &d->decisions[d->decision_head];
+
+	dec->at_ms = now;
+	dec->has_old = has_old;
+	dec->old_kib = old_kib;
+	dec->new_kib = new_kib;
+	snprintf(dec->reason, sizeof(dec->reason), "%s", reason);
+	d->decision_head = (d->decision_head + 1) % ENGINE_DECISIONS;
+	if (d->n_decisions < ENGINE_DECISIONS)
+		d->n_decisions++;
+}
+
+/* ---- restore ---- */
+
+int engine_restore(struct engine *e, uint32_t domid, const char *key, const char *value)
+{
+	struct restore_entry *r;
+	uint64_t v;
+	void *nv;
+
+	if (strcmp(key, "mode") == 0) {
+		if (strcmp(value, "auto") != 0 && strcmp(value, "pinned") != 0)
+			return -EINVAL;
+	} else if (strcmp(key, "pin") == 0 || strcmp(key, "target") == 0) {
+		if (u64_parse_strict(value, SIZE_MAX_KIB, &v) < 0)
+			return -EINVAL;
+	} else if (strcmp(key, "uncooperative") == 0) {
+		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	if (strlen(value) >= sizeof(r->value) || e->n_restore >= RESTORE_MAX)
+		return -EINVAL;
+	nv = realloc(e->restore, (e->n_restore + 1) * sizeof(*e->restore));
+	if (!nv)
+		return -ENOMEM;
+	e->restore = nv;
+	r = &e->restore[e->n_restore++];
+	r->domid = domid;
+	snprintf(r->key, sizeof(r->key), "%s", key);
+	snprintf(r->value, sizeof(r->value), "%s", value);
+	return 0;
+}
+
+/* Apply (and drop) what was persisted for a domain seen for the first time. */
+static void restore_apply(struct engine *e, struct engine_dom *d, uint64_t now)
+{
+	bool pinned = false, have_pin = false;
+	uint64_t pin = 0, v;
+	size_t i, j;
+
+	for (i = 0, j = 0; i < e->n_restore; i++) {
+		struct restore_entry *r = &e->restore[i];
+
+		if (r->domid != d->domid) {
+			e->restore[j++] = *r;
+			continue;
+		}
+		if (strcmp(r->key, "mode") == 0) {
+			pinned = strcmp(r->value, "pinned") == 0;
+		} else if (strcmp(r->key, "pin") == 0 &&
+			   u64_parse_strict(r->value, SIZE_MAX_KIB, &v) == 0) {
+			have_pin = true;
+			pin = v;
+		} else if (strcmp(r->key, "target") == 0 &&
+			   u64_parse_strict(r->value, SIZE_MAX_KIB, &v) == 0) {
+			d->written_valid = true;
+			d->written_kib = v;
+		} else if (strcmp(r->key, "uncooperative") == 0 && strcmp(r->value, "1") == 0) {
+			d->restored_uncoop = true;
+		}
+	}
+	e->n_restore = j;
+	if (pinned && have_pin) {
+		d->mode = MODE_PINNED;
+		d->pin_kib = pin;
+		d->restored_pin = true;
+	}
+	if (d->restored_uncoop) {
+		d->state = DOM_UNCOOPERATIVE;
+		d->stalled_since_ms = now;
+		d->last_progress_ms = now;
+		d->last_rearm_ms = now;
+	}
+}
+
+/* ---- per-domain observation ---- */
+
+static uint64_t bound_resolve(const struct conf_bound *b, uint64_t static_max)
+{
+	if (b->is_pct)
+		return page_floor(static_max / 100 * b->pct + static_max % 100 * b->pct / 100);
+	return b->kib;
+}
+
+/* Work out dmin/dmax/ceiling and their sources: a [domain NAME] section
+ * wins over XenStore (toolstack), which wins over [defaults]. */
+static void dom_bounds(const struct engine *e, struct engine_dom *d,
+		       const struct engine_obs_domain *o)
+{
+	const struct conf_domain *sec = d->name[0] ? conf_find_domain(&e->conf, d->name) : NULL;
+	const struct conf_domain *def = &e->conf.defaults;
+	uint64_t smax = d->static_max_kib;
+
+	if (sec && sec->dynamic_min.set) {
+		d->dmin_kib = bound_resolve(&sec->dynamic_min, smax);
+		d->dmin_source = BOUND_CONFIG;
+	} else if (o->has_xs_dmin) {
+		d->dmin_kib = o->xs_dmin_kib;
+		d->dmin_source = BOUND_XENSTORE;
+	} else {
+		d->dmin_kib = bound_resolve(&def->dynamic_min, smax);
+		d->dmin_source = BOUND_DEFAULT;
+		if (d->domid == 0)
+			d->dmin_kib = u64_max(d->dmin_kib, DOM0_DEFAULT_DMIN_KIB);
+	}
+	if (sec && sec->dynamic_max.set) {
+		d->dmax_kib = bound_resolve(&sec->dynamic_max, smax);
+		d->dmax_source = BOUND_CONFIG;
+	} else if (o->has_xs_dmax) {
+		d->dmax_kib = o->xs_dmax_kib;
+		d->dmax_source = BOUND_XENSTORE;
+	} else {
+		d->dmax_kib = bound_resolve(&def->dynamic_max, smax);
+		d->dmax_source = BOUND_DEFAULT;
+	}
+	d->ceiling_kib = smax ? u64_min(d->dmax_kib, smax) : d->dmax_kib;
+	if (d->dmin_kib > d->ceiling_kib)
+		d->dmin_kib = d->ceiling_kib;
+	d->weight = sec && sec->weight_set ? sec->weight : def->weight_set ? def->weight : 100;
+}
+
+/* The configured mode for a domain that is not pinned. */
+static enum domain_mode dom_conf_mode(const struct engine *e, const struct engine_dom *d)
+{
+	const struct conf_domain *sec = d->name[0] ? conf_find_domain(&e->conf, d->name) : NULL;
+
+	if (d->domid == 0 && !e->conf.manage_dom0)
+		return MODE_EXCLUDED;
+	if (sec && sec->mode_set)
+		return sec->mode;
+	if (e->conf.defaults.mode_set)
+		return e->conf.defaults.mode;
+	return MODE_AUTO;
+}
+
+static void set_state(struct engine_dom *d, enum dom_state s, struct engine_output *out,
+		      const char *why)
+{
+	struct engine_event *ev;
+
+	if (d->state == s)
+		return;
+	ev = event_add(out, EV_STATE, d);
+	if (ev) {
+		ev->old_state = d->state;
+		ev->new_state = s;
+		snprintf(ev->text, sizeof(ev->text), "%s", why);
+	}
+	d->state = s;
+}
+
+static void pin_domain(struct engine_dom *d, uint64_t kib, uint64_t now, const char *why,
+		       struct engine_output *out)
+{
+	struct engine_event *ev = event_add(out, EV_PIN, d);
+
+	if (ev) {
+		ev->old_kib = d->goal_kib;
+		ev->new_kib = kib;
+		snprintf(ev->text, sizeof(ev->text), "%s", why);
+	}
+	d->mode = MODE_PINNED;
+	d->pin_kib = kib;
+	action_persist(out, d->domid, "mode", "pinned");
+	action_persist(out, d->domid, "pin", "%" PRIu64, kib);
+	decision_log(d, now, d->has_target, d->goal_kib, kib, why);
+}
+
+/* Merge one observed domain into its table entry and advance its balloon
+ * state machine. */
+static void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs_domain *o,
+			uint64_t now, struct engine_output *out)
+{
+	const struct conf *c = &e->conf;
+	uint64_t dist, last_dist;
+
+	snprintf(d->name, sizeof(d->name), "%s", o->name);
+	d->type = o->type;
+	d->actual_kib = o->tot_kib;
+	d->maxmem_kib = o->max_kib;
+	d->static_max_kib = o->static_max_kib;
+	if (d->mode != MODE_PINNED)
+		d->mode = dom_conf_mode(e, d);
+	dom_bounds(e, d, o);
+
+	if (o->dying || o->shutdown) {
+		set_state(d, DOM_DYING, out, "domain is dying or shut down");
+		d->managed = false;
+		return;
+	}
+	if (!o->name[0] || !o->static_max_kib || !o->has_target) {
+		set_state(d, DOM_BUILDING, out, "domain is being built");
+		d->managed = false;
+		return;
+	}
+	if (d->state == DOM_BUILDING || d->state == DOM_DYING)
+		d->state = DOM_IDLE;
+
+	d->has_target = true;
+	d->target_kib = o->target_kib;
+	if (!d->written_valid) {
+		/* First sight: adopt the current value as balloond's own. */
+		d->written_valid = true;
+		d->written_kib = o->target_kib;
+		d->goal_kib = o->target_kib;
+		d->last_progress_ms = now;
+	} else if (o->target_kib != d->written_kib) {
+		/* Someone else wrote memory/target (xl mem-set, an admin):
+		 * that is a pin; balloond never fights it. */
+		char why[128];
+		char sz[32];
+
+		snprintf(why, sizeof(why), "external write of memory/target (%s): pinned",
+			 size_format(o->target_kib, sz, sizeof(sz)));
+		pin_domain(d, o->target_kib, now, why, out);
+		d->written_kib = o->target_kib;
+		d->goal_kib = o->target_kib;
+		d->last_progress_ms = now;
+		action_persist(out, d->domid, "target", "%" PRIu64, d->written_kib);
+	}
+	if (!d->goal_kib)
+		d->goal_kib = d->written_kib;
+
+	d->managed = d->mode == MODE_AUTO || d->mode == MODE_PINNED;
+
+	/* Balloon state machine, judged against what memory/target holds. */
+	dist = u64_dist(d->actual_kib, d->target_kib);
+	last_dist = u64_dist(d->last_actual_kib, d->target_kib);
+	if (d->last_sample_ms && now > d->last_sample_ms && d->actual_kib != d->last_actual_kib) {
+		int64_t delta = (int64_t)d->actual_kib - (int64_t)d->last_actual_kib;
+		int64_t inst = delta * 1000 / (int64_t)(now - d->last_sample_ms);
+
+		d->rate_kib_s = d->has_rate ? (d->rate_kib_s + inst) / 2 : inst;
+		d->has_rate = true;
+	}
+	if (dist <= c->reach_tolerance_kib) {
+		if (d->state == DOM_UNCOOPERATIVE)
+			action_persist(out, d->domid, "uncooperative", "0");
+		set_state(d, DOM_IDLE, out, "target reached");
+		d->rearms = 0;
+		d->last_progress_ms = now;
+		d->has_rate = false;
+		d->rate_kib_s = 0;
+	} else if (d->last_sample_ms && dist < last_dist) {
+		if (d->state == DOM_UNCOOPERATIVE)
+			action_persist(out, d->domid, "uncooperative", "0");
+		set_state(d, DOM_CONVERGING, out, "balloon moving toward target");
+		d->last_progress_ms = now;
+	} else if (now - d->last_progress_ms >= c->stall_timeout_ms) {
+		if (d->state != DOM_STALLED && d->state != DOM_UNCOOPERATIVE) {
+			set_state(d, DOM_STALLED, out, "no progress toward target");
+			d->stalled_since_ms = now;
+			d->last_rearm_ms = 0;
+			d->has_rate = false;
+			d->rate_kib_s = 0;
+		}
+		if (d->state == DOM_STALLED &&
+		    now - d->stalled_since_ms >= c->uncooperative_timeout_ms) {
+			set_state(d, DOM_UNCOOPERATIVE, out,
+				  "stalled too long: excluded from donors, counted as it is");
+			action_persist(out, d->domid, "uncooperative", "1");
+		}
+	} else if (d->state == DOM_IDLE) {
+		set_state(d, DOM_CONVERGING, out, "new target");
+	}
+	d->last_actual_kib = d->actual_kib;
+	d->last_sample_ms = now;
+}
+
+/* ---- actions ---- */
+
+/* Write a new target (and persist it as balloond's own value). */
+static void write_target(struct engine_dom *d, uint64_t kib, uint64_t now,
+			 struct engine_output *out)
+{
+	struct engine_action *a = action_add(out, ACT_SET_TARGET, d->domid);
+
+	if (!a)
+		return;
+	a->kib = kib;
+	d->prev_written_kib = d->written_kib;
+	d->written_kib = kib;
+	d->target_kib = kib;
+	action_persist(out, d->domid, "target", "%" PRIu64, kib);
+}
+
+static void write_maxmem(struct engine_dom *d, uint64_t kib, struct engine_output *out)
+{
+	struct engine_action *a;
+
+	kib = page_ceil(kib);
+	if (kib == d->maxmem_kib || kib == d->maxmem_requested_kib)
+		return;
+	a = action_add(out, ACT_SET_MAXMEM, d->domid);
+	if (!a)
+		return;
+	a->kib = kib;
+	d->maxmem_requested_kib = kib;
+}
+
+/* Set a new goal with a reason, logging a decision when it changes. */
+static void goal_set(const struct engine *e, struct engine_dom *d, uint64_t kib, uint64_t now,
+		     const char *reason, struct engine_output *out)
+{
+	struct engine_event *ev;
+
+	snprintf(d->reason, sizeof(d->reason), "%s", reason);
+	if (kib == d->goal_kib && d->written_kib == kib)
+		return;
+	if (kib != d->goal_kib) {
+		decision_log(d, now, true, d->goal_kib, kib, reason);
+		ev = event_add(out, EV_TARGET, d);
+		if (ev) {
+			ev->old_kib = d->goal_kib;
+			ev->new_kib = kib;
+			snprintf(ev->text, sizeof(ev->text), "%s", reason);
+		}
+	}
+	d->goal_kib = kib;
+	write_target(d, kib, now, out);
+	/* A new goal is a fresh chance: restart the progress clock. */
+	d->last_progress_ms = now;
+	d->stalled_since_ms = 0;
+	if (u64_dist(d->actual_kib, kib) > e->conf.reach_tolerance_kib)
+		set_state(d, DOM_CONVERGING, out, "new target");
+}
+
+/* A domain the policy may shrink or grow right now. */
+static bool dom_balanced(const struct engine_dom *d)
+{
+	return d->managed && d->mode == MODE_AUTO && d->state != DOM_UNCOOPERATIVE;
+}
+
+/* Memory a domain will still take from the host if it reaches its target. */
+static uint64_t dom_commitment(const struct engine_dom *d)
+{
+	if (!d->has_target || d->state == DOM_DYING || d->state == DOM_BUILDING)
+		return 0;
+	return d->target_kib > d->actual_kib ? d->target_kib - d->actual_kib : 0;
+}
+
+static int scratch_reserve(struct engine *e, size_t n)
+{
+	void *a, *b, *c;
+
+	if (n <= e->scratch_cap)
+		return 0;
+	a = realloc(e->items, n * sizeof(*e->items));
+	if (!a)
+		return -ENOMEM;
+	e->items = a;
+	b = realloc(e->scratch, 2 * n * sizeof(*e->scratch));
+	if (!b)
+		return -ENOMEM;
+	e->scratch = b;
+	c = realloc(e->work, n * sizeof(*e->work));
+	if (!c)
+		return -ENOMEM;
+	e->work = c;
+	e->scratch_cap = n;
+	return 0;
+}
+
+struct increase {
+	struct engine_dom *d;
+	uint64_t want_kib;
+	double priority; /* lower = served first */
+	char reason[128];
+};
+
+static int increase_cmp(const void *a, const void *b)
+{
+	const struct increase *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return (x->d->domid > y->d->domid) - (x->d->domid < y->d->domid);
+}
+
+/* Re-arm a stalled balloon: Linux's driver only wakes when the value of
+ * memory/target changes, so alternate between the goal and one page off. */
+static void rearm(struct engine *e, struct engine_dom *d, uint64_t now, struct engine_output *out)
+{
+	uint64_t nudge;
+	char why[128];
+
+	if (d->target_kib != d->goal_kib) {
+		nudge = d->goal_kib;
+	} else if (d->goal_kib >= d->dmin_kib + ENGINE_PAGE_KIB) {
+		nudge = d->goal_kib - ENGINE_PAGE_KIB;
+	} else {
+		nudge = d->goal_kib + ENGINE_PAGE_KIB;
+	}
+	d->last_rearm_ms = now;
+	d->rearms++;
+	snprintf(why, sizeof(why), "re-arm #%u after stall", d->rearms);
+	decision_log(d, now, true, d->target_kib, nudge, why);
+	write_target(d, nudge, now, out);
+	/* A re-arm is not progress: keep the stall clock running. */
+	d->last_progress_ms = d->stalled_since_ms ? d->stalled_since_ms : now;
+	(void)e;
+}
+
+/* The decision round proper: fair share for balanced domains, pins, two
+ * phases (decreases now, increases only as free memory allows), maxmem. */
+static int decide(struct engine *e, uint64_t now, struct engine_output *out)
+{
+	const struct conf *c = &e->conf;
+	struct engine_host *h = &e->host;
+	struct increase *inc = NULL;
+	size_t i, nb = 0, ninc = 0;
+	int64_t budget, avail;
+	uint64_t committed = 0;
+	bool short_of_memory = false, waiting = false;
+	int r;
+
+	r = scratch_reserve(e, e->n ? e->n : 1);
+	if (r < 0)
+		return r;
+
+	/* Budget for balanced domains: what would be free if every domain
+	 * reached its target, less the pool. Fixed domains hold
+	 * max(actual, target): they may still grow to their target. */
+	budget = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)c->pool_kib -
+		 (int64_t)h->reserved_kib;
+	for (i = 0; i < e->n; i++) {
+		struct engine_dom *d = e->doms[i];
+
+		if (dom_balanced(d)) {
+			budget += (int64_t)d->actual_kib;
+			e->work[nb] = d;
+			d->policy_idx = nb;
+			e->items[nb].dmin_kib = d->dmin_kib;
+			e->items[nb].ceiling_kib = d->ceiling_kib;
+			e->items[nb].weight = d->weight;
+			nb++;
+		} else if (d->managed && d->mode == MODE_PINNED && d->state != DOM_UNCOOPERATIVE) {
+			budget += (int64_t)d->actual_kib - (int64_t)d->pin_kib;
+		} else {
+			budget -= (int64_t)dom_commitment(d);
+		}
+	}
+	if (nb)
+		short_of_memory = policy_fair_share(e->items, nb, budget, e->scratch) == 1;
+
+	inc = calloc(e->n ? e->n : 1, sizeof(*inc));
+	if (!inc)
+		return -ENOMEM;
+
+	/* Phase 1: decide every goal; write decreases now. */
+	for (i = 0; i < e->n; i++) {
+		struct engine_dom *d = e->doms[i];
+		uint64_t want;
+		char reason[128], a[32], b[32];
+
+		if (d->pin_dirty) {
+			struct engine_event *ev = event_add(out, d->mode == MODE_PINNED ? EV_PIN : EV_UNPIN, d);
+
+			if (ev) {
+				ev->old_kib = d->goal_kib;
+				ev->new_kib = d->pin_kib;
+				snprintf(ev->text, sizeof(ev->text), "%s", d->reason);
+			}
+			action_persist(out, d->domid, "mode", "%s",
+				       d->mode == MODE_PINNED ? "pinned" : "auto");
+			if (d->mode == MODE_PINNED)
+				action_persist(out, d->domid, "pin", "%" PRIu64, d->pin_kib);
+			d->pin_dirty = false;
+		}
+
+		if (!d->managed || d->state == DOM_UNCOOPERATIVE)
+			continue;
+		if (d->mode == MODE_PINNED) {
+			want = d->pin_kib;
+			snprintf(reason, sizeof(reason), "pinned at %s by admin",
+				 size_format(want, a, sizeof(a)));
+		} else {
+			size_t k = d->policy_idx;
+
+			if (!dom_balanced(d))
+				continue;
+			want = e->items[k].out_kib;
+			if (short_of_memory)
+				snprintf(reason, sizeof(reason),
+					 "held at dynamic-min %s: host short of memory",
+					 size_format(d->dmin_kib, a, sizeof(a)));
+			else if (want >= d->ceiling_kib)
+				snprintf(reason, sizeof(reason), "at ceiling %s (%s)",
+					 size_format(d->ceiling_kib, a, sizeof(a)),
+					 d->ceiling_kib < d->dmax_kib ? "static-max" : "dynamic-max");
+			else
+				snprintf(reason, sizeof(reason),
+					 "fair share: %.0f%% of %s..%s (weight %u)",
+					 e->items[k].fraction * 100.0,
+					 size_format(d->dmin_kib, a, sizeof(a)),
+					 size_format(d->ceiling_kib, b, sizeof(b)), d->weight);
+			if (c->surplus == SURPLUS_KEEP_FREE && want > d->goal_kib &&
+			    d->goal_kib >= d->dmin_kib) {
+				want = d->goal_kib;
+				snprintf(reason, sizeof(reason),
+					 "surplus kept free (keep-free): not grown");
+			}
+			/* Deadband: small changes are not worth a balloon
+			 * move, unless the goal is outside the bounds. */
+			if (u64_dist(want, d->goal_kib) < c->deadband_kib &&
+			    d->goal_kib >= d->dmin_kib && d->goal_kib <= d->ceiling_kib) {
+				want = d->goal_kib;
+				if (!d->reason[0])
+					snprintf(d->reason, sizeof(d->reason), "%s", reason);
+				continue;
+			}
+			if (c->max_step_kib && u64_dist(want, d->goal_kib) > c->max_step_kib &&
+			    d->goal_kib >= d->dmin_kib && d->goal_kib <= d->ceiling_kib)
+				want = want > d->goal_kib ? d->goal_kib + c->max_step_kib
+							  : d->goal_kib - c->max_step_kib;
+		}
+		if (e->paused)
+			continue;
+		if (want < d->goal_kib) {
+			goal_set(e, d, want, now, reason, out);
+		} else if (want > d->goal_kib) {
+			inc[ninc].d = d;
+			inc[ninc].want_kib = want;
+			inc[ninc].priority = d->ceiling_kib > d->dmin_kib
+				? (double)(d->actual_kib > d->dmin_kib ? d->actual_kib - d->dmin_kib : 0) /
+				  (double)(d->ceiling_kib - d->dmin_kib)
+				: 1.0;
+			snprintf(inc[ninc].reason, sizeof(inc[ninc].reason), "%s", reason);
+			ninc++;
+		} else {
+			snprintf(d->reason, sizeof(d->reason), "%s", reason);
+		}
+	}
+
+	/* Phase 2: increases, only from memory that is free now. */
+	for (i = 0; i < e->n; i++)
+		committed += dom_commitment(e->doms[i]);
+	avail = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)c->pool_kib -
+		(int64_t)committed;
+	qsort(inc, ninc, sizeof(*inc), increase_cmp);
+	for (i = 0; i < ninc; i++) {
+		struct engine_dom *d = inc[i].d;
+		uint64_t from = u64_max(d->target_kib, d->actual_kib);
+		uint64_t grant = inc[i].want_kib;
+		int64_t cost;
+
+		if (grant > from) {
+			cost = (int64_t)(grant - from);
+			if (cost > avail) {
+				grant = avail > 0 ? page_floor(from + (uint64_t)avail) : from;
+				waiting = true;
+			}
+		}
+		cost = grant > from ? (int64_t)(grant - from) : 0;
+		/* A partial increase is only worth writing when it is big
+		 * enough; otherwise wait for more memory. */
+		if (grant < inc[i].want_kib &&
+		    (grant <= d->goal_kib || grant - d->goal_kib < c->deadband_kib)) {
+			snprintf(d->reason, sizeof(d->reason),
+				 "waiting for free memory to grow (%.80s)", inc[i].reason);
+			continue;
+		}
+		if (d->maxmem_kib < grant + c->maxmem_slack_kib)
+			write_maxmem(d, grant + c->maxmem_slack_kib, out);
+		goal_set(e, d, grant, now, inc[i].reason, out);
+		avail -= cost;
+	}
+	free(inc);
+
+	/* maxmem follows a completed decrease (or a stalled one, to stop a
+	 * guest from populating pages back on its own). */
+	for (i = 0; i < e->n && !e->paused; i++) {
+		struct engine_dom *d = e->doms[i];
+		uint64_t want;
+
+		if (!d->managed || !d->has_target)
+			continue;
+		want = u64_max(d->goal_kib, d->target_kib) + c->maxmem_slack_kib;
+		if (d->maxmem_kib > page_ceil(want) &&
+		    (d->state == DOM_IDLE || d->state == DOM_STALLED ||
+		     d->state == DOM_UNCOOPERATIVE))
+			write_maxmem(d, want, out);
+	}
+
+	/* Re-arm stalled balloons; retry uncooperative ones now and then. */
+	for (i = 0; i < e->n && !e->paused; i++) {
+		struct engine_dom *d = e->doms[i];
+		uint64_t every;
+
+		if (!d->managed)
+			continue;
+		if (d->state == DOM_STALLED)
+			every = c->stall_timeout_ms;
+		else if (d->state == DOM_UNCOOPERATIVE)
+			every = c->uncooperative_timeout_ms;
+		else
+			continue;
+		if (!d->last_rearm_ms || now - d->last_rearm_ms >= every)
+			rearm(e, d, now, out);
+	}
+
+	/* Host summary and the next wake-up. */
+	committed = 0;
+	h->managed = h->converging = h->stalled = h->uncooperative = 0;
+	for (i = 0; i < e->n; i++) {
+		struct engine_dom *d = e->doms[i];
+
+		committed += dom_commitment(d);
+		h->managed += d->managed;
+		if (!d->managed)
+			continue;
+		switch (d->state) {
+		case DOM_CONVERGING:
+			h->converging++;
+			out->next_wake_ms = u64_min(out->next_wake_ms, now + c->poll_interval_ms);
+			break;
+		case DOM_STALLED:
+			h->stalled++;
+			out->next_wake_ms = u64_min(out->next_wake_ms, now + c->poll_interval_ms);
+			break;
+		case DOM_UNCOOPERATIVE:
+			h->uncooperative++;
+			out->next_wake_ms = u64_min(out->next_wake_ms,
+						    d->last_rearm_ms + c->uncooperative_timeout_ms);
+			break;
+		default:
+			break;
+		}
+	}
+	if (waiting)
+		out->next_wake_ms = u64_min(out->next_wake_ms, now + c->poll_interval_ms);
+	h->committed_kib = committed;
+	h->available_kib = (int64_t)h->free_kib - (int64_t)h->outstanding_kib -
+			   (int64_t)c->pool_kib - (int64_t)committed;
+	{
+		enum pressure_level p = PRESSURE_NONE;
+		struct engine_event *ev;
+
+		if (h->free_kib < c->pool_kib + h->outstanding_kib)
+			p = PRESSURE_CRITICAL;
+		else if (short_of_memory)
+			p = PRESSURE_TIGHT;
+		if (p != h->pressure) {
+			ev = event_add(out, EV_PRESSURE, NULL);
+			if (ev) {
+				ev->old_kib = h->pressure;
+				ev->new_kib = p;
+				snprintf(ev->text, sizeof(ev->text), "host pressure %s -> %s",
+					 pressure_name(h->pressure), pressure_name(p));
+			}
+			h->pressure = p;
+		}
+	}
+	return 0;
+}
+
+int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now,
+		struct engine_output *out)
+{
+	size_t i, j;
+
+	engine_output_reset(out);
+	e->host.total_kib = obs->total_kib;
+	e->host.free_kib = obs->free_kib;
+	e->host.scrub_kib = obs->scrub_kib;
+	e->host.outstanding_kib = obs->outstanding_kib;
+	e->host.pool_kib = e->conf.pool_kib;
+	e->host.paused = e->paused;
+	e->have_obs = true;
+
+	for (i = 0; i < e->n; i++)
+		e->doms[i]->seen = false;
+	for (i = 0; i < obs->n; i++) {
+		const struct engine_obs_domain *o = &obs->doms[i];
+		struct engine_dom *d = table_find(e, o->domid);
+		struct engine_event *ev;
+
+		if (!d) {
+			d = table_insert(e, o->domid);
+			if (!d)
+				return -ENOMEM;
+			snprintf(d->name, sizeof(d->name), "%s", o->name);
+			restore_apply(e, d, now);
+			ev = event_add(out, EV_DOMAIN_NEW, d);
+			if (ev)
+				snprintf(ev->text, sizeof(ev->text), "domain appeared");
+		}
+		if (d->seen)
+			continue; /* duplicate domid in one observation: keep the first */
+		d->seen = true;
+		dom_observe(e, d, o, now, out);
+	}
+	for (i = 0, j = 0; i < e->n; i++) {
+		struct engine_dom *d = e->doms[i];
+
+		if (d->seen) {
+			e->doms[j++] = d;
+			continue;
+		}
+		{
+			struct engine_event *ev = event_add(out, EV_DOMAIN_GONE, d);
+
+			if (ev)
+				snprintf(ev->text, sizeof(ev->text), "domain is gone");
+		}
+		action_add(out, ACT_FORGET, d->domid);
+		free(d);
+	}
+	e->n = j;
+	e->host.domains = (unsigned)e->n;
+	return decide(e, now, out);
+}
+
+/* ---- admin requests ---- */
+
+static int dom_check_manageable(const struct engine_dom *d, char *err, size_t errlen)
+{
+	if (d->state == DOM_BUILDING || d->state == DOM_DYING) {
+		snprintf(err, errlen, "domain %u is %s", d->domid, dom_state_name(d->state));
+		return -EPERM;
+	}
+	if (d->mode == MODE_EXCLUDED || d->mode == MODE_FROZEN) {
+		snprintf(err, errlen, "domain %u (%s) is %s%s", d->domid, d->name,
+			 domain_mode_name(d->mode),
+			 d->domid == 0 ? " (set manage_dom0 = true to manage dom0)" : "");
+		return -EPERM;
+	}
+	return 0;
+}
+
+int engine_pin(struct engine *e, uint32_t domid, uint64_t target_kib, uint64_t now,
+	       uint64_t *ret_min, uint64_t *ret_max, char *err, size_t errlen)
+{
+	struct engine_dom *d = table_find(e, domid);
+	char a[32], b[32], t[32], why[128];
+	int64_t can;
+	size_t i;
+	int r;
+
+	if (!d) {
+		snprintf(err, errlen, "no domain %u", domid);
+		return -ENOENT;
+	}
+	r = dom_check_manageable(d, err, errlen);
+	if (r < 0)
+		return r;
+	if (target_kib < d->dmin_kib || target_kib > d->static_max_kib) {
+		snprintf(err, errlen, "%s is outside %s's range %s..%s (dynamic-min..static-max)",
+			 size_format(target_kib, t, sizeof(t)), d->name,
+			 size_format(d->dmin_kib, a, sizeof(a)),
+			 size_format(d->static_max_kib, b, sizeof(b)));
+		if (ret_min)
+			*ret_min = d->dmin_kib;
+		if (ret_max)
+			*ret_max = d->static_max_kib;
+		return -ERANGE;
+	}
+	/* Can the host make room? Everything free beyond the pool plus what
+	 * every other balanced domain could give down to its dynamic-min. */
+	if (target_kib > u64_max(d->actual_kib, d->target_kib)) {
+		can = (int64_t)e->host.free_kib - (int64_t)e->host.outstanding_kib -
+		      (int64_t)e->conf.pool_kib - (int64_t)e->host.reserved_kib;
+		for (i = 0; i < e->n; i++) {
+			const struct engine_dom *o = e->doms[i];
+
+			if (o == d)
+				continue;
+			if (dom_balanced(o))
+				can += (int64_t)o->actual_kib - (int64_t)o->dmin_kib;
+			else
+				can -= (int64_t)dom_commitment(o);
+		}
+		if ((int64_t)(target_kib - u64_max(d->actual_kib, d->target_kib)) > can) {
+			snprintf(err, errlen,
+				 "the host cannot free %s for %s (at most %s can be made available)",
+				 size_format(target_kib - u64_max(d->actual_kib, d->target_kib), a,
+					     sizeof(a)),
+				 d->name, size_format(can > 0 ? (uint64_t)can : 0, b, sizeof(b)));
+			return -ENOSPC;
+		}
+	}
+	snprintf(why, sizeof(why), "pinned at %s by admin", size_format(target_kib, t, sizeof(t)));
+	d->mode = MODE_PINNED;
+	d->pin_kib = target_kib;
+	decision_log(d, now, true, d->goal_kib, target_kib, why);
+	snprintf(d->reason, sizeof(d->reason), "%s", why);
+	/* Persistence of the pin goes out with the next step's actions. */
+	d->pin_dirty = true;
+	return 0;
+}
+
+int engine_unpin(struct engine *e, uint32_t domid, uint64_t now, char *err, size_t errlen)
+{
+	struct engine_dom *d = table_find(e, domid);
+
+	if (!d) {
+		snprintf(err, errlen, "no domain %u", domid);
+		return -ENOENT;
+	}
+	if (d->mode != MODE_PINNED) {
+		snprintf(err, errlen, "domain %u (%s) is not pinned", domid, d->name);
+		return -EINVAL;
+	}
+	d->mode = dom_conf_mode(e, d);
+	d->pin_kib = 0;
+	decision_log(d, now, true, d->goal_kib, d->goal_kib, "unpinned by admin");
+	snprintf(d->reason, sizeof(d->reason), "unpinned: back to %s", domain_mode_name(d->mode));
+	d->pin_dirty = true;
+	return 0;
+}
+
+void engine_action_failed(struct engine *e, const struct engine_action *a)
+{
+	struct engine_dom *d = table_find(e, a->domid);
+
+	if (!d)
+		return;
+	switch (a->type) {
+	case ACT_SET_TARGET:
+		if (d->written_kib == a->kib)
+			d->written_kib = d->prev_written_kib;
+		break;
+	case ACT_SET_MAXMEM:
+		d->maxmem_requested_kib = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+void engine_pause(struct engine *e, bool paused)
+{
+	e->paused = paused;
+	e->host.paused = paused;
+}

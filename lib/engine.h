@@ -1,0 +1,232 @@
+/* The balancing engine: a pure state machine. engine_step() takes what the
+ * backend observed and the current time, and returns the actions to carry
+ * out (set a target, set maxmem, persist state) and events to report.
+ * Nothing here reads a clock, does I/O or knows which backend runs it. */
+#ifndef BALLOOND_ENGINE_H
+#define BALLOOND_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+#define ENGINE_NAME_MAX 64
+#define ENGINE_DECISIONS 16      /* per-domain decision history kept */
+#define ENGINE_PAGE_KIB 4
+
+enum dom_type { DOM_PV, DOM_PVH, DOM_HVM };
+
+/* Lifecycle and balloon state of a domain, as reported to operators. */
+enum dom_state {
+	DOM_IDLE,          /* actual is at target */
+	DOM_CONVERGING,    /* moving toward target */
+	DOM_STALLED,       /* no progress for stall_timeout; re-armed */
+	DOM_UNCOOPERATIVE, /* stalled for uncooperative_timeout; counted as it is */
+	DOM_BUILDING,      /* not fully introduced yet (no name/static-max) */
+	DOM_DYING,         /* dying or shut down */
+};
+
+/* Where a bound came from, for explain. */
+enum bound_source { BOUND_DEFAULT, BOUND_XENSTORE, BOUND_CONFIG };
+
+/* One domain as the backend saw it. Guest-written values are not here:
+ * they arrive as raw strings and are parsed by the engine. */
+struct engine_obs_domain {
+	uint32_t domid;
+	char name[ENGINE_NAME_MAX]; /* "" while unknown */
+	enum dom_type type;
+	bool dying;
+	bool shutdown;
+	uint64_t tot_kib;           /* tot_pages * 4 */
+	uint64_t max_kib;           /* max_pages * 4 (maxmem) */
+	uint64_t static_max_kib;    /* memory/static-max; 0 = unknown */
+	bool has_target;
+	uint64_t target_kib;        /* memory/target as read now */
+	bool has_xs_dmin, has_xs_dmax;
+	uint64_t xs_dmin_kib, xs_dmax_kib; /* memory/dynamic-min|max */
+};
+
+struct engine_obs {
+	uint64_t total_kib;
+	uint64_t free_kib;
+	uint64_t scrub_kib;
+	uint64_t outstanding_kib;
+	const struct engine_obs_domain *doms; /* any order; domids unique */
+	size_t n;
+};
+
+enum engine_action_type {
+	ACT_SET_MAXMEM,   /* xc_domain_setmaxmem(domid, kib) */
+	ACT_SET_TARGET,   /* write memory/target = kib */
+	ACT_PERSIST,      /* write /tool/balloond/domain/<domid>/<key> = value */
+	ACT_FORGET,       /* remove /tool/balloond/domain/<domid> */
+};
+
+struct engine_action {
+	enum engine_action_type type;
+	uint32_t domid;
+	uint64_t kib;
+	char key[16];
+	char value[32];
+};
+
+enum engine_event_type {
+	EV_DOMAIN_NEW,
+	EV_DOMAIN_GONE,
+	EV_TARGET,        /* balloond set a new target */
+	EV_STATE,         /* balloon state changed */
+	EV_PIN,           /* pinned (by memctl or an external memory/target write) */
+	EV_UNPIN,
+	EV_PRESSURE,      /* host pressure level changed */
+};
+
+struct engine_event {
+	enum engine_event_type type;
+	uint32_t domid;
+	char name[ENGINE_NAME_MAX];
+	uint64_t old_kib, new_kib;
+	enum dom_state old_state, new_state;
+	char text[160];
+};
+
+/* What one step produced. Arrays are owned by the output; reuse one output
+ * across steps (engine_output_reset) and free it with engine_output_free. */
+struct engine_output {
+	struct engine_action *actions;
+	size_t n_actions, cap_actions;
+	struct engine_event *events;
+	size_t n_events, cap_events;
+	uint64_t next_wake_ms; /* UINT64_MAX: nothing to do until something changes */
+};
+
+void engine_output_reset(struct engine_output *out);
+void engine_output_free(struct engine_output *out);
+
+struct engine_decision {
+	uint64_t at_ms;
+	bool has_old;
+	uint64_t old_kib, new_kib;
+	char reason[128];
+};
+
+enum pressure_level { PRESSURE_NONE, PRESSURE_TIGHT, PRESSURE_CRITICAL };
+
+/* A domain as the engine knows it (read-only for callers). */
+struct engine_dom {
+	uint32_t domid;
+	char name[ENGINE_NAME_MAX];
+	enum dom_type type;
+	enum domain_mode mode;
+	enum dom_state state;
+	bool managed;               /* balloond may change its target now */
+	uint64_t actual_kib, maxmem_kib, static_max_kib;
+	uint64_t dmin_kib, dmax_kib, ceiling_kib;
+	enum bound_source dmin_source, dmax_source;
+	unsigned weight;
+	bool has_target;
+	uint64_t target_kib;        /* what memory/target holds */
+	uint64_t goal_kib;          /* what balloond wants it to reach (target before re-arm nudges) */
+	uint64_t pin_kib;           /* when mode == MODE_PINNED */
+	int64_t rate_kib_s;         /* measured, signed; 0 when unknown */
+	bool has_rate;
+	char reason[128];           /* why the current goal */
+	struct engine_decision decisions[ENGINE_DECISIONS]; /* ring */
+	unsigned n_decisions, decision_head;
+
+	/* state machine internals */
+	bool written_valid;
+	uint64_t written_kib;       /* the last value balloond wrote (or adopted) */
+	uint64_t last_actual_kib;
+	uint64_t last_progress_ms;
+	uint64_t last_sample_ms;
+	uint64_t stalled_since_ms;
+	uint64_t last_rearm_ms;
+	unsigned rearms;
+	uint64_t maxmem_requested_kib; /* last setmaxmem we asked for (0 = none) */
+	uint64_t prev_written_kib;  /* to undo a failed write */
+	size_t policy_idx;          /* index into the policy items this round */
+	bool pin_dirty;             /* pin/unpin to persist and report next step */
+	bool seen;                  /* mark for the merge */
+	bool restored_pin;
+	bool restored_uncoop;
+};
+
+struct engine_host {
+	uint64_t total_kib, free_kib, scrub_kib, outstanding_kib;
+	uint64_t pool_kib, committed_kib, reserved_kib;
+	int64_t available_kib;
+	enum pressure_level pressure;
+	bool paused;
+	unsigned domains, managed, converging, stalled, uncooperative;
+};
+
+struct engine;
+
+/* A new engine using a copy of conf; NULL on ENOMEM. */
+struct engine *engine_new(const struct conf *conf);
+void engine_free(struct engine *e);
+
+/* Replace the configuration (SIGHUP). Domain modes and bounds are
+ * recomputed on the next step; pins are kept. 0 or -ENOMEM. */
+int engine_set_conf(struct engine *e, const struct conf *conf);
+const struct conf *engine_conf(const struct engine *e);
+
+/* Feed back one persisted key for a domain (from /tool/balloond/), before
+ * the domain is first observed. Unknown keys and bad values are ignored
+ * (-EINVAL) so that a damaged store never stops the daemon. */
+int engine_restore(struct engine *e, uint32_t domid, const char *key, const char *value);
+
+/* One decision round: merge the observation, run every domain's state
+ * machine and the policy, fill out (after resetting it). 0 or -ENOMEM. */
+int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now_ms,
+		struct engine_output *out);
+
+/* Admin requests (from the control socket). They change engine state only
+ * when they succeed; the caller then runs a step. Errors:
+ * -ENOENT no such domain, -EPERM not manageable (excluded, frozen, dom0,
+ * building, dying), -ERANGE outside [dmin, static-max] (ret_min and ret_max
+ * say the range), -ENOSPC the host cannot free that much. err gets a
+ * sentence. */
+int engine_pin(struct engine *e, uint32_t domid, uint64_t target_kib, uint64_t now_ms,
+	       uint64_t *ret_min, uint64_t *ret_max, char *err, size_t errlen);
+int engine_unpin(struct engine *e, uint32_t domid, uint64_t now_ms, char *err, size_t errlen);
+
+void engine_pause(struct engine *e, bool paused);
+
+/* The backend could not carry out an action from the last step: forget
+ * that it was done so the next step retries (or re-reads) instead of
+ * taking the old value for an external change. */
+void engine_action_failed(struct engine *e, const struct engine_action *a);
+
+/* Queries. Domains are kept sorted by domid. */
+size_t engine_count(const struct engine *e);
+const struct engine_dom *engine_at(const struct engine *e, size_t i);
+const struct engine_dom *engine_find(const struct engine *e, uint32_t domid);
+const struct engine_dom *engine_find_name(const struct engine *e, const char *name);
+void engine_host_status(const struct engine *e, struct engine_host *ret);
+
+/* Decision i of a domain, 0 = newest; NULL past the end. */
+const struct engine_decision *engine_dom_decision(const struct engine_dom *d, unsigned i);
+
+const char *dom_state_name(enum dom_state s);
+const char *dom_type_name(enum dom_type t);
+const char *bound_source_name(enum bound_source s);
+const char *pressure_name(enum pressure_level p);
+
+/* The policy core, exposed for tests and benchmarks: water-fill budget over
+ * n domains so that each gets dmin + min(1, f*weight/100)*(ceiling-dmin)
+ * for the largest f that fits. Targets are page-aligned (rounded down) and
+ * never below dmin nor above ceiling; sum <= budget unless sum(dmin) alone
+ * exceeds it (then every target is dmin and the function returns 1).
+ * scratch must hold 2*n doubles. Returns 0, or 1 when short. */
+struct policy_item {
+	uint64_t dmin_kib, ceiling_kib;
+	unsigned weight;
+	uint64_t out_kib;
+	double fraction;  /* out: the fraction of dmin..ceiling given */
+};
+int policy_fair_share(struct policy_item *items, size_t n, int64_t budget_kib,
+		      double *scratch);
+
+#endif

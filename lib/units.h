@@ -1,0 +1,38 @@
+/* Sizes and durations as operators type them. Sizes are KiB internally
+ * (XenStore's unit); durations are milliseconds. Pure: no I/O. */
+#ifndef BALLOOND_UNITS_H
+#define BALLOOND_UNITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest size accepted anywhere: 1 PiB, in KiB. */
+#define SIZE_MAX_KIB (UINT64_C(1) << 40)
+
+/* Largest duration accepted: 30 days, in ms. */
+#define DURATION_MAX_MS (UINT64_C(30) * 24 * 3600 * 1000)
+
+/* Parse "512M", "4G", "4GiB", "1.5G", "900K", "2T" (binary units, case-
+ * insensitive, optional "B"/"iB"; a bare number is an error: no unit is
+ * guessed). Decimals are rounded to the nearest KiB.
+ * Returns 0 and sets *ret_kib, or -EINVAL (garbage, missing unit, negative)
+ * or -ERANGE (above SIZE_MAX_KIB); *ret_kib is untouched on error. */
+int size_parse(const char *s, uint64_t *ret_kib);
+
+/* Human form of a size: "512M", "1.5G", "16G", "900K" (at most one decimal,
+ * exact values without one). Always NUL-terminates; returns buf. */
+char *size_format(uint64_t kib, char *buf, size_t len);
+
+/* Parse "250ms", "5s", "2m", "1h", "1.5s" into ms. A bare number is an error.
+ * Returns 0, -EINVAL or -ERANGE (above DURATION_MAX_MS). */
+int duration_parse(const char *s, uint64_t *ret_ms);
+
+/* Human form of a duration: "250ms", "5s", "1m30s", "2h". Returns buf. */
+char *duration_format(uint64_t ms, char *buf, size_t len);
+
+/* Parse a plain unsigned decimal (digits only, no sign, no spaces, no
+ * leading "+"), at most max. For values from guests and XenStore.
+ * Returns 0, -EINVAL or -ERANGE. */
+int u64_parse_strict(const char *s, uint64_t max, uint64_t *ret);
+
+#endif

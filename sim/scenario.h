@@ -1,0 +1,90 @@
+/* Simulator scenario files (JSON, format in SIMULATOR.md). Parsing is
+ * strict: unknown members, bad sizes and bad times are errors that name the
+ * member. */
+#ifndef BALLOOND_SCENARIO_H
+#define BALLOOND_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "simhost.h"
+
+enum scenario_action {
+	SCN_CREATE,      /* domain */
+	SCN_DESTROY,     /* name */
+	SCN_RESERVE,     /* size or min..max, ttl */
+	SCN_SET_TARGET,  /* name, target (an admin pin via the control API) */
+	SCN_XS_WRITE,    /* name, key (relative to /local/domain/N/), value: an external write */
+	SCN_CORRUPT,     /* class, name: inject an audit fault */
+	SCN_RESTART,     /* restart the daemon (engine state rebuilt from XenStore) */
+	SCN_PAUSE,
+	SCN_RESUME,
+};
+
+struct scenario_event {
+	uint64_t at_ms;
+	enum scenario_action action;
+	struct sim_domain_spec domain; /* SCN_CREATE */
+	char name[SIM_NAME_MAX];
+	uint64_t size_kib, min_kib, max_kib, ttl_ms, target_kib;
+	char key[128];
+	char value[256];
+	char fault_class[32];
+};
+
+struct scenario_config_item {
+	char section[CONF_NAME_MAX + 8];
+	char key[64];
+	char value[256];
+};
+
+struct scenario_finding_count {
+	char fault_class[32];
+	uint64_t count;
+};
+
+struct scenario_expect {
+	bool has_invariants;
+	bool invariants;
+	bool has_converged_by;
+	uint64_t converged_by_ms;
+	bool has_reservations_ok;
+	bool reservations_ok;
+	bool has_audit_findings;
+	struct scenario_finding_count *audit_findings;
+	size_t n_audit_findings;
+};
+
+struct scenario {
+	uint64_t host_memory_kib;
+	uint64_t xen_reserved_kib; /* default 256M */
+	uint64_t dom0_kib;         /* "host": {"dom0": "1G"}, default 1G */
+	struct scenario_config_item *config;
+	size_t n_config;
+	struct sim_domain_spec *domains; /* demand arrays owned by the scenario */
+	size_t n_domains;
+	struct scenario_event *events;   /* sorted by at_ms, stable */
+	size_t n_events;
+	uint64_t until_ms;               /* default 60 s */
+	struct scenario_expect expect;
+};
+
+/* Parse; 0 or -EINVAL/-errno with a message naming file and member. */
+int scenario_parse_file(const char *path, struct scenario *ret, char *err, size_t errlen);
+int scenario_parse_string(const char *text, const char *name, struct scenario *ret,
+			  char *err, size_t errlen);
+void scenario_free(struct scenario *s);
+
+/* Apply the scenario's "config" members ([balloond] keys by name) and each
+ * domain's "weight" (as [domain NAME] weight) to c with conf_set. 0 or
+ * -EINVAL with a message. */
+int scenario_apply_config(const struct scenario *s, struct conf *c, char *err, size_t errlen);
+
+/* Create the scenario's host and its initial domains. NULL with a message
+ * on failure. */
+struct simhost *scenario_build_host(const struct scenario *s, uint64_t now_ms,
+				    char *err, size_t errlen);
+
+#endif

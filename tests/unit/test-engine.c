@@ -1,0 +1,634 @@
+/* Unit tests for the engine: the fair-share policy, two phases, maxmem
+ * ordering, the balloon state machine, pins and restore. Observations are
+ * built by hand; time is a parameter. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+#define MIB 1024ull
+#define GIB (1024ull * 1024ull)
+
+/* ---- helpers ---- */
+
+struct host {
+	struct engine_obs obs;
+	struct engine_obs_domain doms[16];
+	struct conf conf;
+	struct engine *e;
+	struct engine_output out;
+};
+
+static void host_init(struct host *h, uint64_t free_kib)
+{
+	memset(h, 0, sizeof(*h));
+	conf_init(&h->conf);
+	h->conf.pool_kib = 64 * MIB;
+	h->conf.deadband_kib = 16 * MIB;
+	h->conf.reach_tolerance_kib = 1 * MIB;
+	h->conf.stall_timeout_ms = 5000;
+	h->conf.uncooperative_timeout_ms = 20000;
+	h->conf.poll_interval_ms = 250;
+	h->obs.total_kib = 64 * GIB;
+	h->obs.free_kib = free_kib;
+	h->obs.doms = h->doms;
+}
+
+static struct engine_obs_domain *host_add(struct host *h, uint32_t domid, const char *name,
+					  uint64_t tot, uint64_t dmin, uint64_t dmax)
+{
+	struct engine_obs_domain *o = &h->doms[h->obs.n++];
+
+	memset(o, 0, sizeof(*o));
+	o->domid = domid;
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	o->type = DOM_PV;
+	o->tot_kib = tot;
+	o->max_kib = tot + 1 * MIB;
+	o->static_max_kib = dmax;
+	o->has_target = true;
+	o->target_kib = tot;
+	o->has_xs_dmin = o->has_xs_dmax = true;
+	o->xs_dmin_kib = dmin;
+	o->xs_dmax_kib = dmax;
+	return o;
+}
+
+static void host_start(struct host *h)
+{
+	h->e = engine_new(&h->conf);
+	assert_non_null(h->e);
+}
+
+static void host_free(struct host *h)
+{
+	engine_free(h->e);
+	engine_output_free(&h->out);
+	conf_free(&h->conf);
+}
+
+static void step(struct host *h, uint64_t now)
+{
+	assert_int_equal(engine_step(h->e, &h->obs, now, &h->out), 0);
+}
+
+/* The action of a type for a domain in the last output, or NULL. */
+static const struct engine_action *find_action(const struct host *h, enum engine_action_type t,
+					       uint32_t domid)
+{
+	size_t i;
+
+	for (i = 0; i < h->out.n_actions; i++)
+		if (h->out.actions[i].type == t && h->out.actions[i].domid == domid)
+			return &h->out.actions[i];
+	return NULL;
+}
+
+static size_t action_index(const struct host *h, enum engine_action_type t, uint32_t domid)
+{
+	size_t i;
+
+	for (i = 0; i < h->out.n_actions; i++)
+		if (h->out.actions[i].type == t && h->out.actions[i].domid == domid)
+			return i;
+	return SIZE_MAX;
+}
+
+static size_t count_actions(const struct host *h, enum engine_action_type t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < h->out.n_actions; i++)
+		n += h->out.actions[i].type == t;
+	return n;
+}
+
+/* Let the "guest" follow what the engine wrote, the way the host would:
+ * targets land in the observation; actual moves fully; free adjusts. */
+static void apply_targets(struct host *h, bool move)
+{
+	size_t i, j;
+
+	for (i = 0; i < h->out.n_actions; i++) {
+		const struct engine_action *a = &h->out.actions[i];
+
+		for (j = 0; j < h->obs.n; j++) {
+			struct engine_obs_domain *o = &h->doms[j];
+
+			if (o->domid != a->domid)
+				continue;
+			if (a->type == ACT_SET_TARGET)
+				o->target_kib = a->kib;
+			if (a->type == ACT_SET_MAXMEM)
+				o->max_kib = a->kib;
+		}
+	}
+	if (!move)
+		return;
+	for (j = 0; j < h->obs.n; j++) {
+		struct engine_obs_domain *o = &h->doms[j];
+		uint64_t to = o->target_kib < o->max_kib ? o->target_kib : o->max_kib;
+
+		h->obs.free_kib += o->tot_kib;
+		h->obs.free_kib -= to;
+		o->tot_kib = to;
+	}
+}
+
+/* ---- policy_fair_share ---- */
+
+static void fair_share_equal_weights_give_equal_fractions(void **state)
+{
+	struct policy_item it[3] = {
+		{.dmin_kib = 1 * GIB, .ceiling_kib = 3 * GIB, .weight = 100},
+		{.dmin_kib = 512 * MIB, .ceiling_kib = 4 * GIB + 512 * MIB, .weight = 100},
+		{.dmin_kib = 0, .ceiling_kib = 1 * GIB, .weight = 100},
+	};
+	double scratch[6];
+
+	/* sum dmin 1.5G, spans 2G + 4G + 1G = 7G; budget 1.5G + 3.5G = half */
+	assert_int_equal(policy_fair_share(it, 3, (int64_t)(5 * GIB), scratch), 0);
+	assert_int_equal(it[0].out_kib, 2 * GIB);
+	assert_int_equal(it[1].out_kib, 2 * GIB + 512 * MIB);
+	assert_int_equal(it[2].out_kib, 512 * MIB);
+}
+
+static void fair_share_weights_scale_fraction_until_saturation(void **state)
+{
+	struct policy_item it[2] = {
+		{.dmin_kib = 0, .ceiling_kib = 4 * GIB, .weight = 300},
+		{.dmin_kib = 0, .ceiling_kib = 4 * GIB, .weight = 100},
+	};
+	double scratch[4];
+
+	/* f*3 saturates at f = 1/3: 4G + 4G/3; budget 6G: 4G + 2G */
+	assert_int_equal(policy_fair_share(it, 2, (int64_t)(6 * GIB), scratch), 0);
+	assert_int_equal(it[0].out_kib, 4 * GIB);
+	assert_int_equal(it[1].out_kib, 2 * GIB);
+	/* budget 4G: f = 0.25: 3G and 1G */
+	assert_int_equal(policy_fair_share(it, 2, (int64_t)(4 * GIB), scratch), 0);
+	assert_int_equal(it[0].out_kib, 3 * GIB);
+	assert_int_equal(it[1].out_kib, 1 * GIB);
+}
+
+static void fair_share_short_budget_holds_everyone_at_dmin(void **state)
+{
+	struct policy_item it[2] = {
+		{.dmin_kib = 1 * GIB, .ceiling_kib = 2 * GIB, .weight = 100},
+		{.dmin_kib = 1 * GIB, .ceiling_kib = 2 * GIB, .weight = 100},
+	};
+	double scratch[4];
+
+	assert_int_equal(policy_fair_share(it, 2, (int64_t)(1 * GIB), scratch), 1);
+	assert_int_equal(it[0].out_kib, 1 * GIB);
+	assert_int_equal(it[1].out_kib, 1 * GIB);
+	assert_int_equal(policy_fair_share(it, 2, -5, scratch), 1);
+	assert_int_equal(it[0].out_kib, 1 * GIB);
+	/* exactly the sum of minimums is not short */
+	assert_int_equal(policy_fair_share(it, 2, (int64_t)(2 * GIB), scratch), 0);
+}
+
+static void fair_share_large_budget_gives_everyone_the_ceiling(void **state)
+{
+	struct policy_item it[2] = {
+		{.dmin_kib = 1 * GIB, .ceiling_kib = 2 * GIB, .weight = 1},
+		{.dmin_kib = 3 * GIB, .ceiling_kib = 3 * GIB, .weight = 100},
+	};
+	double scratch[4];
+
+	assert_int_equal(policy_fair_share(it, 2, (int64_t)(100 * GIB), scratch), 0);
+	assert_int_equal(it[0].out_kib, 2 * GIB);
+	assert_int_equal(it[1].out_kib, 3 * GIB);
+}
+
+/* Property, seeded: for random items and budgets every output is within
+ * bounds, page-aligned (unless at a bound) and the sum never exceeds the
+ * budget unless the minimums alone do. */
+static void fair_share_random_hosts_respect_bounds_and_budget(void **state)
+{
+	enum { N = 200 };
+	static struct policy_item it[N];
+	static double scratch[2 * N];
+	unsigned seed = 12345, round;
+
+	for (round = 0; round < 500; round++) {
+		uint64_t sum_min = 0, sum = 0;
+		size_t n = 1 + rand_r(&seed) % N, i;
+		int64_t budget;
+
+		for (i = 0; i < n; i++) {
+			it[i].dmin_kib = (uint64_t)(rand_r(&seed) % 4096) * MIB / 4 * 4;
+			it[i].ceiling_kib = it[i].dmin_kib + (uint64_t)(rand_r(&seed) % 8192) * MIB;
+			it[i].weight = 1 + rand_r(&seed) % 1000;
+			sum_min += it[i].dmin_kib;
+		}
+		budget = (int64_t)(sum_min + (uint64_t)(rand_r(&seed) % 4096) * (uint64_t)n * MIB) -
+			 (int64_t)(rand_r(&seed) % 2 ? 0 : 512 * MIB);
+		policy_fair_share(it, n, budget, scratch);
+		for (i = 0; i < n; i++) {
+			assert_true(it[i].out_kib >= it[i].dmin_kib);
+			assert_true(it[i].out_kib <= it[i].ceiling_kib);
+			if (it[i].out_kib != it[i].dmin_kib && it[i].out_kib != it[i].ceiling_kib)
+				assert_int_equal(it[i].out_kib % ENGINE_PAGE_KIB, 0);
+			sum += it[i].out_kib;
+		}
+		if ((int64_t)sum_min <= budget)
+			assert_true((int64_t)sum <= budget);
+	}
+}
+
+/* ---- engine ---- */
+
+static void first_step_adopts_targets_and_writes_nothing_when_balanced(void **state)
+{
+	struct host h;
+
+	host_init(&h, 4 * GIB + 64 * MIB);
+	/* two equal domains, each at half of its range; 4G free would be
+	 * shared: give each 2G more, i.e. the ceiling */
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "b", 2 * GIB, 1 * GIB, 4 * GIB);
+	h.obs.free_kib = 64 * MIB; /* nothing spare: already balanced */
+	host_start(&h);
+	step(&h, 1000);
+	assert_int_equal(engine_count(h.e), 2);
+	assert_int_equal(count_actions(&h, ACT_SET_TARGET), 0);
+	assert_int_equal(count_actions(&h, ACT_SET_MAXMEM), 0);
+	assert_int_equal(engine_find(h.e, 1)->target_kib, 2 * GIB);
+	/* the same observation again: still nothing written */
+	step(&h, 2000);
+	assert_int_equal(count_actions(&h, ACT_SET_TARGET), 0);
+	host_free(&h);
+}
+
+static void decreases_are_written_first_and_increases_wait_for_free_memory(void **state)
+{
+	struct host h;
+	const struct engine_action *a;
+
+	host_init(&h, 64 * MIB); /* free == pool: no spare memory */
+	host_add(&h, 1, "fat", 3 * GIB, 1 * GIB, 4 * GIB);  /* fraction 2/3 */
+	host_add(&h, 2, "thin", 1 * GIB, 1 * GIB, 4 * GIB); /* fraction 0 */
+	host_start(&h);
+	step(&h, 1000);
+	a = find_action(&h, ACT_SET_TARGET, 1);
+	assert_non_null(a);
+	assert_int_equal(a->kib, 2 * GIB);
+	assert_null(find_action(&h, ACT_SET_TARGET, 2)); /* nothing free yet */
+
+	/* the decrease completes: 1G shows up as free memory */
+	apply_targets(&h, true);
+	step(&h, 2000);
+	a = find_action(&h, ACT_SET_TARGET, 2);
+	assert_non_null(a);
+	assert_int_equal(a->kib, 2 * GIB);
+	/* maxmem is raised before the target that needs it */
+	assert_true(action_index(&h, ACT_SET_MAXMEM, 2) < action_index(&h, ACT_SET_TARGET, 2));
+	assert_true(find_action(&h, ACT_SET_MAXMEM, 2)->kib >= 2 * GIB);
+	host_free(&h);
+}
+
+static void increases_never_commit_more_than_free_minus_pool(void **state)
+{
+	unsigned seed = 777, round;
+
+	for (round = 0; round < 200; round++) {
+		struct host h;
+		uint64_t free_kib = (uint64_t)(rand_r(&seed) % 4096) * MIB, committed = 0;
+		size_t n = 1 + rand_r(&seed) % 12, i;
+
+		host_init(&h, free_kib);
+		for (i = 0; i < n; i++) {
+			uint64_t dmin = (uint64_t)(1 + rand_r(&seed) % 1024) * MIB;
+			uint64_t dmax = dmin + (uint64_t)(rand_r(&seed) % 4096) * MIB;
+			uint64_t tot = dmin + (dmax > dmin ? (uint64_t)rand_r(&seed) % (dmax - dmin) : 0);
+			char name[32];
+
+			snprintf(name, sizeof(name), "d%zu", i);
+			host_add(&h, (uint32_t)i + 1, name, tot / 4 * 4, dmin, dmax);
+		}
+		host_start(&h);
+		step(&h, 1000);
+		for (i = 0; i < h.out.n_actions; i++) {
+			const struct engine_action *a = &h.out.actions[i];
+			const struct engine_obs_domain *o = &h.doms[a->domid - 1];
+
+			if (a->type == ACT_SET_TARGET && a->kib > o->tot_kib)
+				committed += a->kib - o->tot_kib;
+		}
+		if (free_kib >= h.conf.pool_kib)
+			assert_true(committed <= free_kib - h.conf.pool_kib);
+		else
+			assert_int_equal(committed, 0);
+		host_free(&h);
+	}
+}
+
+static void small_changes_inside_the_deadband_are_not_written(void **state)
+{
+	struct host h;
+
+	host_init(&h, 64 * MIB + 8 * MIB); /* 8M spare: below the 16M deadband */
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	assert_int_equal(count_actions(&h, ACT_SET_TARGET), 0);
+	h.obs.free_kib = 64 * MIB + 64 * MIB; /* 64M spare: worth it */
+	step(&h, 2000);
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 1));
+	host_free(&h);
+}
+
+static void external_target_write_is_a_pin_and_never_fought(void **state)
+{
+	struct host h;
+	const struct engine_dom *d;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "b", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	/* an admin runs xl mem-set a 1200M */
+	h.doms[0].target_kib = 1200 * MIB;
+	step(&h, 2000);
+	d = engine_find(h.e, 1);
+	assert_int_equal(d->mode, MODE_PINNED);
+	assert_int_equal(d->pin_kib, 1200 * MIB);
+	assert_null(find_action(&h, ACT_SET_TARGET, 1));
+	/* it is persisted so a restart keeps it */
+	assert_non_null(find_action(&h, ACT_PERSIST, 1));
+	/* later steps leave it alone too */
+	h.doms[0].tot_kib = 1200 * MIB;
+	h.obs.free_kib += 2 * GIB - 1200 * MIB;
+	step(&h, 3000);
+	assert_null(find_action(&h, ACT_SET_TARGET, 1));
+	host_free(&h);
+}
+
+static void stuck_balloon_stalls_is_rearmed_then_uncooperative(void **state)
+{
+	struct host h;
+	const struct engine_action *a;
+	const struct engine_dom *d;
+	uint64_t t, first_target;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "stuck", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "thin", 1 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	a = find_action(&h, ACT_SET_TARGET, 1);
+	assert_non_null(a);
+	first_target = a->kib;
+	apply_targets(&h, false); /* the guest never moves */
+	for (t = 1250; t < 6000; t += 250) {
+		step(&h, t);
+		apply_targets(&h, false);
+	}
+	d = engine_find(h.e, 1);
+	assert_int_equal(d->state, DOM_CONVERGING);
+	step(&h, 6000);
+	d = engine_find(h.e, 1);
+	assert_int_equal(d->state, DOM_STALLED);
+	/* re-armed with a different value */
+	a = find_action(&h, ACT_SET_TARGET, 1);
+	assert_non_null(a);
+	assert_int_not_equal(a->kib, first_target);
+	apply_targets(&h, false);
+	for (t = 6250; t < 26000; t += 250) {
+		step(&h, t);
+		apply_targets(&h, false);
+	}
+	step(&h, 26000);
+	d = engine_find(h.e, 1);
+	assert_int_equal(d->state, DOM_UNCOOPERATIVE);
+	/* the thin domain was never grown from memory that never came */
+	assert_int_equal(engine_find(h.e, 2)->target_kib, 1 * GIB);
+	host_free(&h);
+}
+
+static void uncooperative_domain_recovers_when_it_moves(void **state)
+{
+	struct host h;
+	uint64_t t;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "stuck", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "thin", 1 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	for (t = 1000; t <= 30000; t += 250) {
+		step(&h, t);
+		apply_targets(&h, false);
+	}
+	assert_int_equal(engine_find(h.e, 1)->state, DOM_UNCOOPERATIVE);
+	h.doms[0].tot_kib -= 256 * MIB;
+	h.obs.free_kib += 256 * MIB;
+	step(&h, 30250);
+	assert_int_equal(engine_find(h.e, 1)->state, DOM_CONVERGING);
+	host_free(&h);
+}
+
+static void dying_and_building_domains_are_left_alone(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *dy, *bu;
+
+	host_init(&h, 8 * GIB);
+	dy = host_add(&h, 1, "dying", 1 * GIB, 512 * MIB, 4 * GIB);
+	dy->dying = true;
+	bu = host_add(&h, 2, "", 1 * GIB, 512 * MIB, 4 * GIB);
+	bu->has_target = false;
+	host_start(&h);
+	step(&h, 1000);
+	assert_int_equal(h.out.n_actions - count_actions(&h, ACT_PERSIST), 0);
+	assert_int_equal(engine_find(h.e, 1)->state, DOM_DYING);
+	assert_int_equal(engine_find(h.e, 2)->state, DOM_BUILDING);
+	host_free(&h);
+}
+
+static void dom0_is_excluded_unless_configured(void **state)
+{
+	struct host h;
+	char err[256];
+
+	host_init(&h, 8 * GIB);
+	host_add(&h, 0, "Domain-0", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	assert_int_equal(engine_find(h.e, 0)->mode, MODE_EXCLUDED);
+	assert_null(find_action(&h, ACT_SET_TARGET, 0));
+	assert_int_equal(engine_pin(h.e, 0, 2 * GIB, 1000, NULL, NULL, err, sizeof(err)), -EPERM);
+	host_free(&h);
+}
+
+static void pin_validates_domain_bounds_and_capacity(void **state)
+{
+	struct host h;
+	uint64_t min = 0, max = 0;
+	char err[256];
+
+	host_init(&h, 64 * MIB + 512 * MIB);
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "b", 2 * GIB, 1536 * MIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	assert_int_equal(engine_pin(h.e, 9, 2 * GIB, 1000, &min, &max, err, sizeof(err)), -ENOENT);
+	assert_int_equal(engine_pin(h.e, 1, 512 * MIB, 1000, &min, &max, err, sizeof(err)), -ERANGE);
+	assert_int_equal(min, 1 * GIB);
+	assert_int_equal(max, 4 * GIB);
+	assert_non_null(strstr(err, "outside"));
+	assert_int_equal(engine_find(h.e, 1)->mode, MODE_AUTO);
+	/* a can get: 512M free + b's 512M above its dmin = 1G more at most */
+	assert_int_equal(engine_pin(h.e, 1, 3 * GIB + 512 * MIB, 1000, NULL, NULL, err, sizeof(err)),
+			 -ENOSPC);
+	assert_int_equal(engine_find(h.e, 1)->mode, MODE_AUTO);
+	assert_int_equal(engine_pin(h.e, 1, 3 * GIB, 1000, NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(engine_find(h.e, 1)->mode, MODE_PINNED);
+	step(&h, 1100);
+	/* the pin is persisted */
+	assert_non_null(find_action(&h, ACT_PERSIST, 1));
+	assert_int_equal(engine_unpin(h.e, 1, 1200, err, sizeof(err)), 0);
+	assert_int_equal(engine_find(h.e, 1)->mode, MODE_AUTO);
+	assert_int_equal(engine_unpin(h.e, 1, 1200, err, sizeof(err)), -EINVAL);
+	host_free(&h);
+}
+
+static void gone_domain_is_forgotten(void **state)
+{
+	struct host h;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "b", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	h.obs.n = 1;
+	step(&h, 2000);
+	assert_int_equal(engine_count(h.e), 1);
+	assert_null(engine_find(h.e, 2));
+	assert_non_null(find_action(&h, ACT_FORGET, 2));
+	host_free(&h);
+}
+
+static void restore_keeps_pins_and_detects_writes_during_downtime(void **state)
+{
+	struct host h;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "pinned", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "changed", 1536 * MIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 3, "plain", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	assert_int_equal(engine_restore(h.e, 1, "mode", "pinned"), 0);
+	assert_int_equal(engine_restore(h.e, 1, "pin", "2097152"), 0);
+	assert_int_equal(engine_restore(h.e, 1, "target", "2097152"), 0);
+	/* balloond last wrote 2G to "changed", but it now holds 1.5G */
+	assert_int_equal(engine_restore(h.e, 2, "target", "2097152"), 0);
+	/* a damaged store is ignored, not fatal */
+	assert_int_equal(engine_restore(h.e, 3, "mode", "bananas"), -EINVAL);
+	assert_int_equal(engine_restore(h.e, 3, "pin", "-1"), -EINVAL);
+	assert_int_equal(engine_restore(h.e, 3, "nosuchkey", "1"), -EINVAL);
+	h.doms[1].target_kib = 1536 * MIB;
+	step(&h, 1000);
+	assert_int_equal(engine_find(h.e, 1)->mode, MODE_PINNED);
+	assert_int_equal(engine_find(h.e, 1)->pin_kib, 2 * GIB);
+	assert_int_equal(engine_find(h.e, 2)->mode, MODE_PINNED);
+	assert_int_equal(engine_find(h.e, 2)->pin_kib, 1536 * MIB);
+	assert_int_equal(engine_find(h.e, 3)->mode, MODE_AUTO);
+	host_free(&h);
+}
+
+static void pause_writes_nothing(void **state)
+{
+	struct host h;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "fat", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "thin", 1 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	engine_pause(h.e, true);
+	step(&h, 1000);
+	assert_int_equal(count_actions(&h, ACT_SET_TARGET), 0);
+	engine_pause(h.e, false);
+	step(&h, 2000);
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 1));
+	host_free(&h);
+}
+
+static void converged_host_sleeps_without_timer(void **state)
+{
+	struct host h;
+	uint64_t t;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "fat", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "thin", 1 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	assert_true(h.out.next_wake_ms <= 1000 + h.conf.poll_interval_ms);
+	for (t = 1250; t < 5000; t += 250) {
+		apply_targets(&h, true);
+		step(&h, t);
+	}
+	assert_int_equal(engine_find(h.e, 1)->state, DOM_IDLE);
+	assert_int_equal(engine_find(h.e, 2)->state, DOM_IDLE);
+	assert_int_equal(h.out.next_wake_ms, UINT64_MAX);
+	assert_int_equal(count_actions(&h, ACT_SET_TARGET), 0);
+	host_free(&h);
+}
+
+static void completed_decrease_lowers_maxmem(void **state)
+{
+	struct host h;
+	const struct engine_action *a;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "fat", 3 * GIB, 1 * GIB, 4 * GIB)->max_kib = 4 * GIB;
+	host_add(&h, 2, "thin", 1 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	assert_null(find_action(&h, ACT_SET_MAXMEM, 1)); /* not before it completes */
+	apply_targets(&h, true);
+	step(&h, 1250);
+	a = find_action(&h, ACT_SET_MAXMEM, 1);
+	assert_non_null(a);
+	assert_true(a->kib >= 2 * GIB && a->kib <= 2 * GIB + h.conf.maxmem_slack_kib + 4);
+	host_free(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fair_share_equal_weights_give_equal_fractions),
+		cmocka_unit_test(fair_share_weights_scale_fraction_until_saturation),
+		cmocka_unit_test(fair_share_short_budget_holds_everyone_at_dmin),
+		cmocka_unit_test(fair_share_large_budget_gives_everyone_the_ceiling),
+		cmocka_unit_test(fair_share_random_hosts_respect_bounds_and_budget),
+		cmocka_unit_test(first_step_adopts_targets_and_writes_nothing_when_balanced),
+		cmocka_unit_test(decreases_are_written_first_and_increases_wait_for_free_memory),
+		cmocka_unit_test(increases_never_commit_more_than_free_minus_pool),
+		cmocka_unit_test(small_changes_inside_the_deadband_are_not_written),
+		cmocka_unit_test(external_target_write_is_a_pin_and_never_fought),
+		cmocka_unit_test(stuck_balloon_stalls_is_rearmed_then_uncooperative),
+		cmocka_unit_test(uncooperative_domain_recovers_when_it_moves),
+		cmocka_unit_test(dying_and_building_domains_are_left_alone),
+		cmocka_unit_test(dom0_is_excluded_unless_configured),
+		cmocka_unit_test(pin_validates_domain_bounds_and_capacity),
+		cmocka_unit_test(gone_domain_is_forgotten),
+		cmocka_unit_test(restore_keeps_pins_and_detects_writes_during_downtime),
+		cmocka_unit_test(pause_writes_nothing),
+		cmocka_unit_test(converged_host_sleeps_without_timer),
+		cmocka_unit_test(completed_decrease_lowers_maxmem),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
