@@ -1,0 +1,48 @@
+#!/bin/bash
+# Install what balloond needs on Debian 12 (only what is missing), then
+# configure and build it out of tree in build/ (or $BUILD_DIR).
+# Usage: scripts/setup.sh [extra configure args...]
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$top/build}
+
+# Build: compiler, autotools, pkg-config. Libraries: libevent (event loop),
+# json-c (JSON-RPC), libsystemd (sd_notify, socket activation), inih (config
+# file), libxen-dev (Xen backend). Tests: cmocka (unit), jq and socat (e2e).
+packages=(build-essential autoconf automake pkg-config
+	libevent-dev libjson-c-dev libsystemd-dev libinih-dev libxen-dev
+	libcmocka-dev jq socat)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+cd "$top"
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+	echo "setup: autoreconf"
+	autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+fi
+mkdir -p "$build"
+cd "$build"
+if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ] || [ -n "${1:-}" ]; then
+	"$top/configure" --enable-werror "$@" >configure.out 2>&1 || {
+		cat configure.out
+		exit 1
+	}
+	grep -A6 '^  balloond' configure.out || true
+fi
+make -j"$(nproc)" >make.out 2>&1 || {
+	tail -n 60 make.out
+	exit 1
+}
+echo "setup: built $build/daemon/balloond and $build/ctl/memctl"

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Install, build and run every test: unit tests (cmocka) and end-to-end
+# tests, once in a -Werror build and once under ASan+UBSan.
+# Prints "N passed, N failed" at the end; exits non-zero on any failure.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+pass=0
+fail=0
+status=0
+
+run_suite() { # NAME BUILD_DIR [configure args]
+	local name=$1 dir=$2
+	shift 2
+	echo "=== $name: build ($dir) ==="
+	BUILD_DIR=$dir "$top/scripts/setup.sh" "$@" || { status=1; fail=$((fail + 1)); return; }
+	echo "=== $name: make check ==="
+	make -C "$dir" check -j"$(nproc)" 2>&1 | grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):|^# ' 
+	local rc=${PIPESTATUS[0]}
+	local p f
+	p=$(awk '/^# PASS:/ {print $3}' "$dir/test-suite.log" 2>/dev/null | head -1)
+	f=$(awk '/^# (FAIL|ERROR|XPASS):/ {s += $3} END {print s + 0}' "$dir/test-suite.log" 2>/dev/null)
+	pass=$((pass + ${p:-0}))
+	fail=$((fail + ${f:-0}))
+	if [ "$rc" -ne 0 ]; then
+		status=1
+		[ "${f:-0}" -gt 0 ] || fail=$((fail + 1))
+		for log in $(grep -l -E '^(FAIL|ERROR)' $(find "$dir/tests" -name '*.log') 2>/dev/null); do
+			echo "---- $log ----"
+			tail -n 60 "$log"
+		done
+	fi
+}
+
+run_suite "default" "$top/build"
+run_suite "asan+ubsan" "$top/build-san" --enable-sanitizers
+
+echo
+echo "$pass passed, $fail failed"
+exit $status
