@@ -112,7 +112,7 @@ static json_object *client_handle_one(struct client *c, json_object *obj)
 	if (rpc_request_parse(obj, &req, &id, err, sizeof(err)) != 0)
 		return rpc_make_error(id, RPC_INVALID_REQUEST, err, NULL);
 	if (c->role == ROLE_NONE) {
-		if (!req.id)
+		if (req.notification)
 			return NULL;
 		snprintf(err, sizeof(err),
 			 "not permitted: uid %u is neither root nor in the read group", (unsigned)c->uid);

@@ -327,19 +327,19 @@ json_object *methods_dispatch(struct daemon *d, const struct rpc_request *req, b
 		if (strcmp(methods[i].name, req->method) == 0)
 			m = &methods[i];
 	if (!m) {
-		if (!req->id)
+		if (req->notification)
 			return NULL;
 		snprintf(err, sizeof(err), "method not found: %.64s", req->method);
 		return rpc_make_error(req->id, RPC_METHOD_NOT_FOUND, err, NULL);
 	}
 	if (read_only && !m->read_only) {
-		if (!req->id)
+		if (req->notification)
 			return NULL;
 		snprintf(err, sizeof(err), "not permitted: %s needs root", m->name);
 		return rpc_make_error(req->id, RPC_ERR_NOT_PERMITTED, err, NULL);
 	}
 	result = m->fn(d, req->params, &code, &data, err, sizeof(err));
-	if (!req->id) {
+	if (req->notification) {
 		json_object_put(result);
 		json_object_put(data);
 		return NULL;

@@ -45,7 +45,8 @@ int rpc_parse(const char *buf, size_t len, int max_depth, json_object **ret,
 
 /* One validated request; all pointers borrow from the parsed value. */
 struct rpc_request {
-	json_object *id;     /* NULL for a notification (no "id" member) */
+	json_object *id;     /* the id (NULL also for "id": null, json-c's null) */
+	bool notification;   /* no "id" member: send no reply */
 	const char *method;
 	json_object *params; /* object, array or NULL when absent */
 };

@@ -1,0 +1,188 @@
+#!/bin/sh
+# dom0-balloond.sh - balloond and memctl from this build, on the real
+# hypervisor (runs as /test/run in the test dom0, busybox sh). Checks:
+# discovery and forgetting through the watches, targets reached with xl
+# agreeing, a target above the libxl-built maxmem reached because balloond
+# raised maxmem, a stalled guest re-armed, free memory never below the pool,
+# memctl --json agreeing with xl list, an external xl-style write taken as a
+# pin, and a restart that keeps targets and pins.
+# shellcheck source-path=SCRIPTDIR source=dom0-lib.sh
+. "${XENTEST_LIB:-/xentest/lib.sh}"
+
+MIB=1024
+TOL=$((4 * MIB))
+POOL_MIB=96
+SOCK=/run/balloond/control.sock
+LOG=/run/balloond.log
+BPID=
+
+memctl() { /test/memctl --socket "$SOCK" "$@"; }
+
+cat >/run/balloond.conf <<CONF
+[balloond]
+backend = xen
+pool = ${POOL_MIB}M
+poll_interval = 200ms
+stall_timeout = 2s
+uncooperative_timeout = 30s
+log_level = debug
+[defaults]
+dynamic_min = 50%
+dynamic_max = 100%
+CONF
+
+start_balloond() {
+	/test/balloond --foreground --config /run/balloond.conf >>"$LOG" 2>&1 &
+	BPID=$!
+	i=0
+	while [ $i -lt 50 ]; do
+		memctl hello >/dev/null 2>&1 && return 0
+		kill -0 "$BPID" 2>/dev/null || break
+		sleep 0.2
+		i=$((i + 1))
+	done
+	tail -n 30 "$LOG"
+	return 1
+}
+
+stop_balloond() {
+	kill -TERM "$BPID" 2>/dev/null
+	wait "$BPID"
+}
+
+# dom_field NAME FIELD: a field of the domain from memctl --json list.
+dom_field() {
+	memctl --json list | jq -r --arg n "$1" ".domains[] | select(.name == \$n) | .$2"
+}
+
+# wait_field NAME FIELD VALUE [TIMEOUT]
+wait_field() {
+	_i=0
+	while [ $_i -lt $((${4:-30} * 5)) ]; do
+		[ "$(dom_field "$1" "$2")" = "$3" ] && return 0
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# --- guests first (balloond also discovers domains created later)
+for g in pv1 pv2 pvh1; do
+	xl create "$XENTEST_GUESTS/$g.cfg" >/dev/null 2>&1 || xt_fail "create-$g"
+done
+for g in pv1 pv2 pvh1; do
+	xt_wait_ready "$g" 180 || xt_fail "ready-$g"
+done
+PV1=$(xt_domid pv1)
+PV2=$(xt_domid pv2)
+PVH1=$(xt_domid pvh1)
+CAP0=$(xt_maxmem_kib "$PV2")
+xt_log "pv1=$PV1 pv2=$PV2 pvh1=$PVH1; libxl maxmem of pv2 $CAP0 KiB"
+
+# --- free memory sampler: the pool must hold throughout
+(
+	while :; do
+		xl info 2>/dev/null | awk '/^free_memory/ { print $3 }'
+		sleep 0.5
+	done
+) >/run/free.samples &
+SAMPLER=$!
+
+t0=$(xt_now)
+if start_balloond; then
+	xt_ok balloond-start "$(xt_since "$t0") s, backend $(memctl --json hello | jq -r .backend)"
+else
+	xt_fail balloond-start
+	xt_finish
+	exit 1
+fi
+
+# --- discovery through the watches
+for g in pv1 pv2 pvh1; do
+	if wait_field "$g" name "$g" 10; then xt_ok "discovered-$g"; else xt_fail "discovered-$g"; fi
+done
+
+# --- everyone grows to the ceiling (the host has room): for pv2 that is
+# above libxl's maxmem (memory + 1 MiB), so balloond must raise maxmem first
+smax=$(xenstore-read "/local/domain/$PV2/memory/static-max")
+if xt_wait_mem "$PV2" "$smax" "$TOL" 60; then
+	xt_ok target-above-libxl-maxmem "pv2 at $(xt_mem_kib "$PV2") KiB, maxmem $CAP0 -> $(xt_maxmem_kib "$PV2") KiB"
+else
+	xt_fail target-above-libxl-maxmem "pv2 at $(xt_mem_kib "$PV2") KiB, wanted $smax"
+fi
+
+# --- a pinned target is reached, and xl agrees
+t0=$(xt_now)
+memctl set-target pv1 200M >/dev/null || xt_fail set-target-pv1
+if xt_wait_mem "$PV1" $((200 * MIB)) "$TOL" 60; then
+	xt_ok set-target-reached "pv1 $(xt_mem_kib "$PV1") KiB in $(xt_since "$t0") s; xl list: $(xl list pv1 | awk 'NR==2 {print $3}') MiB"
+else
+	xt_fail set-target-reached
+fi
+[ "$(dom_field pv1 mode)" = pinned ] && xt_ok pinned-pv1 || xt_fail pinned-pv1
+
+# --- a stalled guest is re-armed: pause it, move its target, unpause
+xl pause "$PV2"
+memctl set-target pv2 300M >/dev/null || xt_fail set-target-pv2
+if wait_field pv2 state stalled 15; then xt_ok stalled-pv2; else xt_fail stalled-pv2 "state $(dom_field pv2 state)"; fi
+sleep 2.5
+if memctl --json show pv2 | jq -e '[.decisions[].reason | test("re-arm")] | any' >/dev/null; then
+	xt_ok rearmed-pv2 "target now $(xenstore-read "/local/domain/$PV2/memory/target") KiB"
+else
+	xt_fail rearmed-pv2
+fi
+xl unpause "$PV2"
+if xt_wait_mem "$PV2" $((300 * MIB)) "$TOL" 60; then xt_ok unstalled-pv2; else xt_fail unstalled-pv2; fi
+
+# --- an external write of memory/target (what xl mem-set does) is a pin
+xt_set_target "$PVH1" $((200 * MIB))
+if wait_field pvh1 mode pinned 10; then xt_ok external-write-pins; else xt_fail external-write-pins; fi
+if xt_wait_mem "$PVH1" $((200 * MIB)) "$TOL" 60; then xt_ok external-target-kept; else xt_fail external-target-kept; fi
+
+# --- memctl --json agrees with xl list (MiB, allow 1 MiB rounding)
+sleep 1
+bad=0
+for g in pv1 pv2 pvh1; do
+	a=$(dom_field "$g" actual)
+	x=$(xl list "$g" | awk 'NR==2 { print $3 }')
+	d=$((a / 1024 - x))
+	[ "$d" -le 1 ] && [ "$d" -ge -1 ] || { bad=1; xt_log "$g: memctl $a KiB, xl $x MiB"; }
+done
+[ $bad = 0 ] && xt_ok memctl-matches-xl-list || xt_fail memctl-matches-xl-list
+
+# --- a new domain is discovered, a destroyed one forgotten
+cfg=$(xt_make_cfg pv3 pv 128 256)
+xl create "$cfg" >/dev/null 2>&1
+if wait_field pv3 name pv3 15; then xt_ok discovered-new-pv3; else xt_fail discovered-new-pv3; fi
+xl destroy pv3
+i=0
+while [ $i -lt 50 ] && [ -n "$(dom_field pv3 name)" ]; do sleep 0.2; i=$((i + 1)); done
+[ -z "$(dom_field pv3 name)" ] && xt_ok forgotten-pv3 || xt_fail forgotten-pv3
+
+# --- restart: targets and pins survive
+before=""
+for id in $PV1 $PV2 $PVH1; do before="$before $(xenstore-read "/local/domain/$id/memory/target")"; done
+stop_balloond && xt_ok balloond-sigterm || xt_fail balloond-sigterm
+start_balloond || xt_fail balloond-restart
+sleep 2
+after=""
+for id in $PV1 $PV2 $PVH1; do after="$after $(xenstore-read "/local/domain/$id/memory/target")"; done
+[ "$before" = "$after" ] && xt_ok restart-keeps-targets "$after" || xt_fail restart-keeps-targets "$before ->$after"
+[ "$(dom_field pv1 mode)" = pinned ] && [ "$(dom_field pvh1 mode)" = pinned ] &&
+	xt_ok restart-keeps-pins || xt_fail restart-keeps-pins
+
+# --- the pool held all along
+kill "$SAMPLER" 2>/dev/null
+min=$(sort -n /run/free.samples | head -n 1)
+n=$(wc -l </run/free.samples)
+if [ -n "$min" ] && [ "$min" -ge "$POOL_MIB" ]; then
+	xt_ok pool-held "min free ${min} MiB over $n samples, pool ${POOL_MIB} MiB"
+else
+	xt_fail pool-held "min free ${min} MiB, pool ${POOL_MIB} MiB"
+fi
+
+memctl status
+stop_balloond
+xt_log "balloond log:"
+sed 's/^/  | /' "$LOG" | tail -n 60
+xt_finish

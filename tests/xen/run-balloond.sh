@@ -1,0 +1,48 @@
+#!/bin/bash
+# run-balloond.sh - the real-Xen tier for balloond: prepare.sh, mkinitrd.sh
+# with this build's balloond + memctl and dom0-balloond.sh as /test/run,
+# boot.sh. Exit 0 only when every check in dom0 passed.
+#
+# Usage: run-balloond.sh BUILD_DIR [--timeout SEC] [--quiet]
+# Env:   XEN_TEST_CACHE (see prepare.sh); output in CACHE/balloond/.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=${1:?usage: run-balloond.sh BUILD_DIR [--timeout SEC] [--quiet]}
+shift
+CACHE=${XEN_TEST_CACHE:-/var/cache/balloond-xen-test}
+OUT=$CACHE/balloond
+BOOT_ARGS=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--timeout) BOOT_ARGS+=(--timeout "$2"); shift 2 ;;
+	--quiet) BOOT_ARGS+=(--quiet); shift ;;
+	*) echo "run-balloond.sh: unknown argument: $1" >&2; exit 2 ;;
+	esac
+done
+for b in daemon/balloond ctl/memctl; do
+	[ -x "$BUILD/$b" ] || { echo "run-balloond.sh: $BUILD/$b not built" >&2; exit 2; }
+done
+command -v jq >/dev/null || { echo "run-balloond.sh: jq missing" >&2; exit 2; }
+
+now() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+
+t0=$(now)
+"$HERE/prepare.sh" --cache "$CACHE"
+t1=$(now)
+extra=$(mktemp -d)
+trap 'rm -rf "$extra"' EXIT
+cp "$HERE/dom0-balloond.sh" "$extra/run"
+cp "$BUILD/daemon/balloond" "$BUILD/ctl/memctl" "$extra/"
+"$HERE/mkinitrd.sh" --cache "$CACHE" --out "$OUT" --extra "$extra" --bin "$(command -v jq)"
+t2=$(now)
+rc=0
+"$HERE/boot.sh" --cache "$CACHE" --initrd "$OUT/dom0.cpio.gz" \
+	--log "$OUT/serial.log" "${BOOT_ARGS[@]}" || rc=$?
+t3=$(now)
+echo "run-balloond: prepare $(secs "$t0" "$t1")s, mkinitrd $(secs "$t1" "$t2")s," \
+	"boot+test $(secs "$t2" "$t3")s, total $(secs "$t0" "$t3")s"
+grep -a '^XENTEST: ' "$OUT/serial.log" | sed 's/\r$//' || true
+if [ "$rc" = 0 ]; then echo "run-balloond: PASS"; else echo "run-balloond: FAIL (serial log $OUT/serial.log)"; fi
+exit "$rc"
