@@ -400,6 +400,10 @@ static void restore_apply(struct engine *e, struct engine_dom *d, uint64_t now)
 		d->mode = MODE_PINNED;
 		d->pin_kib = pin;
 		d->restored_pin = true;
+		/* The last write may have been a re-arm nudge of the pin: the
+		 * goal is still the pin, nothing needs rewriting. */
+		if (d->written_valid && u64_dist(d->written_kib, pin) <= ENGINE_PAGE_KIB)
+			d->goal_kib = pin;
 	}
 	if (d->restored_uncoop) {
 		d->state = DOM_UNCOOPERATIVE;

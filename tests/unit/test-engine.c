@@ -547,6 +547,24 @@ static void restore_keeps_pins_and_detects_writes_during_downtime(void **state)
 	host_free(&h);
 }
 
+static void restart_after_a_rearm_nudge_rewrites_nothing(void **state)
+{
+	struct host h;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "pinned", 2 * GIB - 4, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	/* balloond had pinned 2G and last wrote a re-arm nudge one page off */
+	assert_int_equal(engine_restore(h.e, 1, "mode", "pinned"), 0);
+	assert_int_equal(engine_restore(h.e, 1, "pin", "2097152"), 0);
+	assert_int_equal(engine_restore(h.e, 1, "target", "2097148"), 0);
+	h.doms[0].target_kib = 2 * GIB - 4;
+	step(&h, 1000);
+	assert_int_equal(engine_find(h.e, 1)->mode, MODE_PINNED);
+	assert_null(find_action(&h, ACT_SET_TARGET, 1));
+	host_free(&h);
+}
+
 static void pause_writes_nothing(void **state)
 {
 	struct host h;
@@ -625,6 +643,7 @@ int main(void)
 		cmocka_unit_test(pin_validates_domain_bounds_and_capacity),
 		cmocka_unit_test(gone_domain_is_forgotten),
 		cmocka_unit_test(restore_keeps_pins_and_detects_writes_during_downtime),
+		cmocka_unit_test(restart_after_a_rearm_nudge_rewrites_nothing),
 		cmocka_unit_test(pause_writes_nothing),
 		cmocka_unit_test(converged_host_sleeps_without_timer),
 		cmocka_unit_test(completed_decrease_lowers_maxmem),

@@ -113,8 +113,8 @@ fi
 
 # --- a pinned target is reached, and xl agrees
 t0=$(xt_now)
-memctl set-target pv1 200M >/dev/null || xt_fail set-target-pv1
-if xt_wait_mem "$PV1" $((200 * MIB)) "$TOL" 60; then
+memctl set-target pv1 280M >/dev/null || xt_fail set-target-pv1
+if xt_wait_mem "$PV1" $((280 * MIB)) "$TOL" 60; then
 	xt_ok set-target-reached "pv1 $(xt_mem_kib "$PV1") KiB in $(xt_since "$t0") s; xl list: $(xl list pv1 | awk 'NR==2 {print $3}') MiB"
 else
 	xt_fail set-target-reached
