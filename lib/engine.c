@@ -894,8 +894,13 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 		cost = grant > from ? (int64_t)(grant - from) : 0;
 		/* A partial increase is only worth writing when it is big
 		 * enough; otherwise wait for more memory. */
+		/* While donors are still shrinking, grow in large chunks
+		 * (a quarter of the way at least) rather than by every
+		 * page that frees up: fewer XenStore writes. */
 		if (grant < inc[i].want_kib &&
-		    (grant <= d->goal_kib || grant - d->goal_kib < c->deadband_kib)) {
+		    (grant <= d->goal_kib ||
+		     grant - d->goal_kib < u64_max(c->deadband_kib,
+						   (inc[i].want_kib - d->goal_kib) / 4))) {
 			snprintf(d->reason, sizeof(d->reason),
 				 "waiting for free memory to grow (%.80s)", inc[i].reason);
 			continue;

@@ -135,6 +135,20 @@ int simhost_set_flags(struct simhost *h, uint32_t domid, bool shutdown, bool pau
  * violation in err. */
 int simhost_check(const struct simhost *h, char *err, size_t errlen);
 
+/* Inject one audit fault of class fault_class (M2P_MISMATCH,
+ * M2P_INVALID_FOR_MAPPED, P2M_ALIAS, P2M_MFN_OUT_OF_RANGE, P2M_UNOWNED_MFN,
+ * MFN_CROSS_CLAIM) into a domain. The touched pfns are withdrawn from the
+ * balloon driver. simhost_check then skips the M2P/P2M part. 0 or -errno. */
+int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *fault_class,
+			 char *err, size_t errlen);
+
+/* Read-only views for the auditor: the M2P (one entry per frame up to
+ * max_page, ~0 = invalid), a domain's P2M (NULL if no such domain) and a
+ * frame's owner (SIM_DOMID_INVALID when free). */
+const uint64_t *simhost_m2p(const struct simhost *h, uint64_t *ret_nframes);
+const uint64_t *simhost_p2m(const struct simhost *h, uint32_t domid, uint64_t *ret_npfns);
+uint32_t simhost_frame_owner(const struct simhost *h, uint64_t mfn);
+
 /* Names, for scenarios and output. */
 const char *sim_behavior_name(enum sim_behavior b);
 int sim_behavior_parse(const char *s, enum sim_behavior *ret);
