@@ -68,14 +68,16 @@ jq -e '.error' <<<"$(head -n 1 <<<"$reply")" >/dev/null 2>&1 || [ -z "$reply" ] 
 ok "binary garbage handled"
 
 # Silent clients do not block others; the per-uid cap refuses extras.
+idle=()
 for i in 1 2 3 4 5 6; do
 	socat -u UNIX-CONNECT:"$SOCK" EXEC:"sleep 3" 2>/dev/null &
+	idle+=($!)
 done
 sleep 0.5
 reply=$(rpc '{"jsonrpc":"2.0","method":"hello","id":9}')
 jq -e '.error.code == 5' <<<"$reply" >/dev/null || fail "per-uid connection cap not enforced: $reply"
 ok "per-uid connection cap enforced"
-wait
+wait "${idle[@]}"
 sleep 0.3
 reply=$(rpc '{"jsonrpc":"2.0","method":"hello","id":10}')
 jq -e '.result.api == 1' <<<"$reply" >/dev/null || fail "daemon not serving after idle clients: $reply"

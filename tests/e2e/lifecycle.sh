@@ -49,6 +49,7 @@ stop_daemon
 ok "SIGTERM: exit 0, socket removed"
 
 # A stale socket file from a crashed daemon is taken over.
+write_conf
 start_daemon "$E2E/basic.json"
 kill -KILL "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null

@@ -98,7 +98,7 @@ for size in 2X 2 1.5 G "" 1GG; do
 	grep -q "bad size" <<<"$err" || fail "bad size '$size' message: $err"
 	grep -q "is balloond running" <<<"$err" && fail "bad size '$size' tried to connect first"
 done
-expect 2 "size too large" --socket "$NOSOCK" set-target web1 9999999P
+expect 2 "size too large" --socket "$NOSOCK" set-target web1 99999999T
 grep -q "too large" <<<"$err" || fail "size too large message: $err"
 ok "bad sizes exit 2 with a message, checked before connecting"
 
