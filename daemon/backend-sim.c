@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend.h"
+#include "backend-sim.h"
 #include "log.h"
 #include "scenario.h"
 #include "simhost.h"
@@ -24,7 +24,8 @@ struct backend_sim {
 	struct simhost *host;
 	struct scenario scn;
 	struct event_base *evb;
-	struct event *tick;
+	struct event *tick;     /* NULL in virtual time */
+	const uint64_t *vclock; /* virtual time, or NULL for real time */
 	backend_notify_fn notify;
 	void *notify_arg;
 	uint64_t t0_ms;
@@ -44,49 +45,72 @@ static uint64_t mono_ms(void)
 
 static uint64_t sim_now(const struct backend_sim *s)
 {
-	return mono_ms() - s->t0_ms;
+	return s->vclock ? *s->vclock : mono_ms() - s->t0_ms;
 }
 
-/* Play the scenario's host events that are due. Events that need the
- * daemon's control API run only under --simulate. */
+int backend_sim_play(struct backend *b, const struct scenario_event *ev, uint64_t now,
+		     char *err, size_t errlen)
+{
+	struct backend_sim *s = (struct backend_sim *)b;
+	uint32_t domid = 0;
+	char path[256];
+	int r;
+
+	if (ev->action != SCN_CREATE && ev->name[0] &&
+	    simhost_lookup(s->host, ev->name, &domid) < 0) {
+		snprintf(err, errlen, "no domain \"%s\" now", ev->name);
+		return -ENOENT;
+	}
+	switch (ev->action) {
+	case SCN_CREATE:
+		r = simhost_create(s->host, &ev->domain, now, &domid);
+		if (r < 0)
+			snprintf(err, errlen, "creating %s: %s", ev->domain.name,
+				 r == -ENOMEM ? "not enough free memory" : strerror(-r));
+		return r;
+	case SCN_DESTROY:
+		return simhost_destroy(s->host, domid, now);
+	case SCN_XS_WRITE:
+		snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, ev->key);
+		r = simxs_write(simhost_xs(s->host), 0, path, ev->value);
+		if (r < 0)
+			snprintf(err, errlen, "writing %s: %s", path, strerror(-r));
+		return r;
+	case SCN_CORRUPT:
+		return simhost_inject_fault(s->host, domid, ev->fault_class, err, errlen);
+	default:
+		snprintf(err, errlen, "this event needs the daemon");
+		return -ENOTSUP;
+	}
+}
+
+struct simhost *backend_sim_host(struct backend *b)
+{
+	return ((struct backend_sim *)b)->host;
+}
+
+const struct scenario *backend_sim_scenario(struct backend *b)
+{
+	return &((struct backend_sim *)b)->scn;
+}
+
+/* Play the scenario's host events that are due (real time). Events that
+ * need the daemon's control API run only under --simulate. */
 static void sim_play_events(struct backend_sim *s, uint64_t now)
 {
 	while (s->next_event < s->scn.n_events && s->scn.events[s->next_event].at_ms <= now) {
 		const struct scenario_event *ev = &s->scn.events[s->next_event++];
-		uint32_t domid;
-		char path[256], err[256];
-		int r;
+		char err[256];
+		int r = backend_sim_play(&s->base, ev, now, err, sizeof(err));
 
-		switch (ev->action) {
-		case SCN_CREATE:
-			r = simhost_create(s->host, &ev->domain, now, &domid);
-			if (r < 0)
-				log_warnx("sim: creating %s failed: %s", ev->domain.name, strerror(-r));
-			else
-				log_info("sim: created %s as domain %u", ev->domain.name, domid);
-			break;
-		case SCN_DESTROY:
-			if (simhost_lookup(s->host, ev->name, &domid) == 0) {
-				simhost_destroy(s->host, domid, now);
-				log_info("sim: destroyed %s (domain %u)", ev->name, domid);
-			}
-			break;
-		case SCN_XS_WRITE:
-			if (simhost_lookup(s->host, ev->name, &domid) == 0) {
-				snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, ev->key);
-				simxs_write(simhost_xs(s->host), 0, path, ev->value);
-			}
-			break;
-		case SCN_CORRUPT:
-			if (simhost_lookup(s->host, ev->name, &domid) == 0 &&
-			    simhost_inject_fault(s->host, domid, ev->fault_class, err, sizeof(err)) < 0)
-				log_warnx("sim: injecting %s failed: %s", ev->fault_class, err);
-			break;
-		default:
+		if (r == -ENOTSUP)
 			log_info("sim: scenario event at %.1fs needs --simulate; ignored in real time",
 				 (double)ev->at_ms / 1000.0);
-			break;
-		}
+		else if (r < 0)
+			log_warnx("sim: scenario event at %.1fs failed: %s",
+				  (double)ev->at_ms / 1000.0, err);
+		else
+			log_info("sim: scenario event at %.1fs done", (double)ev->at_ms / 1000.0);
 	}
 }
 
@@ -130,14 +154,16 @@ static void sim_kick(struct backend_sim *s)
 {
 	struct timeval tv = {0, 0};
 
+	if (!s->tick)
+		return;
 	evtimer_del(s->tick);
 	evtimer_add(s->tick, &tv);
 }
 
-static int sim_open(struct backend **ret, const struct conf *conf, struct event_base *base,
-		    backend_notify_fn notify, void *arg, char *err, size_t errlen)
+/* Parse the scenario and build the host; shared by both clocks. */
+static int sim_new(struct backend_sim **ret, const char *path, const uint64_t *vclock, char *err,
+		   size_t errlen)
 {
-	const char *path = conf->scenario[0] ? conf->scenario : DEFAULT_SCENARIO;
 	struct backend_sim *s = calloc(1, sizeof(*s));
 	struct simxs *xs;
 	int r;
@@ -149,25 +175,51 @@ static int sim_open(struct backend **ret, const struct conf *conf, struct event_
 		free(s);
 		return r;
 	}
+	s->vclock = vclock;
 	s->t0_ms = mono_ms();
-	s->host = scenario_build_host(&s->scn, 0, err, errlen);
+	s->host = scenario_build_host(&s->scn, vclock ? *vclock : 0, err, errlen);
 	if (!s->host) {
 		scenario_free(&s->scn);
 		free(s);
 		return -EINVAL;
 	}
 	s->base.ops = &backend_sim_ops;
-	s->evb = base;
-	s->notify = notify;
-	s->notify_arg = arg;
-	s->tick = evtimer_new(base, sim_tick_cb, s);
 	xs = simhost_xs(s->host);
 	simxs_watch(xs, "@introduceDomain", "introduce");
 	simxs_watch(xs, "@releaseDomain", "release");
 	simxs_watch(xs, "/local/domain", "domains");
+	*ret = s;
+	return 0;
+}
+
+static int sim_open(struct backend **ret, const struct conf *conf, struct event_base *base,
+		    backend_notify_fn notify, void *arg, char *err, size_t errlen)
+{
+	const char *path = conf->scenario[0] ? conf->scenario : DEFAULT_SCENARIO;
+	struct backend_sim *s;
+	int r = sim_new(&s, path, NULL, err, errlen);
+
+	if (r < 0)
+		return r;
+	s->evb = base;
+	s->notify = notify;
+	s->notify_arg = arg;
+	s->tick = evtimer_new(base, sim_tick_cb, s);
 	log_info("sim: host from %s: %" PRIu64 " MiB, %zu domains", path,
 		 s->scn.host_memory_kib / 1024, s->scn.n_domains + 1);
 	sim_kick(s);
+	*ret = &s->base;
+	return 0;
+}
+
+int backend_sim_open_virtual(struct backend **ret, const char *scenario_path,
+			     const uint64_t *vclock, char *err, size_t errlen)
+{
+	struct backend_sim *s;
+	int r = sim_new(&s, scenario_path, vclock, err, errlen);
+
+	if (r < 0)
+		return r;
 	*ret = &s->base;
 	return 0;
 }

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <inttypes.h>
+
 #include "backend.h"
+#include "log.h"
 #include "units.h"
 
 static const struct backend_ops *const backends[] = {
@@ -68,4 +71,54 @@ const char *backend_detect(char *err, size_t errlen)
 int backend_parse_kib(const char *s, uint64_t *ret)
 {
 	return u64_parse_strict(s, SIZE_MAX_KIB, ret);
+}
+
+void backend_apply(const struct backend_ops *ops, struct backend *be, struct engine *e,
+		   const struct engine_output *out, struct apply_stats *stats)
+{
+	struct apply_stats none;
+	size_t i;
+
+	if (!stats)
+		stats = &none;
+	for (i = 0; i < out->n_actions; i++) {
+		const struct engine_action *a = &out->actions[i];
+		int r = 0;
+
+		switch (a->type) {
+		case ACT_SET_MAXMEM:
+			r = ops->set_maxmem(be, a->domid, a->kib);
+			stats->maxmems++;
+			if (r < 0)
+				log_warnx("domain %u: setting maxmem to %" PRIu64 " KiB failed: %s",
+					  a->domid, a->kib, strerror(-r));
+			break;
+		case ACT_SET_TARGET:
+			r = ops->set_target(be, a->domid, a->kib);
+			stats->targets++;
+			if (r < 0)
+				log_warnx("domain %u: writing memory/target = %" PRIu64 " failed: %s",
+					  a->domid, a->kib, strerror(-r));
+			break;
+		case ACT_PERSIST:
+			r = ops->persist(be, a->domid, a->key, a->value);
+			stats->persists++;
+			if (r < 0)
+				log_warnx("domain %u: persisting %s failed: %s", a->domid, a->key,
+					  strerror(-r));
+			break;
+		case ACT_FORGET:
+			r = ops->persist(be, a->domid, NULL, NULL);
+			if (r == -ENOENT)
+				r = 0;
+			if (r < 0)
+				log_debug("domain %u: forgetting state failed: %s", a->domid,
+					  strerror(-r));
+			break;
+		}
+		if (r < 0) {
+			stats->failures++;
+			engine_action_failed(e, a);
+		}
+	}
 }

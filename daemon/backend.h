@@ -55,6 +55,17 @@ extern const struct backend_ops backend_sim_ops;
 extern const struct backend_ops backend_xen_ops;
 #endif
 
+/* What backend_apply did, for reports. */
+struct apply_stats {
+	uint64_t targets, maxmems, persists, failures;
+};
+
+/* Carry out one step's actions in order (maxmem comes before the target it
+ * makes room for); a failed action is logged and reported back to the
+ * engine. stats may be NULL. */
+void backend_apply(const struct backend_ops *ops, struct backend *be, struct engine *e,
+		   const struct engine_output *out, struct apply_stats *stats);
+
 /* The backend called name ("sim", "xen"); NULL if unknown or not built. */
 const struct backend_ops *backend_find(const char *name);
 

@@ -45,6 +45,14 @@ void daemon_request_step(struct daemon *d);
 /* Make sure the engine's view is at most max_age_ms old. */
 void daemon_refresh(struct daemon *d, uint64_t max_age_ms);
 
+/* Load the config: an explicit path must exist; the default one may be
+ * missing (built-in defaults). 0 or -errno with "file:line: message". */
+int daemon_load_conf(const char *path, bool explicit_path, struct conf *ret, char *err,
+		     size_t errlen);
+
+/* balloond --simulate: run a scenario in virtual time (simulate.c). */
+int simulate_main(const char *scenario_path, const char *conf_path, bool conf_explicit);
+
 /* Re-read the config file; keeps the old config when the new one is bad.
  * 0 or -errno with a sentence in err. */
 int daemon_reload(struct daemon *d, char *err, size_t errlen);

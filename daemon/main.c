@@ -67,48 +67,6 @@ static void log_event(const struct engine_event *ev)
 	}
 }
 
-/* Carry out the engine's actions in order (maxmem comes before the target
- * it makes room for). A failed action is reported back to the engine. */
-static void daemon_act(struct daemon *d)
-{
-	const struct backend_ops *ops = d->bops;
-	size_t i;
-
-	for (i = 0; i < d->out.n_actions; i++) {
-		const struct engine_action *a = &d->out.actions[i];
-		int r = 0;
-
-		switch (a->type) {
-		case ACT_SET_MAXMEM:
-			r = ops->set_maxmem(d->be, a->domid, a->kib);
-			if (r < 0)
-				log_warnx("domain %u: setting maxmem to %" PRIu64 " KiB failed: %s",
-					  a->domid, a->kib, strerror(-r));
-			break;
-		case ACT_SET_TARGET:
-			r = ops->set_target(d->be, a->domid, a->kib);
-			if (r < 0)
-				log_warnx("domain %u: writing memory/target = %" PRIu64 " failed: %s",
-					  a->domid, a->kib, strerror(-r));
-			break;
-		case ACT_PERSIST:
-			r = ops->persist(d->be, a->domid, a->key, a->value);
-			if (r < 0)
-				log_warnx("domain %u: persisting %s failed: %s", a->domid, a->key,
-					  strerror(-r));
-			break;
-		case ACT_FORGET:
-			r = ops->persist(d->be, a->domid, NULL, NULL);
-			if (r < 0 && r != -ENOENT)
-				log_debug("domain %u: forgetting state failed: %s", a->domid,
-					  strerror(-r));
-			break;
-		}
-		if (r < 0)
-			engine_action_failed(d->engine, a);
-	}
-}
-
 static void daemon_status(struct daemon *d)
 {
 	struct engine_host h;
@@ -153,7 +111,7 @@ int daemon_step(struct daemon *d)
 	}
 	for (i = 0; i < d->out.n_events; i++)
 		log_event(&d->out.events[i]);
-	daemon_act(d);
+	backend_apply(d->bops, d->be, d->engine, &d->out, NULL);
 	daemon_status(d);
 	if (d->out.next_wake_ms != UINT64_MAX) {
 		uint64_t delay = d->out.next_wake_ms > now ? d->out.next_wake_ms - now : 0;
@@ -209,8 +167,8 @@ static void backend_notify_cb(void *arg)
 
 /* Load the config: an explicit --config must exist; the default path may
  * be missing (built-in defaults apply). */
-static int load_conf(const char *path, bool explicit_path, struct conf *ret, char *err,
-		     size_t errlen)
+int daemon_load_conf(const char *path, bool explicit_path, struct conf *ret, char *err,
+		      size_t errlen)
 {
 	struct conf_error ce;
 	int r;
@@ -236,7 +194,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	int r;
 
 	sd_notify(0, "RELOADING=1");
-	r = load_conf(d->conf_path, d->conf_path_explicit, &nc, err, errlen);
+	r = daemon_load_conf(d->conf_path, d->conf_path_explicit, &nc, err, errlen);
 	if (r == 0 && (strcmp(nc.socket, d->conf.socket) != 0 ||
 		       strcmp(nc.backend, d->conf.backend) != 0)) {
 		log_notice("reload: socket and backend changes take effect at restart");
@@ -310,6 +268,7 @@ static void usage(FILE *f)
 		"  -s, --socket PATH       control socket (overrides the config)\n"
 		"      --backend NAME      auto, xen or sim (overrides the config)\n"
 		"      --scenario FILE     simulated host to run (sim backend)\n"
+		"      --simulate FILE     run a scenario in virtual time, print a JSON report\n"
 		"  -n, --check-config      check the configuration and exit\n"
 		"      --log-level LEVEL   err, warning, info or debug\n"
 		"  -V, --version           print the version and exit\n"
@@ -325,6 +284,7 @@ int main(int argc, char **argv)
 		{"socket", required_argument, NULL, 's'},
 		{"backend", required_argument, NULL, 'B'},
 		{"scenario", required_argument, NULL, 'S'},
+		{"simulate", required_argument, NULL, 'M'},
 		{"check-config", no_argument, NULL, 'n'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"version", no_argument, NULL, 'V'},
@@ -332,7 +292,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *opt_socket = NULL, *opt_backend = NULL, *opt_scenario = NULL;
-	const char *opt_log = NULL;
+	const char *opt_log = NULL, *opt_simulate = NULL;
 	struct daemon dd = {0}, *d = &dd;
 	struct event *ev_hup, *ev_term, *ev_int;
 	const char *bname;
@@ -363,6 +323,9 @@ int main(int argc, char **argv)
 		case 'S':
 			opt_scenario = optarg;
 			break;
+		case 'M':
+			opt_simulate = optarg;
+			break;
 		case 'n':
 			check_only = true;
 			break;
@@ -387,7 +350,9 @@ int main(int argc, char **argv)
 	}
 
 	log_init(LOG_LEVEL_INFO);
-	r = load_conf(d->conf_path, d->conf_path_explicit, &d->conf, err, sizeof(err));
+	if (opt_simulate)
+		return simulate_main(opt_simulate, d->conf_path, d->conf_path_explicit);
+	r = daemon_load_conf(d->conf_path, d->conf_path_explicit, &d->conf, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "balloond: %s\n", err);
 		return 1;

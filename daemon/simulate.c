@@ -1,0 +1,386 @@
+/* balloond --simulate SCENARIO: the real engine on the simulated host under
+ * a virtual clock, as fast as the CPU allows. Every invariant of
+ * SIMULATOR.md is checked at every step; a JSON report goes to stdout and
+ * the exit status says whether the run was clean and met its "expect". */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "backend-sim.h"
+#include "daemon.h"
+#include "log.h"
+#include "units.h"
+
+#define MAX_REPORTED_VIOLATIONS 20
+#define CREATE_GRACE_MS 1000 /* a new domain may eat into the pool this long */
+
+struct sim_run {
+	uint64_t vt;
+	struct backend *be;
+	struct simhost *host;
+	const struct scenario *scn;
+	struct conf conf;
+	struct engine *engine;
+	struct engine_output out;
+	struct apply_stats apply;
+	uint64_t steps;
+	uint64_t last_unsettled_ms;
+	uint64_t last_create_ms;
+	bool created_any;
+	uint64_t min_free_kib;
+	uint64_t violations;
+	json_object *violation_list;
+	unsigned failed_events;
+	json_object *event_errors;
+};
+
+static void violation(struct sim_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void violation(struct sim_run *r, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->violations++;
+	if (json_object_array_length(r->violation_list) < MAX_REPORTED_VIOLATIONS) {
+		json_object *v = json_object_new_object();
+
+		json_object_object_add(v, "at", json_object_new_double((double)r->vt / 1000.0));
+		json_object_object_add(v, "what", json_object_new_string(msg));
+		json_object_array_add(r->violation_list, v);
+	}
+}
+
+static void restore_cb(void *arg, uint32_t domid, const char *key, const char *value)
+{
+	engine_restore(arg, domid, key, value);
+}
+
+static int engine_start(struct sim_run *r)
+{
+	r->engine = engine_new(&r->conf);
+	if (!r->engine)
+		return -ENOMEM;
+	return r->be->ops->restore(r->be, restore_cb, r->engine);
+}
+
+/* Actions that touch what must not be touched: frozen, excluded, or a
+ * pinned domain moved away from its pin. */
+static void check_actions(struct sim_run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->out.n_actions; i++) {
+		const struct engine_action *a = &r->out.actions[i];
+		const struct engine_dom *d;
+
+		if (a->type != ACT_SET_TARGET && a->type != ACT_SET_MAXMEM)
+			continue;
+		d = engine_find(r->engine, a->domid);
+		if (!d)
+			continue;
+		if (d->mode == MODE_FROZEN || d->mode == MODE_EXCLUDED)
+			violation(r, "domain %s is %s but balloond wrote its %s", d->name,
+				  domain_mode_name(d->mode),
+				  a->type == ACT_SET_TARGET ? "target" : "maxmem");
+		if (d->mode == MODE_PINNED && a->type == ACT_SET_TARGET &&
+		    (a->kib > d->pin_kib + ENGINE_PAGE_KIB || a->kib + ENGINE_PAGE_KIB < d->pin_kib))
+			violation(r, "domain %s is pinned at %" PRIu64 " KiB but balloond wrote %" PRIu64,
+				  d->name, d->pin_kib, a->kib);
+		if (d->mode == MODE_AUTO && a->type == ACT_SET_TARGET &&
+		    (a->kib + ENGINE_PAGE_KIB < d->dmin_kib || a->kib > d->ceiling_kib + ENGINE_PAGE_KIB))
+			violation(r, "domain %s given target %" PRIu64 " KiB outside %" PRIu64 "..%" PRIu64,
+				  d->name, a->kib, d->dmin_kib, d->ceiling_kib);
+	}
+}
+
+/* The host-level invariants, after every step. */
+static void check_host(struct sim_run *r)
+{
+	const struct conf *c = &r->conf;
+	struct sim_physinfo pi;
+	struct simxs_stats xst;
+	bool guest_grew = false, unsettled = false;
+	char err[256];
+	size_t i;
+
+	if (simhost_check(r->host, err, sizeof(err)) < 0)
+		violation(r, "host: %s", err);
+	simxs_get_stats(simhost_xs(r->host), &xst);
+	if (xst.dom0_noop_writes)
+		violation(r, "%" PRIu64 " XenStore writes changed nothing", xst.dom0_noop_writes);
+	simhost_physinfo(r->host, &pi);
+	if (pi.free_kib < r->min_free_kib)
+		r->min_free_kib = pi.free_kib;
+	for (i = 0; i < engine_count(r->engine); i++) {
+		const struct engine_dom *d = engine_at(r->engine, i);
+
+		if (d->has_target && d->actual_kib > d->target_kib + c->reach_tolerance_kib)
+			guest_grew = guest_grew || d->actual_kib > d->maxmem_kib ||
+				     d->state == DOM_STALLED || d->state == DOM_UNCOOPERATIVE ||
+				     d->mode != MODE_AUTO;
+		if (d->managed && d->mode == MODE_AUTO && d->state != DOM_UNCOOPERATIVE &&
+		    d->actual_kib + c->reach_tolerance_kib < d->dmin_kib &&
+		    d->target_kib >= d->dmin_kib)
+			violation(r, "domain %s below dynamic-min: %" PRIu64 " < %" PRIu64 " KiB",
+				  d->name, d->actual_kib, d->dmin_kib);
+		if (d->managed && d->state != DOM_UNCOOPERATIVE && d->state != DOM_IDLE)
+			unsettled = true;
+	}
+	/* Free memory below the pool is balloond's fault unless a guest grew
+	 * on its own or a domain was just created. */
+	if (pi.free_kib < c->pool_kib && !guest_grew &&
+	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS))
+		violation(r, "host free %" PRIu64 " KiB below the pool %" PRIu64 " KiB", pi.free_kib,
+			  c->pool_kib);
+	for (i = 0; i < r->out.n_actions && !unsettled; i++) {
+		const struct engine_dom *d = engine_find(r->engine, r->out.actions[i].domid);
+
+		if (r->out.actions[i].type == ACT_SET_TARGET && d && d->state != DOM_UNCOOPERATIVE)
+			unsettled = true;
+	}
+	if (unsettled)
+		r->last_unsettled_ms = r->vt;
+}
+
+/* One scenario event at its time. */
+static void play(struct sim_run *r, const struct scenario_event *ev)
+{
+	const struct engine_dom *d;
+	char err[256] = "";
+	int rc = 0;
+
+	switch (ev->action) {
+	case SCN_SET_TARGET:
+		d = engine_find_name(r->engine, ev->name);
+		if (!d) {
+			snprintf(err, sizeof(err), "no domain %s", ev->name);
+			rc = -ENOENT;
+			break;
+		}
+		rc = engine_pin(r->engine, d->domid, ev->target_kib, r->vt, NULL, NULL, err,
+				sizeof(err));
+		break;
+	case SCN_RESTART:
+		engine_free(r->engine);
+		rc = engine_start(r);
+		if (rc < 0)
+			snprintf(err, sizeof(err), "restart failed");
+		break;
+	case SCN_PAUSE:
+	case SCN_RESUME:
+		engine_pause(r->engine, ev->action == SCN_PAUSE);
+		break;
+	case SCN_RESERVE:
+		snprintf(err, sizeof(err), "reservations are not implemented yet");
+		rc = -ENOTSUP;
+		break;
+	default:
+		rc = backend_sim_play(r->be, ev, r->vt, err, sizeof(err));
+		if (ev->action == SCN_CREATE && rc == 0) {
+			r->created_any = true;
+			r->last_create_ms = r->vt;
+		}
+		break;
+	}
+	if (rc < 0) {
+		json_object *o = json_object_new_object();
+
+		r->failed_events++;
+		json_object_object_add(o, "at", json_object_new_double((double)ev->at_ms / 1000.0));
+		json_object_object_add(o, "error", json_object_new_string(err));
+		json_object_array_add(r->event_errors, o);
+	}
+}
+
+static int step(struct sim_run *r)
+{
+	struct engine_obs obs;
+	int rc;
+
+	rc = r->be->ops->observe(r->be, &obs);
+	if (rc < 0)
+		return rc;
+	rc = engine_step(r->engine, &obs, r->vt, &r->out);
+	if (rc < 0)
+		return rc;
+	check_actions(r);
+	backend_apply(r->be->ops, r->be, r->engine, &r->out, &r->apply);
+	r->steps++;
+	check_host(r);
+	return 0;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static json_object *expect_item(bool want, bool got)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "want", json_object_new_boolean(want));
+	json_object_object_add(o, "got", json_object_new_boolean(got));
+	json_object_object_add(o, "ok", json_object_new_boolean(want == got));
+	return o;
+}
+
+int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
+{
+	struct sim_run run = {0}, *r = &run;
+	json_object *rep, *xs, *doms, *exp;
+	struct simxs_stats xst;
+	size_t next_event = 0, i;
+	uint64_t t0 = wall_ms(), next_wake = 0;
+	char err[512];
+	bool ok = true;
+	int rc;
+
+	log_set_level(LOG_LEVEL_ERR);
+	rc = daemon_load_conf(conf_path, conf_explicit, &r->conf, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "balloond: %s\n", err);
+		return 2;
+	}
+	rc = backend_sim_open_virtual(&r->be, path, &r->vt, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "balloond: %s\n", err);
+		conf_free(&r->conf);
+		return 2;
+	}
+	r->host = backend_sim_host(r->be);
+	r->scn = backend_sim_scenario(r->be);
+	if (r->be->ops->adjust_conf(r->be, &r->conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "balloond: %s\n", err);
+		r->be->ops->close(r->be);
+		conf_free(&r->conf);
+		return 2;
+	}
+	r->violation_list = json_object_new_array();
+	r->event_errors = json_object_new_array();
+	r->min_free_kib = UINT64_MAX;
+	if (engine_start(r) < 0) {
+		fprintf(stderr, "balloond: out of memory\n");
+		return 2;
+	}
+
+	for (;;) {
+		struct simxs *sx = simhost_xs(r->host);
+		char p[SIMXS_PATH_MAX], tok[64];
+		bool dirty = false;
+		uint64_t next;
+
+		simhost_advance(r->host, r->vt);
+		while (next_event < r->scn->n_events && r->scn->events[next_event].at_ms <= r->vt) {
+			play(r, &r->scn->events[next_event++]);
+			dirty = true;
+		}
+		while (simxs_next_event(sx, p, sizeof(p), tok, sizeof(tok)))
+			dirty = true;
+		if (dirty || r->vt >= next_wake) {
+			rc = step(r);
+			if (rc < 0) {
+				violation(r, "step failed: %s", strerror(-rc));
+				break;
+			}
+			next_wake = r->out.next_wake_ms;
+			/* the step's own writes fire watches: drain them */
+			while (simxs_next_event(sx, p, sizeof(p), tok, sizeof(tok)))
+				;
+		}
+		if (r->vt >= r->scn->until_ms)
+			break;
+		next = simhost_next_change_ms(r->host, r->vt);
+		if (next_wake < next)
+			next = next_wake;
+		if (next_event < r->scn->n_events && r->scn->events[next_event].at_ms < next)
+			next = r->scn->events[next_event].at_ms;
+		if (next > r->scn->until_ms)
+			next = r->scn->until_ms;
+		r->vt = next > r->vt ? next : r->vt + 1;
+	}
+
+	/* The report. */
+	rep = json_object_new_object();
+	json_object_object_add(rep, "scenario", json_object_new_string(path));
+	json_object_object_add(rep, "virtual_seconds", json_object_new_double((double)r->vt / 1000.0));
+	json_object_object_add(rep, "wall_ms", json_object_new_int64((int64_t)(wall_ms() - t0)));
+	json_object_object_add(rep, "steps", json_object_new_int64((int64_t)r->steps));
+	json_object_object_add(rep, "converged_at",
+			       json_object_new_double((double)r->last_unsettled_ms / 1000.0));
+	json_object_object_add(rep, "min_free", json_object_new_int64((int64_t)r->min_free_kib));
+	json_object_object_add(rep, "pool", json_object_new_int64((int64_t)r->conf.pool_kib));
+	simxs_get_stats(simhost_xs(r->host), &xst);
+	xs = json_object_new_object();
+	json_object_object_add(xs, "dom0_writes", json_object_new_int64((int64_t)xst.dom0_writes));
+	json_object_object_add(xs, "noop_writes", json_object_new_int64((int64_t)xst.dom0_noop_writes));
+	json_object_object_add(xs, "guest_writes", json_object_new_int64((int64_t)xst.guest_writes));
+	json_object_object_add(xs, "target_writes", json_object_new_int64((int64_t)r->apply.targets));
+	json_object_object_add(xs, "maxmem_sets", json_object_new_int64((int64_t)r->apply.maxmems));
+	json_object_object_add(rep, "xenstore", xs);
+	json_object_object_add(rep, "violations", json_object_new_int64((int64_t)r->violations));
+	json_object_object_add(rep, "violation_list", r->violation_list);
+	json_object_object_add(rep, "event_errors", r->event_errors);
+	doms = json_object_new_array();
+	for (i = 0; i < engine_count(r->engine); i++) {
+		const struct engine_dom *d = engine_at(r->engine, i);
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(d->name));
+		json_object_object_add(o, "mode", json_object_new_string(domain_mode_name(d->mode)));
+		json_object_object_add(o, "state", json_object_new_string(dom_state_name(d->state)));
+		json_object_object_add(o, "actual", json_object_new_int64((int64_t)d->actual_kib));
+		json_object_object_add(o, "target", json_object_new_int64((int64_t)d->target_kib));
+		json_object_array_add(doms, o);
+	}
+	json_object_object_add(rep, "domains", doms);
+
+	exp = json_object_new_object();
+	{
+		/* A scenario may be built to break an invariant on purpose. */
+		bool want = r->scn->expect.has_invariants ? r->scn->expect.invariants : true;
+		bool got = r->violations == 0;
+
+		json_object_object_add(exp, "invariants", expect_item(want, got));
+		ok = want == got;
+	}
+	if (r->scn->expect.has_converged_by) {
+		bool got = r->last_unsettled_ms <= r->scn->expect.converged_by_ms;
+
+		json_object_object_add(exp, "converged_by", expect_item(true, got));
+		ok = ok && got;
+	}
+	if (r->scn->expect.has_reservations_ok || r->scn->expect.has_audit_findings) {
+		json_object_object_add(exp, "unsupported",
+				       json_object_new_string("reservations and audit expectations "
+							      "are not implemented yet"));
+		ok = false;
+	}
+	if (r->failed_events) {
+		ok = false;
+	}
+	json_object_object_add(rep, "expect", exp);
+	json_object_object_add(rep, "ok", json_object_new_boolean(ok));
+	printf("%s\n", json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PRETTY |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(rep);
+	engine_output_free(&r->out);
+	engine_free(r->engine);
+	r->be->ops->close(r->be);
+	conf_free(&r->conf);
+	return ok ? 0 : 1;
+}
