@@ -34,6 +34,7 @@ struct sim_run {
 	uint64_t last_unsettled_ms;
 	uint64_t last_create_ms;
 	bool created_any;
+	uint64_t *last_actual; /* by domid: to tell a guest growing on its own */
 	uint64_t min_free_kib;
 	uint64_t violations;
 	json_object *violation_list;
@@ -125,10 +126,12 @@ static void check_host(struct sim_run *r)
 	for (i = 0; i < engine_count(r->engine); i++) {
 		const struct engine_dom *d = engine_at(r->engine, i);
 
-		if (d->has_target && d->actual_kib > d->target_kib + c->reach_tolerance_kib)
-			guest_grew = guest_grew || d->actual_kib > d->maxmem_kib ||
-				     d->state == DOM_STALLED || d->state == DOM_UNCOOPERATIVE ||
-				     d->mode != MODE_AUTO;
+		/* growing above its target: the guest's own doing */
+		if (d->has_target && d->actual_kib > d->target_kib &&
+		    d->domid < 0x8000 && d->actual_kib > r->last_actual[d->domid])
+			guest_grew = true;
+		if (d->domid < 0x8000)
+			r->last_actual[d->domid] = d->actual_kib;
 		if (d->managed && d->mode == MODE_AUTO && d->state != DOM_UNCOOPERATIVE &&
 		    d->actual_kib + c->reach_tolerance_kib < d->dmin_kib &&
 		    d->target_kib >= d->dmin_kib)
@@ -273,6 +276,11 @@ int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 	r->violation_list = json_object_new_array();
 	r->event_errors = json_object_new_array();
 	r->min_free_kib = UINT64_MAX;
+	r->last_actual = calloc(0x8000, sizeof(*r->last_actual));
+	if (!r->last_actual) {
+		fprintf(stderr, "balloond: out of memory\n");
+		return 2;
+	}
 	if (engine_start(r) < 0) {
 		fprintf(stderr, "balloond: out of memory\n");
 		return 2;
@@ -382,5 +390,6 @@ int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 	engine_free(r->engine);
 	r->be->ops->close(r->be);
 	conf_free(&r->conf);
+	free(r->last_actual);
 	return ok ? 0 : 1;
 }

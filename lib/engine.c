@@ -672,11 +672,17 @@ static bool dom_balanced(const struct engine_dom *d)
 }
 
 /* Memory a domain will still take from the host if it reaches its target. */
-static uint64_t dom_commitment(const struct engine_dom *d)
+static uint64_t dom_commitment(const struct engine *e, const struct engine_dom *d)
 {
+	uint64_t top;
+
 	if (!d->has_target || d->state == DOM_DYING || d->state == DOM_BUILDING)
 		return 0;
-	return d->target_kib > d->actual_kib ? d->target_kib - d->actual_kib : 0;
+	/* A managed guest may also take the maxmem slack above its target. */
+	top = d->target_kib;
+	if (d->managed && d->maxmem_kib > top)
+		top = u64_min(d->maxmem_kib, top + e->conf.maxmem_slack_kib);
+	return top > d->actual_kib ? top - d->actual_kib : 0;
 }
 
 static int scratch_reserve(struct engine *e, size_t n)
@@ -777,7 +783,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 		} else if (d->managed && d->mode == MODE_PINNED && d->state != DOM_UNCOOPERATIVE) {
 			budget += (int64_t)d->actual_kib - (int64_t)d->pin_kib;
 		} else {
-			budget -= (int64_t)dom_commitment(d);
+			budget -= (int64_t)dom_commitment(e, d);
 		}
 	}
 	if (nb)
@@ -874,7 +880,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 
 	/* Phase 2: increases, only from memory that is free now. */
 	for (i = 0; i < e->n; i++)
-		committed += dom_commitment(e->doms[i]);
+		committed += dom_commitment(e, e->doms[i]);
 	avail = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)c->pool_kib -
 		(int64_t)committed;
 	qsort(inc, ninc, sizeof(*inc), increase_cmp);
@@ -912,8 +918,8 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 	}
 	free(inc);
 
-	/* maxmem follows a completed decrease (or a stalled one, to stop a
-	 * guest from populating pages back on its own). */
+	/* maxmem follows the target down once no growth is pending, so a
+	 * guest cannot populate pages back (or grab the pool) on its own. */
 	for (i = 0; i < e->n && !e->paused; i++) {
 		struct engine_dom *d = e->doms[i];
 		uint64_t want;
@@ -922,8 +928,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 			continue;
 		want = u64_max(d->goal_kib, d->target_kib) + c->maxmem_slack_kib;
 		if (d->maxmem_kib > page_ceil(want) &&
-		    (d->state == DOM_IDLE || d->state == DOM_STALLED ||
-		     d->state == DOM_UNCOOPERATIVE))
+		    d->target_kib <= d->actual_kib + c->reach_tolerance_kib)
 			write_maxmem(d, want, out);
 	}
 
@@ -950,7 +955,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 	for (i = 0; i < e->n; i++) {
 		struct engine_dom *d = e->doms[i];
 
-		committed += dom_commitment(d);
+		committed += dom_commitment(e, d);
 		h->managed += d->managed;
 		if (!d->managed)
 			continue;
@@ -972,8 +977,19 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 			break;
 		}
 	}
-	if (waiting)
-		out->next_wake_ms = u64_min(out->next_wake_ms, now + c->poll_interval_ms);
+	/* Waiting for memory is worth a timer only while some balloon is
+	 * still giving memory back; otherwise the next event will do. */
+	if (waiting) {
+		for (i = 0; i < e->n; i++) {
+			const struct engine_dom *d = e->doms[i];
+
+			if (d->state == DOM_CONVERGING && d->actual_kib > d->target_kib) {
+				out->next_wake_ms = u64_min(out->next_wake_ms,
+							    now + c->poll_interval_ms);
+				break;
+			}
+		}
+	}
 	h->committed_kib = committed;
 	h->available_kib = (int64_t)h->free_kib - (int64_t)h->outstanding_kib -
 			   (int64_t)c->pool_kib - (int64_t)committed;
@@ -1113,7 +1129,7 @@ int engine_pin(struct engine *e, uint32_t domid, uint64_t target_kib, uint64_t n
 			if (dom_balanced(o))
 				can += (int64_t)o->actual_kib - (int64_t)o->dmin_kib;
 			else
-				can -= (int64_t)dom_commitment(o);
+				can -= (int64_t)dom_commitment(e, o);
 		}
 		if ((int64_t)(target_kib - u64_max(d->actual_kib, d->target_kib)) > can) {
 			snprintf(err, errlen,

@@ -1,10 +1,81 @@
-/* JSON-RPC 2.0 codec over json-c. */
+/* JSON-RPC 2.0 codec over json-c: strict parsing of one message, validation
+ * of requests and replies, building of replies, and the params decoder.
+ *
+ * json-c's strict mode still lets through NaN, Infinity, leading zeros,
+ * "1.", single-quoted strings, raw control characters in strings, overlong
+ * or surrogate UTF-8, and it clamps integers it cannot hold. rpc_parse
+ * checks the text itself for all of these so that what it accepts is
+ * RFC 8259 JSON whose values json-c holds exactly. */
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "jsonrpc.h"
 #include "units.h"
+
+/* Longest method name a request may carry. */
+#define METHOD_MAX 64
+
+/* Highest domid a client may name (DOMID_FIRST_RESERVED - 1). */
+#define DOMID_MAX 0x7fef
+
+/* Room for a formatted size or duration in a message. */
+#define UNIT_BUF 32
+
+/* Longest excerpt of a client's string quoted in a message, and its room
+ * with "..." and the NUL. */
+#define EXCERPT_MAX 32
+#define EXCERPT_BUF (EXCERPT_MAX + 4)
+
+/* Length of the UTF-8 sequence a lead byte starts (1 for anything else). */
+static size_t utf8_lead_len(unsigned char c)
+{
+	return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+}
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Write a message into err (which may be NULL or empty). A message cut to
+ * errlen is cut between characters: it goes out in JSON, which must stay
+ * valid UTF-8. */
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	size_t len, lead;
+	int n;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n < errlen)
+		return;
+	len = errlen - 1;
+	for (lead = len; lead > 0 && ((unsigned char)err[lead - 1] & 0xc0) == 0x80; lead--)
+		;
+	if (lead > 0 && lead - 1 + utf8_lead_len((unsigned char)err[lead - 1]) > len)
+		err[lead - 1] = '\0';
+}
+
+/* The start of s (n bytes) to quote in a message: at most EXCERPT_MAX
+ * bytes, cut between UTF-8 characters, "..." added when cut. Returns buf. */
+static const char *excerpt(const char *s, size_t n, char buf[EXCERPT_BUF])
+{
+	size_t k = n;
+
+	if (k > EXCERPT_MAX) {
+		k = EXCERPT_MAX;
+		while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+			k--;
+	}
+	memcpy(buf, s, k);
+	strcpy(buf + k, k < n ? "..." : "");
+	return buf;
+}
 
 const char *rpc_error_name(int code)
 {
@@ -22,386 +93,916 @@ const char *rpc_error_name(int code)
 	case RPC_ERR_NOT_MANAGED: return "not managed";
 	case RPC_ERR_BACKEND: return "backend error";
 	}
+	/* The spec reserves this range for implementation-defined server errors. */
+	if (code >= -32099 && code <= -32000)
+		return "server error";
 	return "unknown error";
 }
 
+/* ---- strict JSON text ---- */
+
+static bool is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: shortest form,
+ * no surrogates, at most U+10FFFF) within n bytes, or 0 if there is none. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xc2)
+		return 0;
+	if (s[0] < 0xe0) {
+		len = 2;
+	} else if (s[0] < 0xf0) {
+		len = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] < 0xf5) {
+		len = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Find the first byte of buf that is not part of well-formed UTF-8: true
+ * and *ret_off when there is one. */
+static bool utf8_find_invalid(const char *buf, size_t len, size_t *ret_off)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	size_t i = 0, n;
+
+	while (i < len) {
+		n = utf8_seq_len(s + i, len - i);
+		if (!n) {
+			*ret_off = i;
+			return true;
+		}
+		i += n;
+	}
+	return false;
+}
+
+/* Whether the decimal digits d[0..n) (no leading zero) exceed limit. */
+static bool digits_above(const char *d, size_t n, const char *limit)
+{
+	size_t ln = strlen(limit);
+
+	return n > ln || (n == ln && memcmp(d, limit, n) > 0);
+}
+
+/* Check the number token at s[*i] against the JSON grammar and, for an
+ * integer, against what json-c holds (int64 or uint64); advances *i. */
+static int lex_number(const char *s, size_t n, size_t *i, char *err, size_t errlen)
+{
+	size_t start = *i, p = *i, digits;
+	bool neg = false, integer = true;
+
+	if (s[p] == '-') {
+		neg = true;
+		p++;
+	}
+	if (p < n && (s[p] == 'I' || s[p] == 'N')) {
+		errf(err, errlen, "NaN and Infinity are not JSON (offset %zu)", start);
+		return -1;
+	}
+	if (p >= n || !is_digit(s[p]))
+		goto bad;
+	digits = p;
+	if (s[p] == '0') {
+		p++;
+		if (p < n && is_digit(s[p])) {
+			errf(err, errlen, "number with a leading zero at offset %zu", start);
+			return -1;
+		}
+	} else {
+		while (p < n && is_digit(s[p]))
+			p++;
+	}
+	digits = p - digits;
+	if (p < n && s[p] == '.') {
+		integer = false;
+		p++;
+		if (p >= n || !is_digit(s[p]))
+			goto bad;
+		while (p < n && is_digit(s[p]))
+			p++;
+	}
+	if (p < n && (s[p] == 'e' || s[p] == 'E')) {
+		integer = false;
+		p++;
+		if (p < n && (s[p] == '+' || s[p] == '-'))
+			p++;
+		if (p >= n || !is_digit(s[p]))
+			goto bad;
+		while (p < n && is_digit(s[p]))
+			p++;
+	}
+	if (integer && digits_above(s + p - digits, digits,
+				    neg ? "9223372036854775808" : "18446744073709551615")) {
+		errf(err, errlen, "integer out of range at offset %zu", start);
+		return -1;
+	}
+	*i = p;
+	return 0;
+bad:
+	errf(err, errlen, "invalid number at offset %zu", start);
+	return -1;
+}
+
+/* Check the tokens of s[0..n), a text json-c has accepted, for what its
+ * strict mode lets through, and container nesting beyond max_depth. */
+static int lex_check(const char *s, size_t n, int max_depth, char *err, size_t errlen)
+{
+	static const char *const literals[] = {"true", "false", "null"};
+	size_t i = 0, k, l;
+	int depth = 0;
+
+	while (i < n) {
+		char c = s[i];
+
+		if (c == '{' || c == '[') {
+			if (++depth > max_depth) {
+				errf(err, errlen, "nesting deeper than %d at offset %zu", max_depth,
+				     i);
+				return -1;
+			}
+			i++;
+		} else if (c == '}' || c == ']') {
+			depth--;
+			i++;
+		} else if (c == ',' || c == ':' || is_json_space(c)) {
+			i++;
+		} else if (c == '"') {
+			for (i++; i < n && s[i] != '"'; i++) {
+				if ((unsigned char)s[i] < 0x20) {
+					errf(err, errlen,
+					     "raw control character in a string at offset %zu", i);
+					return -1;
+				}
+				if (s[i] == '\\')
+					i++;
+			}
+			i++;
+		} else if (c == '-' || is_digit(c)) {
+			if (lex_number(s, n, &i, err, errlen) < 0)
+				return -1;
+		} else if (c == '\'') {
+			errf(err, errlen, "single-quoted string at offset %zu", i);
+			return -1;
+		} else if (c == 'N' || c == 'I') {
+			errf(err, errlen, "NaN and Infinity are not JSON (offset %zu)", i);
+			return -1;
+		} else {
+			for (k = 0; k < sizeof(literals) / sizeof(literals[0]); k++) {
+				l = strlen(literals[k]);
+				if (n - i >= l && memcmp(s + i, literals[k], l) == 0)
+					break;
+			}
+			if (k == sizeof(literals) / sizeof(literals[0])) {
+				errf(err, errlen, "unexpected character at offset %zu", i);
+				return -1;
+			}
+			i += l;
+		}
+	}
+	return 0;
+}
+
+/* One JSON text, strictly: whatever json-c and lex_check both accept. JSON
+ * null comes back as NULL (json-c's null). */
 int rpc_parse(const char *buf, size_t len, int max_depth, json_object **ret, char *err,
 	      size_t errlen)
 {
 	struct json_tokener *tok;
-	json_object *obj;
 	enum json_tokener_error jerr;
-	size_t used, i;
+	json_object *obj;
+	size_t end, off;
 
-	if (len > INT32_MAX) {
-		snprintf(err, errlen, "message too large");
+	if (len > INT_MAX) {
+		errf(err, errlen, "message too large");
+		return RPC_PARSE_ERROR;
+	}
+	/* No text nests deeper than it is long: spare json-c a huge stack. */
+	if (max_depth < 0)
+		max_depth = 0;
+	if ((size_t)max_depth > len)
+		max_depth = (int)len;
+	for (off = 0; off < len && is_json_space(buf[off]); off++)
+		;
+	if (off == len) {
+		errf(err, errlen, "empty message");
 		return RPC_PARSE_ERROR;
 	}
 	if (memchr(buf, '\0', len)) {
-		snprintf(err, errlen, "parse error: NUL byte in message");
+		errf(err, errlen, "NUL byte at offset %zu",
+		     (size_t)((const char *)memchr(buf, '\0', len) - buf));
 		return RPC_PARSE_ERROR;
 	}
-	tok = json_tokener_new_ex(max_depth);
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		errf(err, errlen, "byte order mark at offset 0 (JSON texts have none)");
+		return RPC_PARSE_ERROR;
+	}
+	if (utf8_find_invalid(buf, len, &off)) {
+		errf(err, errlen, "invalid UTF-8 at offset %zu", off);
+		return RPC_PARSE_ERROR;
+	}
+
+	/* json-c counts the innermost scalar as a level; we count containers. */
+	tok = json_tokener_new_ex(max_depth + 1);
 	if (!tok) {
-		snprintf(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		return RPC_PARSE_ERROR;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
+					    JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
-	used = json_tokener_get_parse_end(tok);
-	if (jerr == json_tokener_continue || (!obj && jerr == json_tokener_success)) {
-		snprintf(err, errlen, "parse error: incomplete JSON");
+	end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue) {
+		/* All of buf was taken; a NUL tells json-c the text ends here
+		 * (a number at the top level cannot end otherwise). */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+	}
+	json_tokener_free(tok);
+	if (jerr == json_tokener_error_depth) {
+		/* json-c notices one value later than we count: say where
+		 * the container that went too deep opened. */
+		if (lex_check(buf, end, max_depth, err, errlen) == 0)
+			errf(err, errlen, "nesting deeper than %d at offset %zu", max_depth, end);
 		goto fail;
 	}
 	if (jerr != json_tokener_success) {
-		snprintf(err, errlen, "parse error: %s at offset %zu", json_tokener_error_desc(jerr),
-			 used);
+		errf(err, errlen, "%s at offset %zu", json_tokener_error_desc(jerr), end);
 		goto fail;
 	}
-	for (i = used; i < len; i++)
-		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n') {
-			snprintf(err, errlen, "parse error: trailing data at offset %zu", i);
-			goto fail;
-		}
-	json_tokener_free(tok);
+	for (off = end; off < len && is_json_space(buf[off]); off++)
+		;
+	if (off < len) {
+		errf(err, errlen, "trailing data after the JSON text at offset %zu", off);
+		goto fail;
+	}
+	if (lex_check(buf, end, max_depth, err, errlen) < 0)
+		goto fail;
 	*ret = obj;
 	return 0;
 fail:
 	json_object_put(obj);
-	json_tokener_free(tok);
 	return RPC_PARSE_ERROR;
 }
 
-/* A usable id: string, integer or null. */
-static bool id_valid(json_object *id)
+/* ---- requests ---- */
+
+/* What kind of JSON value v is, for messages ("a string", "null"...). */
+static const char *json_kind(json_object *v)
 {
-	return !id || json_object_is_type(id, json_type_string) ||
-	       json_object_is_type(id, json_type_int) || json_object_is_type(id, json_type_null);
+	switch (json_object_get_type(v)) {
+	case json_type_null: return "null";
+	case json_type_boolean: return "a boolean";
+	case json_type_double: return "a fractional number";
+	case json_type_int: return "an integer";
+	case json_type_object: return "an object";
+	case json_type_array: return "an array";
+	case json_type_string: return "a string";
+	}
+	return "an unknown value";
 }
 
+/* Whether v is a JSON string equal to s, NUL bytes included. */
+static bool json_string_is(json_object *v, const char *s)
+{
+	size_t n = strlen(s);
+
+	return json_object_is_type(v, json_type_string) &&
+	       (size_t)json_object_get_string_len(v) == n &&
+	       memcmp(json_object_get_string(v), s, n) == 0;
+}
+
+/* Whether a json-c string holds a NUL byte (from a \u0000 escape). */
+static bool json_string_has_nul(json_object *v)
+{
+	return memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)) !=
+	       NULL;
+}
+
+/* Checks in this order: object, id (so later errors can echo it), unknown
+ * members, jsonrpc, method, params. *ret_id is always written when given. */
 int rpc_request_parse(json_object *obj, struct rpc_request *ret, json_object **ret_id, char *err,
 		      size_t errlen)
 {
-	json_object *ver = NULL, *method = NULL, *params = NULL, *id = NULL;
+	json_object *ver, *method, *params = NULL, *id = NULL;
+	char q[EXCERPT_BUF];
 	bool has_id;
 	const char *m;
+	size_t mlen;
 
 	if (ret_id)
 		*ret_id = NULL;
 	if (!json_object_is_type(obj, json_type_object)) {
-		snprintf(err, errlen, "invalid request: a request must be an object");
+		errf(err, errlen, "a request must be an object, not %s", json_kind(obj));
 		return RPC_INVALID_REQUEST;
 	}
 	has_id = json_object_object_get_ex(obj, "id", &id);
-	if (has_id && !id_valid(id)) {
-		snprintf(err, errlen, "invalid request: id must be a string, an integer or null");
-		return RPC_INVALID_REQUEST;
+	if (has_id) {
+		if (json_object_is_type(id, json_type_double)) {
+			errf(err, errlen, "\"id\" must not be a fractional number");
+			return RPC_INVALID_REQUEST;
+		}
+		if (!json_object_is_type(id, json_type_null) &&
+		    !json_object_is_type(id, json_type_string) &&
+		    !json_object_is_type(id, json_type_int)) {
+			errf(err, errlen, "\"id\" must be a string, an integer or null, not %s",
+			     json_kind(id));
+			return RPC_INVALID_REQUEST;
+		}
+		/* From here on every error reply can echo the id. */
+		if (ret_id)
+			*ret_id = id;
 	}
-	if (ret_id && has_id)
-		*ret_id = id;
 	json_object_object_foreach(obj, key, val)
 	{
 		(void)val;
-		if (strcmp(key, "jsonrpc") && strcmp(key, "method") && strcmp(key, "params") &&
-		    strcmp(key, "id")) {
-			snprintf(err, errlen, "invalid request: unknown member \"%.32s\"", key);
+		if (strcmp(key, "jsonrpc") != 0 && strcmp(key, "method") != 0 &&
+		    strcmp(key, "params") != 0 && strcmp(key, "id") != 0) {
+			errf(err, errlen, "unknown member \"%s\"", excerpt(key, strlen(key), q));
 			return RPC_INVALID_REQUEST;
 		}
 	}
-	if (!json_object_object_get_ex(obj, "jsonrpc", &ver) ||
-	    !json_object_is_type(ver, json_type_string) ||
-	    strcmp(json_object_get_string(ver), "2.0") != 0) {
-		snprintf(err, errlen, "invalid request: \"jsonrpc\" must be \"2.0\"");
+	if (!json_object_object_get_ex(obj, "jsonrpc", &ver)) {
+		errf(err, errlen, "\"jsonrpc\": \"2.0\" is missing");
 		return RPC_INVALID_REQUEST;
 	}
-	if (!json_object_object_get_ex(obj, "method", &method) ||
-	    !json_object_is_type(method, json_type_string)) {
-		snprintf(err, errlen, "invalid request: \"method\" must be a string");
+	if (!json_string_is(ver, "2.0")) {
+		errf(err, errlen, "\"jsonrpc\" must be \"2.0\"");
+		return RPC_INVALID_REQUEST;
+	}
+	if (!json_object_object_get_ex(obj, "method", &method)) {
+		errf(err, errlen, "\"method\" is missing");
+		return RPC_INVALID_REQUEST;
+	}
+	if (!json_object_is_type(method, json_type_string)) {
+		errf(err, errlen, "\"method\" must be a string, not %s", json_kind(method));
 		return RPC_INVALID_REQUEST;
 	}
 	m = json_object_get_string(method);
-	if (!m[0] || strlen(m) > 64) {
-		snprintf(err, errlen, "invalid request: \"method\" must be 1 to 64 characters");
+	mlen = (size_t)json_object_get_string_len(method);
+	if (mlen == 0) {
+		errf(err, errlen, "\"method\" is empty");
+		return RPC_INVALID_REQUEST;
+	}
+	if (mlen > METHOD_MAX) {
+		errf(err, errlen, "\"method\" is longer than %d bytes", METHOD_MAX);
+		return RPC_INVALID_REQUEST;
+	}
+	if (json_string_has_nul(method)) {
+		errf(err, errlen, "\"method\" contains a NUL byte");
 		return RPC_INVALID_REQUEST;
 	}
 	if (strncmp(m, "rpc.", 4) == 0) {
-		snprintf(err, errlen, "invalid request: method names starting with \"rpc.\" are reserved");
+		errf(err, errlen, "method names beginning with \"rpc.\" are reserved");
 		return RPC_INVALID_REQUEST;
 	}
 	if (json_object_object_get_ex(obj, "params", &params) &&
 	    !json_object_is_type(params, json_type_object) &&
 	    !json_object_is_type(params, json_type_array)) {
-		snprintf(err, errlen, "invalid request: \"params\" must be an object or an array");
+		errf(err, errlen, "\"params\" must be an object or an array, not %s",
+		     json_kind(params));
 		return RPC_INVALID_REQUEST;
 	}
-	ret->id = has_id ? id : NULL;
+	ret->id = id;
 	ret->notification = !has_id;
 	ret->method = m;
 	ret->params = params;
 	return 0;
 }
 
+/* ---- replies and requests we build ---- */
+
+/* Add val (taken, must not be NULL) to o; false when out of memory. */
+static bool obj_add(json_object *o, const char *key, json_object *val)
+{
+	if (!val)
+		return false;
+	if (json_object_object_add(o, key, val) < 0) {
+		json_object_put(val);
+		return false;
+	}
+	return true;
+}
+
+/* Add val (taken, NULL is JSON null) to o; false when out of memory. */
+static bool obj_add_nullable(json_object *o, const char *key, json_object *val)
+{
+	if (json_object_object_add(o, key, val) < 0) {
+		json_object_put(val);
+		return false;
+	}
+	return true;
+}
+
+/* A new {"jsonrpc":"2.0"}, or NULL when out of memory. */
+static json_object *envelope_new(void)
+{
+	json_object *o = json_object_new_object();
+
+	if (o && !obj_add(o, "jsonrpc", json_object_new_string("2.0"))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Returns NULL when out of memory (result is released then too). */
 json_object *rpc_make_result(json_object *id, json_object *result)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = envelope_new();
 
-	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(o, "result", result);
-	json_object_object_add(o, "id", id ? json_object_get(id) : NULL);
+	if (!o) {
+		json_object_put(result);
+		return NULL;
+	}
+	if (!obj_add_nullable(o, "result", result) ||
+	    !obj_add_nullable(o, "id", json_object_get(id))) {
+		json_object_put(o);
+		return NULL;
+	}
 	return o;
 }
 
+/* A NULL message becomes rpc_error_name(code). Returns NULL when out of
+ * memory (data is released then too). */
 json_object *rpc_make_error(json_object *id, int code, const char *message, json_object *data)
 {
-	json_object *o = json_object_new_object(), *e = json_object_new_object();
+	json_object *o = envelope_new(), *e = json_object_new_object();
 
-	json_object_object_add(e, "code", json_object_new_int(code));
-	json_object_object_add(e, "message", json_object_new_string(message));
-	if (data)
-		json_object_object_add(e, "data", data);
-	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(o, "error", e);
-	json_object_object_add(o, "id", id ? json_object_get(id) : NULL);
+	if (!o || !e) {
+		json_object_put(data);
+		goto fail;
+	}
+	if (!obj_add(e, "code", json_object_new_int(code)) ||
+	    !obj_add(e, "message",
+		     json_object_new_string(message ? message : rpc_error_name(code)))) {
+		json_object_put(data);
+		goto fail;
+	}
+	if (data && !obj_add(e, "data", data))
+		goto fail;
+	if (!obj_add(o, "error", e)) {
+		e = NULL;
+		goto fail;
+	}
+	e = NULL;
+	if (!obj_add_nullable(o, "id", json_object_get(id)))
+		goto fail;
 	return o;
+fail:
+	json_object_put(e);
+	json_object_put(o);
+	return NULL;
 }
 
+/* Returns NULL when out of memory (params is released then too). */
 json_object *rpc_make_request(int64_t id, const char *method, json_object *params)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = envelope_new();
 
-	json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(o, "method", json_object_new_string(method));
-	if (params)
-		json_object_object_add(o, "params", params);
-	json_object_object_add(o, "id", json_object_new_int64(id));
+	if (!o || !obj_add(o, "method", json_object_new_string(method))) {
+		json_object_put(params);
+		json_object_put(o);
+		return NULL;
+	}
+	if ((params && !obj_add(o, "params", params)) ||
+	    !obj_add(o, "id", json_object_new_int64(id))) {
+		json_object_put(o);
+		return NULL;
+	}
 	return o;
 }
 
+/* ---- replies we receive ---- */
+
+/* Whether v is a JSON integer equal to id (json-c keeps values above
+ * INT64_MAX as uint64, which get_int64 would clamp to INT64_MAX). */
+static bool json_int_equals(json_object *v, int64_t id)
+{
+	int64_t i;
+
+	if (!json_object_is_type(v, json_type_int))
+		return false;
+	i = json_object_get_int64(v);
+	if (i != id)
+		return false;
+	return i != INT64_MAX || json_object_get_uint64(v) == (uint64_t)INT64_MAX;
+}
+
+/* Whether every member of obj is one of names (NULL-terminated); if not,
+ * *ret_key is the first that is not. */
+static bool members_only(json_object *obj, const char *const *names, const char **ret_key)
+{
+	const char *const *n;
+
+	json_object_object_foreach(obj, key, val)
+	{
+		(void)val;
+		for (n = names; *n; n++)
+			if (strcmp(*n, key) == 0)
+				break;
+		if (!*n) {
+			*ret_key = key;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A reply to a request we sent with id: 0 with the result, 1 with the
+ * error (an error with a null id is taken as the reply: the server could
+ * not read our request's id), or -EPROTO. */
 int rpc_response_parse(json_object *obj, int64_t id, json_object **ret_result, int *ret_code,
 		       const char **ret_message, json_object **ret_data, char *err, size_t errlen)
 {
+	static const char *const reply_members[] = {"jsonrpc", "result", "error", "id", NULL};
+	static const char *const error_members[] = {"code", "message", "data", NULL};
 	json_object *ver, *jid, *result = NULL, *error = NULL, *code, *msg, *data = NULL;
 	bool has_result, has_error;
+	char q[EXCERPT_BUF];
+	const char *key, *s;
+	int64_t c;
 
 	if (!json_object_is_type(obj, json_type_object)) {
-		snprintf(err, errlen, "reply is not an object");
+		errf(err, errlen, "reply is %s, not an object", json_kind(obj));
 		return -EPROTO;
 	}
-	if (!json_object_object_get_ex(obj, "jsonrpc", &ver) ||
-	    !json_object_is_type(ver, json_type_string) ||
-	    strcmp(json_object_get_string(ver), "2.0") != 0) {
-		snprintf(err, errlen, "reply lacks \"jsonrpc\": \"2.0\"");
+	if (!members_only(obj, reply_members, &key)) {
+		errf(err, errlen, "reply has an unknown member \"%s\"",
+		     excerpt(key, strlen(key), q));
+		return -EPROTO;
+	}
+	if (!json_object_object_get_ex(obj, "jsonrpc", &ver) || !json_string_is(ver, "2.0")) {
+		errf(err, errlen, "reply lacks \"jsonrpc\": \"2.0\"");
 		return -EPROTO;
 	}
 	has_result = json_object_object_get_ex(obj, "result", &result);
 	has_error = json_object_object_get_ex(obj, "error", &error);
-	if (has_result == has_error) {
-		snprintf(err, errlen, "reply must have exactly one of result and error");
+	if (has_result && has_error) {
+		errf(err, errlen, "reply has both \"result\" and \"error\"");
+		return -EPROTO;
+	}
+	if (!has_result && !has_error) {
+		errf(err, errlen, "reply has neither \"result\" nor \"error\"");
 		return -EPROTO;
 	}
 	if (!json_object_object_get_ex(obj, "id", &jid)) {
-		snprintf(err, errlen, "reply has no id");
+		errf(err, errlen, "reply has no \"id\"");
 		return -EPROTO;
 	}
-	if (has_error) {
-		if (!json_object_is_type(error, json_type_object) ||
-		    !json_object_object_get_ex(error, "code", &code) ||
-		    !json_object_is_type(code, json_type_int) ||
-		    !json_object_object_get_ex(error, "message", &msg) ||
-		    !json_object_is_type(msg, json_type_string)) {
-			snprintf(err, errlen, "malformed error object in reply");
-			return -EPROTO;
-		}
-		/* A parse error reply carries a null id: accept it. */
-		if (jid && (!json_object_is_type(jid, json_type_int) ||
-			    json_object_get_int64(jid) != id)) {
-			snprintf(err, errlen, "reply id does not match the request");
-			return -EPROTO;
-		}
-		json_object_object_get_ex(error, "data", &data);
-		*ret_code = json_object_get_int(code);
+	if (!json_int_equals(jid, id) && (has_result || jid)) {
+		s = json_object_to_json_string_ext(jid, JSON_C_TO_STRING_PLAIN);
+		errf(err, errlen, "reply id %s does not match request id %lld",
+		     excerpt(s, strlen(s), q), (long long)id);
+		return -EPROTO;
+	}
+	if (has_result) {
+		if (ret_result)
+			*ret_result = result;
+		return 0;
+	}
+	if (!json_object_is_type(error, json_type_object)) {
+		errf(err, errlen, "reply \"error\" is %s, not an object", json_kind(error));
+		return -EPROTO;
+	}
+	if (!members_only(error, error_members, &key)) {
+		errf(err, errlen, "reply error has an unknown member \"%s\"",
+		     excerpt(key, strlen(key), q));
+		return -EPROTO;
+	}
+	if (!json_object_object_get_ex(error, "code", &code) ||
+	    !json_object_is_type(code, json_type_int)) {
+		errf(err, errlen, "reply error has no integer \"code\"");
+		return -EPROTO;
+	}
+	c = json_object_get_int64(code);
+	if (c < INT_MIN || c > INT_MAX) {
+		errf(err, errlen, "reply error code is out of range");
+		return -EPROTO;
+	}
+	if (!json_object_object_get_ex(error, "message", &msg) ||
+	    !json_object_is_type(msg, json_type_string)) {
+		errf(err, errlen, "reply error has no string \"message\"");
+		return -EPROTO;
+	}
+	json_object_object_get_ex(error, "data", &data);
+	if (ret_code)
+		*ret_code = (int)c;
+	if (ret_message)
 		*ret_message = json_object_get_string(msg);
+	if (ret_data)
 		*ret_data = data;
-		return 1;
-	}
-	if (!jid || !json_object_is_type(jid, json_type_int) || json_object_get_int64(jid) != id) {
-		snprintf(err, errlen, "reply id does not match the request");
-		return -EPROTO;
-	}
-	*ret_result = result;
-	return 0;
+	return 1;
 }
 
-static bool name_valid(const char *s)
-{
-	size_t i, n = strlen(s);
+/* ---- params ---- */
 
-	if (n == 0 || n > 63)
+/* A JSON integer as sign and magnitude: json-c holds it as int64, or as
+ * uint64 above INT64_MAX. */
+static void json_int_split(json_object *v, bool *ret_neg, uint64_t *ret_mag)
+{
+	int64_t i = json_object_get_int64(v);
+
+	*ret_neg = i < 0;
+	*ret_mag = i < 0 ? (uint64_t)0 - (uint64_t)i : json_object_get_uint64(v);
+}
+
+/* Whether s is a domain name we accept: 1 to 63 of [A-Za-z0-9_.-]. */
+static bool domain_name_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 1 || n > sizeof(((struct rpc_domain_ref *)NULL)->name) - 1)
 		return false;
 	for (i = 0; i < n; i++) {
 		char c = s[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' ||
+		      c == '.' || c == '-'))
 			return false;
 	}
 	return true;
 }
 
-/* Decode one member into its field. */
+/* The inclusive upper bound of a numeric field: its max, never above what
+ * the type allows anywhere (SIZE_MAX_KIB, DURATION_MAX_MS). */
+static uint64_t field_max(const struct rpc_field *f)
+{
+	uint64_t type_max = f->type == RPC_FIELD_SIZE	    ? SIZE_MAX_KIB
+			    : f->type == RPC_FIELD_DURATION ? DURATION_MAX_MS
+							    : UINT64_MAX;
+
+	return f->max && f->max < type_max ? f->max : type_max;
+}
+
+/* Decode a U64, SIZE or DURATION member into *ret in the field's unit. */
+static int number_decode(const struct rpc_field *f, json_object *v, uint64_t *ret, char *err,
+			 size_t errlen)
+{
+	uint64_t max = field_max(f), u;
+	char buf[UNIT_BUF], q[EXCERPT_BUF];
+	const char *s;
+	bool neg;
+	int r;
+
+	if (json_object_is_type(v, json_type_int)) {
+		json_int_split(v, &neg, &u);
+		if (neg) {
+			errf(err, errlen, "params.%s: -%llu is negative", f->name,
+			     (unsigned long long)u);
+			return RPC_INVALID_PARAMS;
+		}
+		switch (f->type) {
+		case RPC_FIELD_SIZE:
+			if (u > max) {
+				errf(err, errlen, "params.%s: %llu KiB is above the maximum %s",
+				     f->name, (unsigned long long)u,
+				     size_format(max, buf, sizeof(buf)));
+				return RPC_INVALID_PARAMS;
+			}
+			break;
+		case RPC_FIELD_DURATION:
+			if (u > max / 1000) {
+				errf(err, errlen, "params.%s: %llu s is above the maximum %s",
+				     f->name, (unsigned long long)u,
+				     duration_format(max, buf, sizeof(buf)));
+				return RPC_INVALID_PARAMS;
+			}
+			u *= 1000;
+			break;
+		default:
+			if (u > max) {
+				errf(err, errlen, "params.%s: %llu is above the maximum %llu",
+				     f->name, (unsigned long long)u, (unsigned long long)max);
+				return RPC_INVALID_PARAMS;
+			}
+			break;
+		}
+		*ret = u;
+		return 0;
+	}
+	if (f->type == RPC_FIELD_U64) {
+		errf(err, errlen, "params.%s: expected a non-negative integer, not %s", f->name,
+		     json_kind(v));
+		return RPC_INVALID_PARAMS;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		if (f->type == RPC_FIELD_SIZE)
+			errf(err, errlen,
+			     "params.%s: expected a size (integer KiB or a string such as \"2G\"), "
+			     "not %s",
+			     f->name, json_kind(v));
+		else
+			errf(err, errlen,
+			     "params.%s: expected a duration (integer seconds or a string such as "
+			     "\"30s\"), not %s",
+			     f->name, json_kind(v));
+		return RPC_INVALID_PARAMS;
+	}
+	s = json_object_get_string(v);
+	excerpt(s, (size_t)json_object_get_string_len(v), q);
+	if (f->type == RPC_FIELD_SIZE) {
+		r = size_parse(s, &u);
+		if (r == -EINVAL) {
+			errf(err, errlen,
+			     "params.%s: \"%s\" is not a size (use K, M, G or T, e.g. 512M)",
+			     f->name, q);
+			return RPC_INVALID_PARAMS;
+		}
+		if (r < 0 || u > max) {
+			errf(err, errlen, "params.%s: \"%s\" is above the maximum %s", f->name, q,
+			     size_format(max, buf, sizeof(buf)));
+			return RPC_INVALID_PARAMS;
+		}
+	} else {
+		r = duration_parse(s, &u);
+		if (r == -EINVAL) {
+			errf(err, errlen,
+			     "params.%s: \"%s\" is not a duration (use ms, s, m, h or d, e.g. 30s)",
+			     f->name, q);
+			return RPC_INVALID_PARAMS;
+		}
+		if (r < 0 || u > max) {
+			errf(err, errlen, "params.%s: \"%s\" is above the maximum %s", f->name, q,
+			     duration_format(max, buf, sizeof(buf)));
+			return RPC_INVALID_PARAMS;
+		}
+	}
+	*ret = u;
+	return 0;
+}
+
+/* Decode a DOMAIN member: a domid or a name. */
+static int domain_decode(const struct rpc_field *f, json_object *v, struct rpc_domain_ref *ret,
+			 char *err, size_t errlen)
+{
+	struct rpc_domain_ref d;
+	char q[EXCERPT_BUF];
+	uint64_t u;
+	bool neg;
+
+	memset(&d, 0, sizeof(d));
+	if (json_object_is_type(v, json_type_int)) {
+		json_int_split(v, &neg, &u);
+		if (neg || u > DOMID_MAX) {
+			errf(err, errlen, "params.%s: %s%llu is not a domain id (0 to %d)", f->name,
+			     neg ? "-" : "", (unsigned long long)u, DOMID_MAX);
+			return RPC_INVALID_PARAMS;
+		}
+		d.domid = (uint32_t)u;
+	} else if (json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v);
+		size_t n = (size_t)json_object_get_string_len(v);
+
+		if (!domain_name_valid(s, n)) {
+			errf(err, errlen,
+			     "params.%s: \"%s\" is not a domain name (1 to %zu of A-Z a-z 0-9 _ . "
+			     "-)",
+			     f->name, excerpt(s, n, q), sizeof(d.name) - 1);
+			return RPC_INVALID_PARAMS;
+		}
+		d.by_name = true;
+		memcpy(d.name, s, n);
+	} else {
+		errf(err, errlen, "params.%s: expected a domain id or name, not %s", f->name,
+		     json_kind(v));
+		return RPC_INVALID_PARAMS;
+	}
+	*ret = d;
+	return 0;
+}
+
+/* Decode member v into the field f of the struct at base. */
 static int field_decode(const struct rpc_field *f, json_object *v, void *base, char *err,
 			size_t errlen)
 {
 	char *p = (char *)base + f->offset;
-	uint64_t max, u;
-	int64_t i;
+	struct rpc_domain_ref d;
+	uint64_t u;
+	size_t n;
+	bool b;
 	int r;
 
-	switch (f->type) {
-	case RPC_FIELD_STRING: {
-		const char *s;
-		size_t n;
-
-		if (!json_object_is_type(v, json_type_string))
-			goto type;
-		s = json_object_get_string(v);
-		n = (size_t)json_object_get_string_len(v);
-		if (memchr(s, '\0', n)) {
-			snprintf(err, errlen, "params.%s: NUL byte in string", f->name);
-			return RPC_INVALID_PARAMS;
-		}
-		if (n >= f->size) {
-			snprintf(err, errlen, "params.%s: longer than %zu characters", f->name,
-				 f->size - 1);
-			return RPC_INVALID_PARAMS;
-		}
-		memcpy(p, s, n + 1);
-		return 0;
+	/* Every type that takes a string takes it as a C string. */
+	if (f->type != RPC_FIELD_U64 && f->type != RPC_FIELD_BOOL &&
+	    json_object_is_type(v, json_type_string) && json_string_has_nul(v)) {
+		errf(err, errlen, "params.%s: contains a NUL byte", f->name);
+		return RPC_INVALID_PARAMS;
 	}
+	switch (f->type) {
+	case RPC_FIELD_STRING:
+		if (!json_object_is_type(v, json_type_string)) {
+			errf(err, errlen, "params.%s: expected a string, not %s", f->name,
+			     json_kind(v));
+			return RPC_INVALID_PARAMS;
+		}
+		n = (size_t)json_object_get_string_len(v);
+		if (n >= f->size) {
+			errf(err, errlen, "params.%s: longer than %zu bytes", f->name,
+			     f->size ? f->size - 1 : 0);
+			return RPC_INVALID_PARAMS;
+		}
+		memcpy(p, json_object_get_string(v), n + 1);
+		return 0;
 	case RPC_FIELD_BOOL:
-		if (!json_object_is_type(v, json_type_boolean))
-			goto type;
-		*(bool *)p = json_object_get_boolean(v);
+		if (!json_object_is_type(v, json_type_boolean)) {
+			errf(err, errlen, "params.%s: expected true or false, not %s", f->name,
+			     json_kind(v));
+			return RPC_INVALID_PARAMS;
+		}
+		b = json_object_get_boolean(v);
+		memcpy(p, &b, sizeof(b));
 		return 0;
 	case RPC_FIELD_U64:
 	case RPC_FIELD_SIZE:
 	case RPC_FIELD_DURATION:
-		max = f->max ? f->max
-		      : f->type == RPC_FIELD_SIZE ? SIZE_MAX_KIB
-		      : f->type == RPC_FIELD_DURATION ? DURATION_MAX_MS : UINT64_MAX;
-		if (json_object_is_type(v, json_type_int)) {
-			errno = 0;
-			i = json_object_get_int64(v);
-			if (i < 0) {
-				snprintf(err, errlen, "params.%s: must not be negative", f->name);
-				return RPC_INVALID_PARAMS;
-			}
-			u = (uint64_t)i;
-			if (f->type == RPC_FIELD_DURATION) {
-				if (u > DURATION_MAX_MS / 1000) {
-					snprintf(err, errlen, "params.%s: too large", f->name);
-					return RPC_INVALID_PARAMS;
-				}
-				u *= 1000;
-			}
-		} else if (json_object_is_type(v, json_type_string) && f->type != RPC_FIELD_U64) {
-			const char *s = json_object_get_string(v);
-
-			r = f->type == RPC_FIELD_SIZE ? size_parse(s, &u) : duration_parse(s, &u);
-			if (r < 0) {
-				snprintf(err, errlen, "params.%s: \"%.32s\" is not a %s%s", f->name, s,
-					 f->type == RPC_FIELD_SIZE ? "size" : "duration",
-					 f->type == RPC_FIELD_SIZE ? " (use K, M, G or T)"
-								   : " (use ms, s, m or h)");
-				return RPC_INVALID_PARAMS;
-			}
-		} else {
-			goto type;
-		}
-		if (u > max) {
-			snprintf(err, errlen, "params.%s: %llu is above the limit %llu", f->name,
-				 (unsigned long long)u, (unsigned long long)max);
-			return RPC_INVALID_PARAMS;
-		}
-		*(uint64_t *)p = u;
+		r = number_decode(f, v, &u, err, errlen);
+		if (r)
+			return r;
+		memcpy(p, &u, sizeof(u));
 		return 0;
-	case RPC_FIELD_DOMAIN: {
-		struct rpc_domain_ref *d = (struct rpc_domain_ref *)p;
-
-		memset(d, 0, sizeof(*d));
-		if (json_object_is_type(v, json_type_int)) {
-			i = json_object_get_int64(v);
-			if (i < 0 || i > 0x7fef) {
-				snprintf(err, errlen, "params.%s: %lld is not a domain id", f->name,
-					 (long long)i);
-				return RPC_INVALID_PARAMS;
-			}
-			d->domid = (uint32_t)i;
-			return 0;
-		}
-		if (json_object_is_type(v, json_type_string)) {
-			const char *s = json_object_get_string(v);
-
-			if (!name_valid(s) || (size_t)json_object_get_string_len(v) != strlen(s)) {
-				snprintf(err, errlen, "params.%s: \"%.32s\" is not a domain name",
-					 f->name, s);
-				return RPC_INVALID_PARAMS;
-			}
-			d->by_name = true;
-			snprintf(d->name, sizeof(d->name), "%s", s);
-			return 0;
-		}
-		goto type;
+	case RPC_FIELD_DOMAIN:
+		r = domain_decode(f, v, &d, err, errlen);
+		if (r)
+			return r;
+		memcpy(p, &d, sizeof(d));
+		return 0;
 	}
-	}
-type:
-	snprintf(err, errlen, "params.%s: wrong type (%s)", f->name,
-		 json_type_to_name(json_object_get_type(v)));
-	return RPC_INVALID_PARAMS;
+	errf(err, errlen, "params.%s: unsupported field type %d", f->name, (int)f->type);
+	return RPC_INTERNAL_ERROR;
 }
 
+/* Fields absent from params keep whatever the caller put there (their
+ * defaults); present flags are written for every field, true or false. */
 int rpc_params_decode(json_object *params, const struct rpc_field *fields, void *base, char *err,
 		      size_t errlen)
 {
 	const struct rpc_field *f;
+	char q[EXCERPT_BUF];
+	json_object *v;
+	bool given;
 	int r;
 
-	if (params && json_object_is_type(params, json_type_array)) {
-		snprintf(err, errlen, "params must be an object (named parameters)");
+	if (params && !json_object_is_type(params, json_type_object)) {
+		errf(err, errlen, "params must be an object, not %s", json_kind(params));
 		return RPC_INVALID_PARAMS;
 	}
-	if (params && !json_object_is_type(params, json_type_object) &&
-	    !json_object_is_type(params, json_type_null)) {
-		snprintf(err, errlen, "params must be an object");
-		return RPC_INVALID_PARAMS;
-	}
-	if (params && json_object_is_type(params, json_type_object)) {
+	if (params) {
 		json_object_object_foreach(params, key, val)
 		{
+			(void)val;
 			for (f = fields; f->name; f++)
 				if (strcmp(f->name, key) == 0)
 					break;
 			if (!f->name) {
-				snprintf(err, errlen, "params: unknown member \"%.32s\"", key);
+				errf(err, errlen, "params.%s: unknown parameter",
+				     excerpt(key, strlen(key), q));
 				return RPC_INVALID_PARAMS;
 			}
-			r = field_decode(f, val, base, err, errlen);
-			if (r)
-				return r;
-			if (f->present_offset != RPC_NO_PRESENT)
-				*(bool *)((char *)base + f->present_offset) = true;
 		}
 	}
 	for (f = fields; f->name; f++) {
-		json_object *v;
-
-		if (f->required &&
-		    (!params || !json_object_is_type(params, json_type_object) ||
-		     !json_object_object_get_ex(params, f->name, &v))) {
-			snprintf(err, errlen, "params.%s is required", f->name);
+		given = params && json_object_object_get_ex(params, f->name, &v);
+		if (given) {
+			r = field_decode(f, v, base, err, errlen);
+			if (r)
+				return r;
+		} else if (f->required) {
+			errf(err, errlen, "params.%s is required", f->name);
 			return RPC_INVALID_PARAMS;
 		}
+		if (f->present_offset != RPC_NO_PRESENT)
+			memcpy((char *)base + f->present_offset, &given, sizeof(given));
 	}
 	return 0;
 }

@@ -1,119 +1,148 @@
-/* Sizes and durations as operators type them. */
+/* Sizes and durations as operators type them, and strict integers for
+ * values that come from guests. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "units.h"
 
-/* Parse "digits[.digits]" at s into a value scaled by 10^frac_digits.
- * Returns the number of characters used, or -EINVAL/-ERANGE. */
-static int number_parse(const char *s, uint64_t *ret_int, uint64_t *ret_frac_num,
-			uint64_t *ret_frac_den)
-{
-	uint64_t v = 0, num = 0, den = 1;
-	int i = 0;
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-	if (s[0] < '0' || s[0] > '9')
+/* More fraction digits than this are refused: nobody types them, and the
+ * limit keeps the scaling arithmetic within 64 bits. */
+#define FRAC_DIGITS_MAX 9
+
+/* "digits[.digits]" as typed, before its unit is applied. */
+struct decimal {
+	uint64_t whole;
+	uint64_t frac; /* frac / den is the fractional part */
+	uint64_t den;
+	bool overflow; /* whole did not fit in 64 bits */
+};
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Read "digits[.digits]" at the start of s; returns the characters used or
+ * -EINVAL. Overflow of the whole part is reported in ret->overflow so that
+ * syntax errors still win over range errors. */
+static int decimal_parse(const char *s, struct decimal *ret)
+{
+	struct decimal d = {.den = 1};
+	int i = 0, nfrac = 0;
+
+	if (!is_digit(s[0]))
 		return -EINVAL;
-	for (; s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(s[i] - '0');
+	for (; is_digit(s[i]); i++) {
+		if (d.whole > (UINT64_MAX - 9) / 10)
+			d.overflow = true;
+		else
+			d.whole = d.whole * 10 + (uint64_t)(s[i] - '0');
 	}
 	if (s[i] == '.') {
-		int d = 0;
-
 		i++;
-		if (s[i] < '0' || s[i] > '9')
+		if (!is_digit(s[i]))
 			return -EINVAL;
-		for (; s[i] >= '0' && s[i] <= '9'; i++, d++) {
-			if (d >= 9)
-				continue; /* further digits cannot matter at KiB/ms resolution */
-			num = num * 10 + (uint64_t)(s[i] - '0');
-			den *= 10;
+		for (; is_digit(s[i]); i++, nfrac++) {
+			if (nfrac >= FRAC_DIGITS_MAX)
+				return -EINVAL;
+			d.frac = d.frac * 10 + (uint64_t)(s[i] - '0');
+			d.den *= 10;
 		}
 	}
-	*ret_int = v;
-	*ret_frac_num = num;
-	*ret_frac_den = den;
+	*ret = d;
 	return i;
 }
 
-/* value * mult + frac * mult rounded to nearest, bounded by max. */
-static int scale(uint64_t v, uint64_t num, uint64_t den, uint64_t mult, uint64_t max,
-		 uint64_t *ret)
+/* d × unit rounded to the nearest integer (halves up), at most max. */
+static int decimal_scale(const struct decimal *d, uint64_t unit, uint64_t max, uint64_t *ret)
 {
 	uint64_t whole, part;
 
-	if (mult && v > max / mult)
+	if (d->overflow || d->whole > max / unit)
 		return -ERANGE;
-	whole = v * mult;
-	/* num < den <= 1e9 and mult <= 2^30: the product fits in 64 bits */
-	part = (num * mult + den / 2) / den;
-	if (whole > max - part)
+	whole = d->whole * unit;
+	/* frac × unit / den without overflow: frac < den ≤ 10^9, so frac × (unit / den)
+	 * < unit and frac × (unit % den) < 10^18 */
+	part = d->frac * (unit / d->den) + (d->frac * (unit % d->den) + d->den / 2) / d->den;
+	if (part > max - whole)
 		return -ERANGE;
 	*ret = whole + part;
 	return 0;
 }
 
+static const struct {
+	char letter;
+	uint64_t kib;
+} size_units[] = {
+	{'K', 1},
+	{'M', UINT64_C(1) << 10},
+	{'G', UINT64_C(1) << 20},
+	{'T', UINT64_C(1) << 30},
+	{'P', UINT64_C(1) << 40},
+};
+
+static char ascii_upper(char c)
+{
+	return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+}
+
 int size_parse(const char *s, uint64_t *ret_kib)
 {
-	static const struct {
-		char c;
-		uint64_t kib;
-	} units[] = {
-		{'k', 1}, {'m', 1024}, {'g', 1024 * 1024}, {'t', UINT64_C(1024) * 1024 * 1024},
-	};
-	uint64_t v, num, den, mult = 0, out;
-	const char *u;
+	struct decimal d;
+	const char *suffix;
+	uint64_t unit = 0;
 	size_t i;
-	int n, r;
+	int n;
 
 	if (!s)
 		return -EINVAL;
-	n = number_parse(s, &v, &num, &den);
+	n = decimal_parse(s, &d);
 	if (n < 0)
 		return n;
-	u = s + n;
-	for (i = 0; i < sizeof(units) / sizeof(*units); i++)
-		if (u[0] == units[i].c || u[0] == units[i].c - 'a' + 'A')
-			mult = units[i].kib;
-	if (!mult)
-		return -EINVAL; /* no unit, or an unknown one: never guess */
-	u++;
-	if (*u && strcasecmp(u, "b") != 0 && strcasecmp(u, "ib") != 0)
+	suffix = s + n;
+	for (i = 0; i < ARRAY_SIZE(size_units); i++)
+		if (ascii_upper(*suffix) == size_units[i].letter)
+			unit = size_units[i].kib;
+	if (!unit)
 		return -EINVAL;
-	r = scale(v, num, den, mult, SIZE_MAX_KIB, &out);
-	if (r < 0)
-		return r;
-	*ret_kib = out;
-	return 0;
+	suffix++;
+	if (ascii_upper(suffix[0]) == 'I' && ascii_upper(suffix[1]) == 'B')
+		suffix += 2;
+	else if (ascii_upper(suffix[0]) == 'B')
+		suffix++;
+	if (*suffix)
+		return -EINVAL;
+	return decimal_scale(&d, unit, SIZE_MAX_KIB, ret_kib);
 }
 
 char *size_format(uint64_t kib, char *buf, size_t len)
 {
-	static const char suffix[] = "KMGTP";
-	uint64_t unit = 1;
-	int i = 0;
+	size_t u = 0;
+	uint64_t unit, whole, tenths;
 
-	while (i < 4 && kib >= unit * 1024) {
-		unit *= 1024;
-		i++;
-	}
+	if (!buf || !len)
+		return buf;
+	while (u + 1 < ARRAY_SIZE(size_units) && kib >= size_units[u + 1].kib)
+		u++;
+	unit = size_units[u].kib;
+	whole = kib / unit;
 	if (kib % unit == 0) {
-		snprintf(buf, len, "%llu%c", (unsigned long long)(kib / unit), suffix[i]);
-	} else {
-		/* one decimal, rounded; 1023.96 rounds to 1024.0 which prints fine */
-		uint64_t tenths = (kib * 10 + unit / 2) / unit;
-
-		if (tenths % 10 == 0)
-			snprintf(buf, len, "%llu%c", (unsigned long long)(tenths / 10), suffix[i]);
-		else
-			snprintf(buf, len, "%llu.%llu%c", (unsigned long long)(tenths / 10),
-				 (unsigned long long)(tenths % 10), suffix[i]);
+		snprintf(buf, len, "%llu%c", (unsigned long long)whole, size_units[u].letter);
+		return buf;
 	}
+	tenths = whole * 10 + (kib % unit * 10 + unit / 2) / unit;
+	/* 1023.96M rounds to 1024.0M: say 1.0G instead */
+	if (tenths == 10240 && u + 1 < ARRAY_SIZE(size_units)) {
+		tenths = 10;
+		u++;
+	}
+	snprintf(buf, len, "%llu.%llu%c", (unsigned long long)(tenths / 10),
+		 (unsigned long long)(tenths % 10), size_units[u].letter);
 	return buf;
 }
 
@@ -123,55 +152,72 @@ int duration_parse(const char *s, uint64_t *ret_ms)
 		const char *name;
 		uint64_t ms;
 	} units[] = {
-		{"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 86400 * 1000},
+		{"ms", 1},
+		{"s", 1000},
+		{"m", 60 * 1000},
+		{"h", 3600 * 1000},
+		{"d", 24 * 3600 * 1000},
 	};
-	uint64_t v, num, den, out;
+	struct decimal d;
 	size_t i;
-	int n, r;
+	int n;
 
 	if (!s)
 		return -EINVAL;
-	n = number_parse(s, &v, &num, &den);
+	n = decimal_parse(s, &d);
 	if (n < 0)
 		return n;
-	for (i = 0; i < sizeof(units) / sizeof(*units); i++) {
-		if (strcmp(s + n, units[i].name) != 0)
-			continue;
-		r = scale(v, num, den, units[i].ms, DURATION_MAX_MS, &out);
-		if (r < 0)
-			return r;
-		*ret_ms = out;
-		return 0;
-	}
+	for (i = 0; i < ARRAY_SIZE(units); i++)
+		if (strcmp(s + n, units[i].name) == 0)
+			return decimal_scale(&d, units[i].ms, DURATION_MAX_MS, ret_ms);
 	return -EINVAL;
+}
+
+static void append(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Append to buf at *pos what fmt gives, never past len. */
+static void append(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*pos >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*pos += (size_t)n;
 }
 
 char *duration_format(uint64_t ms, char *buf, size_t len)
 {
-	if (ms < 1000 || (ms < 60000 && ms % 1000)) {
-		if (ms < 1000)
-			snprintf(buf, len, "%llums", (unsigned long long)ms);
-		else
-			snprintf(buf, len, "%llu.%llus", (unsigned long long)(ms / 1000),
-				 (unsigned long long)(ms % 1000 / 100));
-	} else if (ms < 60000) {
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-	} else if (ms < 3600000) {
-		uint64_t s = ms / 1000;
+	uint64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
+	size_t pos = 0;
 
-		if (s % 60)
-			snprintf(buf, len, "%llum%llus", (unsigned long long)(s / 60),
-				 (unsigned long long)(s % 60));
+	if (!buf || !len)
+		return buf;
+	buf[0] = '\0';
+	if (ms < 1000) {
+		append(buf, len, &pos, "%llums", (unsigned long long)ms);
+		return buf;
+	}
+	if (h)
+		append(buf, len, &pos, "%lluh", (unsigned long long)h);
+	if (m)
+		append(buf, len, &pos, "%llum", (unsigned long long)m);
+	if (frac) {
+		append(buf, len, &pos, "%llu.", (unsigned long long)s);
+		/* milliseconds as up to three decimals, trailing zeros dropped */
+		if (frac % 100 == 0)
+			append(buf, len, &pos, "%llus", (unsigned long long)(frac / 100));
+		else if (frac % 10 == 0)
+			append(buf, len, &pos, "%02llus", (unsigned long long)(frac / 10));
 		else
-			snprintf(buf, len, "%llum", (unsigned long long)(s / 60));
-	} else {
-		uint64_t m = ms / 60000;
-
-		if (m % 60)
-			snprintf(buf, len, "%lluh%llum", (unsigned long long)(m / 60),
-				 (unsigned long long)(m % 60));
-		else
-			snprintf(buf, len, "%lluh", (unsigned long long)(m / 60));
+			append(buf, len, &pos, "%03llus", (unsigned long long)frac);
+	} else if (s) {
+		append(buf, len, &pos, "%llus", (unsigned long long)s);
 	}
 	return buf;
 }
@@ -179,18 +225,20 @@ char *duration_format(uint64_t ms, char *buf, size_t len)
 int u64_parse_strict(const char *s, uint64_t max, uint64_t *ret)
 {
 	uint64_t v = 0;
+	bool overflow = false;
 	size_t i;
 
 	if (!s || !s[0])
 		return -EINVAL;
 	for (i = 0; s[i]; i++) {
-		if (i >= 20 || s[i] < '0' || s[i] > '9')
+		if (i >= 20 || !is_digit(s[i]))
 			return -EINVAL;
-		if (v > (UINT64_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			overflow = true;
+		else
+			v = v * 10 + (uint64_t)(s[i] - '0');
 	}
-	if (v > max)
+	if (overflow || v > max)
 		return -ERANGE;
 	*ret = v;
 	return 0;

@@ -35,6 +35,37 @@ run_suite() { # NAME BUILD_DIR [configure args]
 run_suite "default" "$top/build"
 run_suite "asan+ubsan" "$top/build-san" --enable-sanitizers
 
+# Scenarios in virtual time: every file in tests/scenarios/ must pass.
+for scn in "$top"/tests/scenarios/*.json; do
+	[ -e "$scn" ] || continue
+	name=$(basename "$scn" .json)
+	if "$top/build/daemon/balloond" --simulate "$scn" >"$top/build/scenario-$name.json"; then
+		echo "PASS: scenario $name"
+		pass=$((pass + 1))
+	else
+		echo "FAIL: scenario $name (report: build/scenario-$name.json)"
+		jq -c '{violations, violation_list, event_errors, expect}' "$top/build/scenario-$name.json" 2>/dev/null
+		fail=$((fail + 1))
+		status=1
+	fi
+done
+
+# The real-Xen tier (root, ~2.2 GiB for QEMU, a few minutes; downloads
+# Debian's Xen and kernel packages once). BALLOOND_SKIP_XEN=1 skips it.
+if [ "${BALLOOND_SKIP_XEN:-0}" = 1 ]; then
+	echo "SKIP: real-Xen tier (BALLOOND_SKIP_XEN=1)"
+elif [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: real-Xen tier (needs root)"
+else
+	echo "=== real Xen: make check-xen ==="
+	if make -C "$top/build" check-xen; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		status=1
+	fi
+fi
+
 echo
 echo "$pass passed, $fail failed"
 exit $status

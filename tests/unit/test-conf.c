@@ -748,6 +748,8 @@ static void a_directory_is_refused_as_a_file(void **state)
 	struct conf_error e;
 
 	assert_int_equal(conf_parse_file("/", &c, &e), -EISDIR);
+	assert_string_equal(e.file, "/");
+	assert_int_equal(e.line, 0);
 	assert_non_null(strstr(e.msg, "cannot read"));
 }
 
