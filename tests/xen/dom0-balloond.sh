@@ -67,10 +67,13 @@ wait_field() {
 }
 
 # --- guests first (balloond also discovers domains created later)
-for g in pv1 pv2 pvh1; do
-	xl create "$XENTEST_GUESTS/$g.cfg" >/dev/null 2>&1 || xt_fail "create-$g"
+# pv4 makes the host short: the four guests' ceilings add up to more
+# than the host has.
+cfg4=$(xt_make_cfg pv4 pv 256 512)
+for cfg in "$XENTEST_GUESTS/pv1.cfg" "$XENTEST_GUESTS/pv2.cfg" "$XENTEST_GUESTS/pvh1.cfg" "$cfg4"; do
+	xl create "$cfg" >/dev/null 2>&1 || xt_fail "create-$(basename "$cfg" .cfg)"
 done
-for g in pv1 pv2 pvh1; do
+for g in pv1 pv2 pvh1 pv4; do
 	xt_wait_ready "$g" 180 || xt_fail "ready-$g"
 done
 PV1=$(xt_domid pv1)
@@ -102,14 +105,30 @@ for g in pv1 pv2 pvh1; do
 	if wait_field "$g" name "$g" 10; then xt_ok "discovered-$g"; else xt_fail "discovered-$g"; fi
 done
 
-# --- everyone grows to the ceiling (the host has room): for pv2 that is
-# above libxl's maxmem (memory + 1 MiB), so balloond must raise maxmem first
-smax=$(xenstore-read "/local/domain/$PV2/memory/static-max")
-if xt_wait_mem "$PV2" "$smax" "$TOL" 60; then
-	xt_ok target-above-libxl-maxmem "pv2 at $(xt_mem_kib "$PV2") KiB, maxmem $CAP0 -> $(xt_maxmem_kib "$PV2") KiB"
+# --- the host is short (see pv4 above): balloond gives each the same fraction of its
+# range; for pv2 that is above libxl's maxmem (memory + 1 MiB), so balloond
+# must raise maxmem before the target. Free memory stays above the pool.
+PV4=$(xt_domid pv4)
+i=0
+while [ $i -lt 150 ]; do
+	memctl --json list | jq -e '[.domains[] | select(.mode == "auto" and .state != "idle")] | length == 0' \
+		>/dev/null 2>&1 && [ "$(dom_field pv4 state)" = idle ] && break
+	sleep 0.2
+	i=$((i + 1))
+done
+t2=$(dom_field pv2 target)
+if [ -n "$t2" ] && [ "$t2" -gt "$CAP0" ] && xt_wait_mem "$PV2" "$t2" "$TOL" 60; then
+	xt_ok target-above-libxl-maxmem "pv2 at $(xt_mem_kib "$PV2") KiB, target $t2 KiB, maxmem $CAP0 -> $(xt_maxmem_kib "$PV2") KiB"
 else
-	xt_fail target-above-libxl-maxmem "pv2 at $(xt_mem_kib "$PV2") KiB, wanted $smax"
+	xt_fail target-above-libxl-maxmem "pv2 target $t2 KiB, at $(xt_mem_kib "$PV2") KiB, libxl maxmem $CAP0 KiB"
 fi
+if [ "$(memctl --json status | jq -r .host.pressure)" != critical ]; then
+	xt_ok fair-share "$(memctl --json list | jq -r '[.domains[] | select(.mode == "auto") | "\(.name)=\(.target / 1024 | floor)M"] | join(" ")')"
+else
+	xt_fail fair-share "pressure critical"
+fi
+xl destroy "$PV4"
+xt_log "pv4 destroyed: the others may grow again"
 
 # --- a pinned target is reached, and xl agrees
 t0=$(xt_now)
