@@ -20,7 +20,7 @@ memctl() { /test/memctl --socket "$SOCK" "$@"; }
 
 cat >/run/balloond.conf <<CONF
 [balloond]
-backend = xen
+backend = auto
 pool = ${POOL_MIB}M
 poll_interval = 200ms
 stall_timeout = 2s
