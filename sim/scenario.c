@@ -417,9 +417,10 @@ static int parse_root(struct ctx *c, json_object *root, struct scenario *s)
 
 		if (want_object(c, "host", v) < 0 || only(c, "host", v, hk) < 0)
 			return -EINVAL;
-		if (!json_object_object_get_ex(v, "memory", &x) ||
-		    get_size(c, "host.memory", x, &s->host_memory_kib) < 0)
+		if (!json_object_object_get_ex(v, "memory", &x))
 			return bad(c, "host", "\"memory\" (a size) is required");
+		if (get_size(c, "host.memory", x, &s->host_memory_kib) < 0)
+			return -EINVAL;
 		if (json_object_object_get_ex(v, "xen_reserved", &x) &&
 		    get_size(c, "host.xen_reserved", x, &s->xen_reserved_kib) < 0)
 			return -EINVAL;
