@@ -1,13 +1,13 @@
 #!/bin/bash
 # Install, build, and run balloond on the demo simulated host
 # (conf/demo.json), showing `memctl status` while the guests converge.
-# Usage: scripts/demo.sh [seconds to watch, default 30]
+# Usage: scripts/demo.sh [most seconds to watch, default 90]
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/setup.sh"
 build=${BUILD_DIR:-$top/build}
-watch=${1:-30}
+watch=${1:-90}
 
 run=$(mktemp -d /tmp/balloond-demo.XXXXXX)
 sock=$run/control.sock
@@ -36,7 +36,7 @@ while [ $SECONDS -lt $end ]; do
 		echo "demo: every managed guest has settled (a stuck one is marked uncooperative)."
 		break
 	fi
-	sleep 3
+	sleep 5
 done
 
 echo
