@@ -30,6 +30,7 @@ struct daemon {
 	uint64_t start_ms;
 	uint64_t last_step_ms;
 	bool step_pending;
+	bool observe_failing;
 	char last_status[256];
 };
 

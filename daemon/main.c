@@ -98,10 +98,20 @@ int daemon_step(struct daemon *d)
 	if (r < 0) {
 		struct timeval tv = {1, 0};
 
-		log_warnx("observing the host failed: %s; retrying in 1s", strerror(-r));
+		/* Say it once; keep retrying quietly until it works again. */
+		if (!d->observe_failing)
+			log_warnx("observing the host failed: %s; retrying every second",
+				  strerror(-r));
+		else
+			log_debug("observing the host failed again: %s", strerror(-r));
+		d->observe_failing = true;
 		evtimer_add(d->step_ev, &tv);
 		d->step_pending = true;
 		return r;
+	}
+	if (d->observe_failing) {
+		log_notice("observing the host works again");
+		d->observe_failing = false;
 	}
 	r = engine_step(d->engine, &obs, now, &d->out);
 	d->last_step_ms = now;
