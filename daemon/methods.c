@@ -296,6 +296,53 @@ static json_object *m_domain_unpin(struct daemon *d, json_object *params, int *c
 	return dom_to_json(dom, false, daemon_now_ms());
 }
 
+static json_object *m_pause_resume(struct daemon *d, json_object *params, int *code,
+				   char *err, size_t errlen, bool pause)
+{
+	struct engine_host h;
+	json_object *o;
+
+	if (!params_none(params, code, err, errlen))
+		return NULL;
+	engine_pause(d->engine, pause);
+	log_notice("%s by admin", pause ? "paused: no target is written until resume"
+					 : "resumed");
+	daemon_step(d);
+	engine_host_status(d->engine, &h);
+	o = json_object_new_object();
+	json_object_object_add(o, "mode", json_object_new_string(h.paused ? "paused" : "running"));
+	return o;
+}
+
+static json_object *m_pause(struct daemon *d, json_object *params, int *code, json_object **data,
+			    char *err, size_t errlen)
+{
+	return m_pause_resume(d, params, code, err, errlen, true);
+}
+
+static json_object *m_resume(struct daemon *d, json_object *params, int *code,
+			     json_object **data, char *err, size_t errlen)
+{
+	return m_pause_resume(d, params, code, err, errlen, false);
+}
+
+static json_object *m_config_reload(struct daemon *d, json_object *params, int *code,
+				    json_object **data, char *err, size_t errlen)
+{
+	json_object *o;
+
+	if (!params_none(params, code, err, errlen))
+		return NULL;
+	if (daemon_reload(d, err, errlen) < 0) {
+		*code = RPC_INVALID_PARAMS;
+		return NULL;
+	}
+	log_notice("configuration reloaded from %s (config.reload)", d->conf_path);
+	o = json_object_new_object();
+	json_object_object_add(o, "config", json_object_new_string(d->conf_path));
+	return o;
+}
+
 static const struct method methods[] = {
 	{"hello", true, m_hello},
 	{"host.status", true, m_host_status},
@@ -303,6 +350,9 @@ static const struct method methods[] = {
 	{"domain.get", true, m_domain_get},
 	{"domain.set_target", false, m_domain_set_target},
 	{"domain.unpin", false, m_domain_unpin},
+	{"pause", false, m_pause},
+	{"resume", false, m_resume},
+	{"config.reload", false, m_config_reload},
 };
 
 json_object *methods_capabilities(void)

@@ -83,6 +83,25 @@ reply=$(rpc '{"jsonrpc":"2.0","method":"hello","id":10}')
 jq -e '.result.api == 1' <<<"$reply" >/dev/null || fail "daemon not serving after idle clients: $reply"
 ok "idle clients timed out; daemon serving again"
 
+# pause: nothing is written until resume (a pin waits too).
+reply=$(rpc '{"jsonrpc":"2.0","method":"pause","id":1}')
+jq -e '.result.mode == "paused"' <<<"$reply" >/dev/null || fail "pause: $reply"
+before=$(dom_field web2 target)
+memctl set-target web2 1G >/dev/null || fail "set-target while paused was refused"
+sleep 1
+[ "$(dom_field web2 target)" = "$before" ] || fail "a target was written while paused"
+memctl --json status | jq -e '.host.mode == "paused"' >/dev/null || fail "status does not say paused"
+reply=$(rpc '{"jsonrpc":"2.0","method":"resume","id":2}')
+jq -e '.result.mode == "running"' <<<"$reply" >/dev/null || fail "resume: $reply"
+wait_until 10 "the pin is applied after resume" \
+	bash -c "[ \"\$(\"$MEMCTL\" --socket \"$SOCK\" --json show web2 | jq -r .target)\" = 1048576 ]"
+ok "pause writes nothing; resume applies what waited"
+
+# config.reload with the file as it is.
+reply=$(rpc '{"jsonrpc":"2.0","method":"config.reload","id":3}')
+jq -e '.result.config' <<<"$reply" >/dev/null || fail "config.reload: $reply"
+ok "config.reload"
+
 # A client that only half-sends a line and goes away.
 printf '{"jsonrpc":"2.0","meth' | socat -t 1 - "UNIX-CONNECT:$SOCK" >/dev/null
 daemon_alive
