@@ -296,6 +296,9 @@ static int sim_observe(struct backend *b, struct engine_obs *obs)
 		o->has_target = xs_read_kib(xs, in->domid, "memory/target", &o->target_kib);
 		o->has_xs_dmin = xs_read_kib(xs, in->domid, "memory/dynamic-min", &o->xs_dmin_kib);
 		o->has_xs_dmax = xs_read_kib(xs, in->domid, "memory/dynamic-max", &o->xs_dmax_kib);
+		/* guest-written: digits only or nothing */
+		o->has_report = xs_read_kib(xs, in->domid, "data/meminfo_total", &o->report_total_kib) &&
+				xs_read_kib(xs, in->domid, "data/meminfo_free", &o->report_free_kib);
 	}
 	simhost_physinfo(s->host, &pi);
 	obs->total_kib = pi.total_kib;

@@ -73,6 +73,8 @@ struct xen_dom {
 	uint64_t static_max_kib;
 	bool has_target, has_dmin, has_dmax;
 	uint64_t target_kib, dmin_kib, dmax_kib;
+	bool has_total, has_free; /* guest-written data/meminfo_total, _free */
+	uint64_t total_kib, free_kib;
 	bool type_known;
 	enum dom_type hvm_type; /* DOM_HVM or DOM_PVH, for hvm_guest domains */
 };
@@ -322,7 +324,8 @@ static bool xen_watch_event(struct backend_xen *b, const char *path)
 	if (u64_parse_strict(num, XEN_DOMID_LIMIT - 1, &domid) < 0)
 		return false;
 	if (rest && strcmp(rest, "/name") != 0 && strcmp(rest, "/memory") != 0 &&
-	    strncmp(rest, "/memory/", 8) != 0)
+	    strncmp(rest, "/memory/", 8) != 0 && strcmp(rest, "/data/meminfo_total") != 0 &&
+	    strcmp(rest, "/data/meminfo_free") != 0)
 		return false;
 	if (b->cache[domid])
 		b->cache[domid]->valid = false;
@@ -819,6 +822,15 @@ static int xen_dom_read(struct backend_xen *b, uint32_t domid, bool hvm, struct 
 	if (r < 0)
 		return r;
 	retry |= r > 0;
+	/* The guest's own report: hostile input, digits only or absent. */
+	r = xen_read_kib(b, domid, "data/meminfo_total", &c->has_total, &c->total_kib);
+	if (r < 0)
+		return r;
+	retry |= r > 0;
+	r = xen_read_kib(b, domid, "data/meminfo_free", &c->has_free, &c->free_kib);
+	if (r < 0)
+		return r;
+	retry |= r > 0;
 
 	if (hvm && !c->type_known && c->name[0]) {
 		r = xen_read_type(b, domid, c);
@@ -849,6 +861,9 @@ static void xen_fill(struct engine_obs_domain *o, const xc_domaininfo_t *in, con
 	o->xs_dmin_kib = c->dmin_kib;
 	o->has_xs_dmax = c->has_dmax;
 	o->xs_dmax_kib = c->dmax_kib;
+	o->has_report = c->has_total && c->has_free;
+	o->report_total_kib = c->total_kib;
+	o->report_free_kib = c->free_kib;
 }
 
 static int xen_observe(struct backend *bk, struct engine_obs *obs)

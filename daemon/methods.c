@@ -45,7 +45,8 @@ static json_object *dom_to_json(const struct engine_dom *dom, bool detail, uint6
 	json_object_object_add(o, "target", dom->has_target ? json_kib(dom->target_kib) : NULL);
 	json_object_object_add(o, "actual", json_kib(dom->actual_kib));
 	json_object_object_add(o, "maxmem", json_kib(dom->maxmem_kib));
-	json_object_object_add(o, "demand", NULL);
+	json_object_object_add(o, "demand", dom->has_demand ? json_kib(dom->demand_kib) : NULL);
+	json_object_object_add(o, "used", dom->has_demand ? json_kib(dom->used_kib) : NULL);
 	json_object_object_add(o, "rate", dom->has_rate && live
 					     ? json_object_new_int64(dom->rate_kib_s) : NULL);
 	dist = dom->actual_kib > dom->target_kib ? dom->actual_kib - dom->target_kib
@@ -70,6 +71,8 @@ static json_object *dom_to_json(const struct engine_dom *dom, bool detail, uint6
 		json_object_object_add(b, "ceiling", json_kib(dom->ceiling_kib));
 		json_object_object_add(o, "bounds", b);
 		json_object_object_add(o, "reason", json_object_new_string(dom->reason));
+		json_object_object_add(o, "report", json_object_new_string(
+			dom->has_demand ? "used" : dom->report_rejected ? "rejected (implausible)" : "none"));
 		for (i = 0; (dec = engine_dom_decision(dom, i)); i++) {
 			json_object *j = json_object_new_object();
 

@@ -506,6 +506,34 @@ static void pin_domain(struct engine_dom *d, uint64_t kib, uint64_t now, const c
 	decision_log(d, now, d->has_target, d->goal_kib, kib, why);
 }
 
+/* Judge what the guest reports about its memory use. A report is hostile
+ * input: it must be self-consistent and no larger than the domain could
+ * be; anything else is ignored (and says so in explain). */
+static void dom_demand(struct engine_dom *d, const struct engine_obs_domain *o)
+{
+	uint64_t need;
+
+	d->has_demand = false;
+	d->report_rejected = false;
+	if (!o->has_report)
+		return;
+	if (o->report_total_kib == 0 || o->report_free_kib > o->report_total_kib ||
+	    (d->static_max_kib && o->report_total_kib > d->static_max_kib + (64 << 10))) {
+		d->report_rejected = true;
+		return;
+	}
+	d->used_kib = o->report_total_kib - o->report_free_kib;
+	need = d->used_kib / 100 * ENGINE_DEMAND_BUFFER_PCT +
+	       d->used_kib % 100 * ENGINE_DEMAND_BUFFER_PCT / 100;
+	need = page_ceil(need);
+	if (need < d->dmin_kib)
+		need = d->dmin_kib;
+	if (need > d->ceiling_kib)
+		need = d->ceiling_kib;
+	d->demand_kib = need;
+	d->has_demand = true;
+}
+
 /* Merge one observed domain into its table entry and advance its balloon
  * state machine. */
 static void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs_domain *o,
@@ -522,6 +550,8 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 	if (d->mode != MODE_PINNED)
 		d->mode = dom_conf_mode(e, d);
 	dom_bounds(e, d, o);
+
+	dom_demand(d, o);
 
 	if (o->dying || o->shutdown) {
 		set_state(d, DOM_DYING, out, "domain is dying or shut down");
@@ -707,6 +737,67 @@ static int scratch_reserve(struct engine *e, size_t n)
 	return 0;
 }
 
+/* Demand moves memory within the fair shares: a reporting guest that
+ * needs less than its share gives the rest to reporting guests that need
+ * more. What nobody needs goes back to the givers (distribute) or stays
+ * free (keep-free). A guest that does not report keeps its fair share, and
+ * a giver never drops below its own need: a guest that lies can only take
+ * what honest guests said they do not need, or starve itself. */
+static int demand_adjust(struct engine *e, size_t nb)
+{
+	uint64_t *excess, *want, pool = 0, want_total = 0, give, given = 0, left;
+	bool keep_free = e->conf.surplus == SURPLUS_KEEP_FREE;
+	size_t k;
+
+	excess = calloc(2 * nb, sizeof(*excess));
+	if (!excess)
+		return -ENOMEM;
+	want = excess + nb;
+	for (k = 0; k < nb; k++) {
+		const struct engine_dom *d = e->work[k];
+		const struct policy_item *it = &e->items[k];
+
+		e->work[k]->demand_role = 0;
+		if (!d->has_demand)
+			continue;
+		if (d->demand_kib < it->out_kib) {
+			excess[k] = it->out_kib - d->demand_kib;
+			pool += excess[k];
+		} else if (d->demand_kib > it->out_kib) {
+			want[k] = d->demand_kib - it->out_kib;
+			want_total += want[k];
+		}
+	}
+	if (!want_total && (!keep_free || !pool)) {
+		free(excess);
+		return 0;
+	}
+	give = pool < want_total ? pool : want_total;
+	for (k = 0; k < nb && give; k++) {
+		uint64_t g;
+
+		if (!want[k])
+			continue;
+		g = page_floor((uint64_t)((double)want[k] * (double)give / (double)want_total));
+		e->items[k].out_kib += g;
+		e->work[k]->demand_role = 2;
+		given += g;
+	}
+	left = pool - given;
+	for (k = 0; k < nb; k++) {
+		uint64_t back;
+
+		if (!excess[k])
+			continue;
+		back = keep_free ? 0
+			: page_floor((uint64_t)((double)excess[k] * (double)left / (double)pool));
+		e->items[k].out_kib = e->work[k]->demand_kib + back;
+		e->work[k]->demand_role = 1;
+	}
+	free(excess);
+	return 0;
+}
+
 struct increase {
 	struct engine_dom *d;
 	uint64_t want_kib;
@@ -786,8 +877,12 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 			budget -= (int64_t)dom_commitment(e, d);
 		}
 	}
-	if (nb)
+	if (nb) {
 		short_of_memory = policy_fair_share(e->items, nb, budget, e->scratch) == 1;
+		r = demand_adjust(e, nb);
+		if (r < 0)
+			return r;
+	}
 
 	inc = calloc(e->n ? e->n : 1, sizeof(*inc));
 	if (!inc)
@@ -826,7 +921,16 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 			if (!dom_balanced(d))
 				continue;
 			want = e->items[k].out_kib;
-			if (short_of_memory)
+			if (d->demand_role == 1)
+				snprintf(reason, sizeof(reason),
+					 "demand: uses %s, needs %s; gives the rest to guests that need it",
+					 size_format(d->used_kib, a, sizeof(a)),
+					 size_format(d->demand_kib, b, sizeof(b)));
+			else if (d->demand_role == 2)
+				snprintf(reason, sizeof(reason),
+					 "demand: needs %s, above its fair share; given what others spare",
+					 size_format(d->demand_kib, a, sizeof(a)));
+			else if (short_of_memory)
 				snprintf(reason, sizeof(reason),
 					 "held at dynamic-min %s: host short of memory",
 					 size_format(d->dmin_kib, a, sizeof(a)));

@@ -14,6 +14,7 @@
 #define ENGINE_NAME_MAX 64
 #define ENGINE_DECISIONS 16      /* per-domain decision history kept */
 #define ENGINE_PAGE_KIB 4
+#define ENGINE_DEMAND_BUFFER_PCT 130 /* need = used x 1.3, as qmemman */
 
 enum dom_type { DOM_PV, DOM_PVH, DOM_HVM };
 
@@ -45,6 +46,10 @@ struct engine_obs_domain {
 	uint64_t target_kib;        /* memory/target as read now */
 	bool has_xs_dmin, has_xs_dmax;
 	uint64_t xs_dmin_kib, xs_dmax_kib; /* memory/dynamic-min|max */
+	/* What the guest says of itself (data/meminfo_total, _free): digits
+	 * only, as parsed by the backend; the engine judges plausibility. */
+	bool has_report;
+	uint64_t report_total_kib, report_free_kib;
 };
 
 struct engine_obs {
@@ -128,6 +133,10 @@ struct engine_dom {
 	uint64_t target_kib;        /* what memory/target holds */
 	uint64_t goal_kib;          /* what balloond wants it to reach (target before re-arm nudges) */
 	uint64_t pin_kib;           /* when mode == MODE_PINNED */
+	bool has_demand;
+	uint64_t used_kib;          /* what the guest reports using */
+	uint64_t demand_kib;        /* need = used x 1.3, within dmin..ceiling */
+	bool report_rejected;       /* the last report was implausible */
 	int64_t rate_kib_s;         /* measured, signed; 0 when unknown */
 	bool has_rate;
 	char reason[128];           /* why the current goal */
@@ -146,6 +155,7 @@ struct engine_dom {
 	uint64_t maxmem_requested_kib; /* last setmaxmem we asked for (0 = none) */
 	uint64_t prev_written_kib;  /* to undo a failed write */
 	size_t policy_idx;          /* index into the policy items this round */
+	int demand_role;            /* this round: 0 none, 1 gave, 2 took */
 	bool pin_dirty;             /* pin/unpin to persist and report next step */
 	bool seen;                  /* mark for the merge */
 	bool restored_pin;

@@ -627,6 +627,96 @@ static void decrease_lowers_maxmem_so_the_guest_cannot_grow_back(void **state)
 	host_free(&h);
 }
 
+static const struct engine_action *target_of(const struct host *h, uint32_t domid)
+{
+	return find_action(h, ACT_SET_TARGET, domid);
+}
+
+static void demand_moves_memory_from_guests_that_do_not_need_it(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *a, *b;
+
+	host_init(&h, 64 * MIB); /* no spare memory: only redistribution */
+	a = host_add(&h, 1, "idle", 2 * GIB, 1 * GIB, 4 * GIB);
+	b = host_add(&h, 2, "busy", 2 * GIB, 1 * GIB, 4 * GIB);
+	a->has_report = b->has_report = true;
+	a->report_total_kib = b->report_total_kib = 2 * GIB;
+	a->report_free_kib = 2 * GIB - 500 * MIB; /* uses 500M: needs 650M < dmin */
+	b->report_free_kib = 0;                   /* uses 2G: needs 2.6G */
+	host_start(&h);
+	step(&h, 1000);
+	/* idle gives what busy needs above its share (2.6G - 2G); what nobody
+	 * needs stays with idle (surplus = distribute) */
+	assert_non_null(target_of(&h, 1));
+	assert_true(target_of(&h, 1)->kib >= 1 * GIB);
+	assert_true(target_of(&h, 1)->kib <= 2 * GIB - 600 * MIB + 4 * MIB);
+	assert_int_equal(engine_find(h.e, 1)->demand_kib, 1 * GIB);
+	assert_true(engine_find(h.e, 2)->demand_kib >= 2 * GIB + 600 * MIB);
+	apply_targets(&h, true);
+	step(&h, 2000);
+	assert_non_null(target_of(&h, 2));
+	assert_true(target_of(&h, 2)->kib >= 2 * GIB + 600 * MIB - 2 * MIB);
+	assert_non_null(strstr(engine_find(h.e, 1)->reason, "demand"));
+	host_free(&h);
+}
+
+static void a_lying_guest_cannot_push_others_below_their_need_or_share(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *honest, *liar;
+	uint64_t share;
+
+	host_init(&h, 64 * MIB);
+	honest = host_add(&h, 1, "honest", 2 * GIB, 1 * GIB, 4 * GIB);
+	liar = host_add(&h, 2, "liar", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 3, "silent", 2 * GIB, 1 * GIB, 4 * GIB); /* reports nothing */
+	honest->has_report = liar->has_report = true;
+	honest->report_total_kib = liar->report_total_kib = 2 * GIB;
+	honest->report_free_kib = 2 * GIB - 1200 * MIB; /* needs 1.56G */
+	liar->report_free_kib = 0;                      /* claims all of it */
+	host_start(&h);
+	share = 2 * GIB; /* each one's fair share on this host */
+	step(&h, 1000);
+	apply_targets(&h, true);
+	step(&h, 2000);
+	apply_targets(&h, true);
+	step(&h, 3000);
+	/* the silent guest keeps its fair share; the honest one its need */
+	assert_int_equal(engine_find(h.e, 3)->target_kib, share);
+	assert_true(engine_find(h.e, 1)->target_kib >= engine_find(h.e, 1)->demand_kib);
+	/* the liar got only what the honest guest said it spares */
+	assert_true(engine_find(h.e, 2)->target_kib <=
+		    share + (share - engine_find(h.e, 1)->demand_kib));
+	host_free(&h);
+}
+
+static void implausible_reports_are_ignored(void **state)
+{
+	static const uint64_t bad[][2] = {
+		{0, 0},                   /* total 0 */
+		{1 * GIB, 2 * GIB},       /* free above total */
+		{64 * GIB, 1 * GIB},      /* more than the domain could have */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct host h;
+		struct engine_obs_domain *a;
+
+		host_init(&h, 64 * MIB);
+		a = host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+		a->has_report = true;
+		a->report_total_kib = bad[i][0];
+		a->report_free_kib = bad[i][1];
+		host_start(&h);
+		step(&h, 1000);
+		assert_false(engine_find(h.e, 1)->has_demand);
+		assert_true(engine_find(h.e, 1)->report_rejected);
+		host_free(&h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +739,9 @@ int main(void)
 		cmocka_unit_test(restore_keeps_pins_and_detects_writes_during_downtime),
 		cmocka_unit_test(restart_after_a_rearm_nudge_rewrites_nothing),
 		cmocka_unit_test(pause_writes_nothing),
+		cmocka_unit_test(demand_moves_memory_from_guests_that_do_not_need_it),
+		cmocka_unit_test(a_lying_guest_cannot_push_others_below_their_need_or_share),
+		cmocka_unit_test(implausible_reports_are_ignored),
 		cmocka_unit_test(converged_host_sleeps_without_timer),
 		cmocka_unit_test(decrease_lowers_maxmem_so_the_guest_cannot_grow_back),
 	};
