@@ -1190,11 +1190,13 @@ static int cmd_set_target(struct memctl *m, const struct cmd_entry *cmd, int arg
 		json_object_put(reply);
 		return malformed("domain.set_target", "the result is not a domain");
 	}
-	if (is_null)
-		target = (int64_t)kib;
-	printf("%s: pinned at %s", name, fmt_kib(target, a, sizeof(a)));
+	/* The pin is what was asked for; memory/target follows it unless
+	 * balloond is paused. */
+	printf("%s: pinned at %s", name, fmt_kib((int64_t)kib, a, sizeof(a)));
 	if (old_known)
 		printf(" (was %s)", old_null ? "unset" : fmt_kib(old, b, sizeof(b)));
+	if (!is_null && target != (int64_t)kib)
+		printf("; memory/target is still %s", fmt_kib(target, b, sizeof(b)));
 	printf("\n");
 	json_object_put(reply);
 	return MEMCTL_EXIT_OK;
@@ -1263,6 +1265,48 @@ static int cmd_hello(struct memctl *m, const struct cmd_entry *cmd, int argc, ch
 	return MEMCTL_EXIT_OK;
 }
 
+/* Call a method without params whose result has one string member, and
+ * print it (sanitized) between before and after. */
+static int call_and_say(struct memctl *m, const char *method, const char *key, const char *before,
+			const char *after)
+{
+	json_object *reply = NULL, *result = NULL;
+	const char *v;
+	char err[256], val[CELL_MAX];
+	int r;
+
+	r = ctl_call(m, method, NULL, false, &reply, &result);
+	if (r != MEMCTL_EXIT_OK)
+		return r;
+	if (get_str(result, key, &v, err, sizeof(err)) < 0) {
+		json_object_put(reply);
+		return malformed(method, err);
+	}
+	if (m->json)
+		print_json(result);
+	else
+		printf("%s%s%s\n", before, sanitize(v, val, sizeof(val), 0), after);
+	json_object_put(reply);
+	return MEMCTL_EXIT_OK;
+}
+
+static int cmd_pause(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
+{
+	return call_and_say(m, "pause", "mode",
+			    "balloond: ", "; no target or maxmem is written until 'memctl resume'");
+}
+
+static int cmd_resume(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
+{
+	return call_and_say(m, "resume", "mode", "balloond: ", "");
+}
+
+static int cmd_reload(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
+{
+	return call_and_say(m, "config.reload", "config", "balloond: configuration reloaded from ",
+			    "");
+}
+
 static int cmd_help(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
 {
 	const struct cmd_entry *c;
@@ -1316,6 +1360,18 @@ static const struct cmd_entry commands[] = {
 	 "Ask balloond for its version, the control protocol API it speaks and the\n"
 	 "backend it runs on (xen or sim). A quick check that it is up.",
 	 cmd_hello},
+	{"pause", NULL, "", 0, 0, "stop writing targets until resume",
+	 "Stop balloond from writing any target or maxmem; it keeps observing the\n"
+	 "balloons (status still shows them moving toward the targets already\n"
+	 "written). For maintenance, or to take over by hand for a while.",
+	 cmd_pause},
+	{"resume", NULL, "", 0, 0, "start balancing again after pause",
+	 "Undo 'memctl pause': balloond decides and writes targets again.", cmd_resume},
+	{"reload", NULL, "", 0, 0, "re-read balloond.conf",
+	 "Ask balloond to re-read its configuration file, like SIGHUP. A file that\n"
+	 "does not parse is refused (the error names file:line) and the running\n"
+	 "configuration stays in force.",
+	 cmd_reload},
 	{"help", NULL, "[COMMAND]", 0, 1, "this help, or one command's",
 	 "Without an argument, list the commands and options; with one, explain\n"
 	 "that command (the same as 'memctl COMMAND --help').",

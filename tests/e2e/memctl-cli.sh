@@ -56,7 +56,7 @@ unset BALLOOND_SOCKET
 # ---- help ----
 expect 0 "--help" --help
 grep -q "^usage: memctl" <<<"$out" || fail "--help prints no usage line: $out"
-for c in status list show set-target unpin hello help; do
+for c in status list show set-target unpin hello pause resume reload help; do
 	grep -q "^  $c" <<<"$out" || fail "--help does not list the command $c"
 done
 ok "--help exits 0 and lists every command"
@@ -65,7 +65,7 @@ expect 0 "help" help
 grep -q "^usage: memctl" <<<"$out" || fail "'memctl help' prints no usage line"
 ok "'memctl help' exits 0"
 
-for c in status list ls show set-target unpin hello version help; do
+for c in status list ls show set-target unpin hello version pause resume reload help; do
 	expect 0 "$c --help" --socket "$NOSOCK" "$c" --help
 	grep -q "memctl \[options\] $c" <<<"$out" || fail "'memctl $c --help' shows no usage: $out"
 	[ -n "$(sed -n '3p' <<<"$out")$(sed -n '4p' <<<"$out")" ] ||
