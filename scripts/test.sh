@@ -15,7 +15,7 @@ run_suite() { # NAME BUILD_DIR [configure args]
 	echo "=== $name: build ($dir) ==="
 	BUILD_DIR=$dir "$top/scripts/setup.sh" "$@" || { status=1; fail=$((fail + 1)); return; }
 	echo "=== $name: make check ==="
-	make -C "$dir" check -j"$(nproc)" 2>&1 | grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):|^# ' 
+	make -C "$dir" check -j"$(nproc)" 2>&1 | grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):|^# '
 	local rc=${PIPESTATUS[0]}
 	local p f
 	p=$(awk '/^# PASS:/ {print $3}' "$dir/test-suite.log" 2>/dev/null | head -1)
