@@ -1,0 +1,638 @@
+/* The M2P/P2M auditor: a forward pass over each PV guest's P2M that reads
+ * the M2P entry of every mapped frame, then a slow path for the few entries
+ * that disagree (ownership, aliases, M2P classes). See audit.h for the
+ * precedence of classes and what is kept. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+
+#define DEFAULT_MAX_RECORDS 65536
+/* Special P2M values all lie at or above this, so one compare against
+ * nframes sends them to the slow path; nframes must stay below it. */
+#define NFRAMES_LIMIT (UINT64_C(1) << 52)
+#define M2P_BAD_BIT (UINT64_C(1) << 63)
+/* classify_ram outcomes that are not findings */
+#define CLS_NONE AUDIT_NCLASSES
+#define CLS_MMIO (AUDIT_NCLASSES + 1)
+
+/* A kept finding and the input index of its domain (for ordering). */
+struct rec {
+	struct audit_finding f;
+	size_t dom;
+};
+
+struct audit_result {
+	struct audit_dom_result *doms;
+	size_t ndoms;
+	struct rec *recs; /* while running; freed when findings are built */
+	size_t nrecs, caprecs, max_records;
+	struct audit_finding *findings; /* sorted by class, domain, pfn */
+	size_t cls_start[AUDIT_NCLASSES + 1];
+	uint64_t count[AUDIT_NCLASSES];
+	uint64_t overflow;
+	uint64_t unconfirmed;
+};
+
+static const char *const class_names[AUDIT_NCLASSES] = {
+	[AUDIT_M2P_MISMATCH] = "M2P_MISMATCH",
+	[AUDIT_M2P_INVALID_FOR_MAPPED] = "M2P_INVALID_FOR_MAPPED",
+	[AUDIT_M2P_SHARED_IN_PV] = "M2P_SHARED_IN_PV",
+	[AUDIT_M2P_OUT_OF_RANGE] = "M2P_OUT_OF_RANGE",
+	[AUDIT_P2M_ALIAS] = "P2M_ALIAS",
+	[AUDIT_MFN_CROSS_CLAIM] = "MFN_CROSS_CLAIM",
+	[AUDIT_P2M_UNOWNED_MFN] = "P2M_UNOWNED_MFN",
+	[AUDIT_P2M_MFN_OUT_OF_RANGE] = "P2M_MFN_OUT_OF_RANGE",
+	[AUDIT_P2M_IDENTITY_MISMATCH] = "P2M_IDENTITY_MISMATCH",
+	[AUDIT_P2M_STRUCTURE_ERROR] = "P2M_STRUCTURE_ERROR",
+	[AUDIT_PAGE_COUNT_DELTA] = "PAGE_COUNT_DELTA",
+};
+
+const char *audit_class_name(enum audit_class c)
+{
+	return (unsigned)c < AUDIT_NCLASSES ? class_names[c] : "?";
+}
+
+int audit_class_parse(const char *s, enum audit_class *ret)
+{
+	unsigned i;
+
+	for (i = 0; i < AUDIT_NCLASSES; i++)
+		if (strcmp(s, class_names[i]) == 0) {
+			*ret = (enum audit_class)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *audit_status_name(enum audit_status s)
+{
+	switch (s) {
+	case AUDIT_STATUS_AUDITED: return "audited";
+	case AUDIT_STATUS_SKIPPED: return "skipped";
+	case AUDIT_STATUS_NOT_AUDITABLE: return "not auditable";
+	}
+	return "?";
+}
+
+/* ---- reading the tables ---- */
+
+/* A 32-bit P2M entry in the 64-bit encoding. */
+static inline uint64_t p2m_widen32(uint32_t e)
+{
+	if (e == UINT32_MAX)
+		return AUDIT_P2M_INVALID;
+	return (e & 0x80000000u ? AUDIT_P2M_FOREIGN : 0) |
+	       (e & 0x40000000u ? AUDIT_P2M_IDENTITY : 0) | (e & 0x3fffffffu);
+}
+
+static inline uint64_t p2m_get(const struct audit_domain *d, uint64_t pfn)
+{
+	if (d->width == 32)
+		return p2m_widen32(((const uint32_t *)d->p2m)[pfn]);
+	return ((const uint64_t *)d->p2m)[pfn];
+}
+
+static inline uint32_t owner_get(const struct audit_tables *t, uint64_t mfn)
+{
+	return t->owner_array ? t->owner_array[mfn] : t->owner(t->owner_arg, mfn);
+}
+
+static bool dom_skipped(const struct audit_domain *d)
+{
+	return (d->flags & (AUDIT_DOM_DYING | AUDIT_DOM_SHUTDOWN | AUDIT_DOM_BUILDING)) != 0;
+}
+
+static enum audit_status dom_status(const struct audit_domain *d)
+{
+	if (dom_skipped(d))
+		return AUDIT_STATUS_SKIPPED;
+	if (d->guest != AUDIT_GUEST_PV)
+		return AUDIT_STATUS_NOT_AUDITABLE;
+	return AUDIT_STATUS_AUDITED;
+}
+
+/* The class of a RAM entry pfn -> mfn (mfn < nframes) whose M2P entry is v
+ * and whose frame is owned by o, ignoring aliases among suspects (which
+ * only sorting finds): a class, CLS_NONE or CLS_MMIO. */
+static unsigned classify_ram(const struct audit_domain *d, uint64_t pfn, uint64_t mfn, uint64_t v,
+			     uint32_t o, uint64_t *ret_other)
+{
+	*ret_other = AUDIT_NONE;
+	if (o == AUDIT_OWNER_IO)
+		return CLS_MMIO;
+	if (o == AUDIT_OWNER_FREE) {
+		*ret_other = o;
+		return AUDIT_P2M_UNOWNED_MFN;
+	}
+	if (o != d->domid) {
+		*ret_other = o;
+		return AUDIT_MFN_CROSS_CLAIM;
+	}
+	if (v == pfn)
+		return CLS_NONE;
+	if (!(v & M2P_BAD_BIT) && v < d->npfns && p2m_get(d, v) == mfn) {
+		*ret_other = v;
+		return AUDIT_P2M_ALIAS;
+	}
+	if (v == AUDIT_M2P_SHARED)
+		return AUDIT_M2P_SHARED_IN_PV;
+	if (v & M2P_BAD_BIT)
+		return AUDIT_M2P_INVALID_FOR_MAPPED;
+	if (v >= d->npfns)
+		return AUDIT_M2P_OUT_OF_RANGE;
+	return AUDIT_M2P_MISMATCH;
+}
+
+/* ---- results ---- */
+
+static struct audit_result *result_new(size_t ndoms, size_t max_records)
+{
+	struct audit_result *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->doms = calloc(ndoms ? ndoms : 1, sizeof(*r->doms));
+	if (!r->doms) {
+		free(r);
+		return NULL;
+	}
+	r->ndoms = ndoms;
+	r->max_records = max_records;
+	return r;
+}
+
+void audit_result_free(struct audit_result *r)
+{
+	if (!r)
+		return;
+	free(r->doms);
+	free(r->recs);
+	free(r->findings);
+	free(r);
+}
+
+/* Count a finding and keep it if there is room. -ENOMEM only when the
+ * record array cannot grow. */
+static int result_add(struct audit_result *r, size_t dom, const struct audit_finding *f)
+{
+	r->doms[dom].count[f->cls]++;
+	r->doms[dom].nfindings++;
+	r->count[f->cls]++;
+	if (r->nrecs >= r->max_records) {
+		r->overflow++;
+		return 0;
+	}
+	if (r->nrecs == r->caprecs) {
+		size_t cap = r->caprecs ? r->caprecs * 2 : 64;
+		struct rec *nv;
+
+		if (cap > r->max_records)
+			cap = r->max_records;
+		nv = realloc(r->recs, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		r->recs = nv;
+		r->caprecs = cap;
+	}
+	r->recs[r->nrecs].f = *f;
+	r->recs[r->nrecs].dom = dom;
+	r->nrecs++;
+	return 0;
+}
+
+static void result_move(struct audit_result *r, struct rec *x, enum audit_class to)
+{
+	r->doms[x->dom].count[x->f.cls]--;
+	r->count[x->f.cls]--;
+	r->doms[x->dom].count[to]++;
+	r->count[to]++;
+	x->f.cls = to;
+}
+
+static int rec_cmp_mfn(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+
+	if (x->f.mfn != y->f.mfn)
+		return x->f.mfn < y->f.mfn ? -1 : 1;
+	return x->f.pfn < y->f.pfn ? -1 : x->f.pfn > y->f.pfn;
+}
+
+static int rec_cmp_out(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+
+	if (x->f.cls != y->f.cls)
+		return x->f.cls < y->f.cls ? -1 : 1;
+	if (x->dom != y->dom)
+		return x->dom < y->dom ? -1 : 1;
+	return x->f.pfn < y->f.pfn ? -1 : x->f.pfn > y->f.pfn;
+}
+
+static bool is_m2p_class(enum audit_class c)
+{
+	return c == AUDIT_M2P_MISMATCH || c == AUDIT_M2P_INVALID_FOR_MAPPED ||
+	       c == AUDIT_M2P_SHARED_IN_PV || c == AUDIT_M2P_OUT_OF_RANGE;
+}
+
+/* Several kept suspects of one domain on one frame, none named by the M2P:
+ * the lowest pfn keeps its M2P class, the others are aliases of it. */
+static void resolve_aliases(struct audit_result *r, size_t first)
+{
+	size_t i, j, n = r->nrecs - first;
+	struct rec *v = r->recs + first;
+
+	if (n < 2)
+		return;
+	qsort(v, n, sizeof(*v), rec_cmp_mfn);
+	for (i = 0; i < n; i = j) {
+		size_t keep = n;
+
+		for (j = i; j < n && v[j].f.mfn == v[i].f.mfn; j++)
+			if (is_m2p_class(v[j].f.cls)) {
+				if (keep == n) {
+					keep = j;
+				} else {
+					result_move(r, &v[j], AUDIT_P2M_ALIAS);
+					v[j].f.other = v[keep].f.pfn;
+				}
+			}
+	}
+}
+
+/* Sort the kept records into per-class slices of public findings. */
+static int result_finish(struct audit_result *r)
+{
+	size_t i;
+	unsigned c;
+
+	if (r->nrecs)
+		qsort(r->recs, r->nrecs, sizeof(*r->recs), rec_cmp_out);
+	r->findings = malloc((r->nrecs ? r->nrecs : 1) * sizeof(*r->findings));
+	if (!r->findings)
+		return -ENOMEM;
+	for (i = 0; i < r->nrecs; i++)
+		r->findings[i] = r->recs[i].f;
+	for (c = 0, i = 0; c <= AUDIT_NCLASSES; c++) {
+		while (i < r->nrecs && (unsigned)r->recs[i].f.cls < c)
+			i++;
+		r->cls_start[c] = i;
+	}
+	r->cls_start[AUDIT_NCLASSES] = r->nrecs;
+	free(r->recs);
+	r->recs = NULL;
+	r->caprecs = 0;
+	return 0;
+}
+
+/* ---- the forward pass ---- */
+
+struct scan {
+	const struct audit_tables *t;
+	const struct audit_domain *d;
+	struct audit_result *r;
+	struct audit_dom_result *dr;
+	size_t di;
+	int err;
+};
+
+/* An entry with a flag bit, ~0, or an mfn beyond the M2P. */
+static void __attribute__((noinline)) scan_special(struct scan *s, uint64_t pfn, uint64_t e)
+{
+	struct audit_finding f = {.domid = s->d->domid, .pfn = pfn, .other = AUDIT_NONE};
+
+	if (e == AUDIT_P2M_INVALID) {
+		s->dr->ballooned++;
+		return;
+	}
+	if (e & AUDIT_P2M_FOREIGN) {
+		s->dr->foreign++;
+		return;
+	}
+	if (e & AUDIT_P2M_IDENTITY) {
+		s->dr->identity++;
+		if ((e & ~AUDIT_P2M_IDENTITY) == pfn)
+			return;
+		f.cls = AUDIT_P2M_IDENTITY_MISMATCH;
+		f.mfn = e & ~AUDIT_P2M_IDENTITY;
+		f.m2p = f.mfn < s->t->nframes ? s->t->m2p[f.mfn] : AUDIT_NONE;
+	} else {
+		s->dr->ram++;
+		f.cls = AUDIT_P2M_MFN_OUT_OF_RANGE;
+		f.mfn = e;
+		f.m2p = AUDIT_NONE;
+	}
+	if (result_add(s->r, s->di, &f) < 0)
+		s->err = -ENOMEM;
+}
+
+/* A RAM entry the fast path could not pass: fetch the owner if needed. */
+static void __attribute__((noinline))
+scan_suspect(struct scan *s, uint64_t pfn, uint64_t mfn, uint64_t v)
+{
+	struct audit_finding f = {.domid = s->d->domid, .pfn = pfn, .mfn = mfn, .m2p = v};
+	unsigned c = classify_ram(s->d, pfn, mfn, v, owner_get(s->t, mfn), &f.other);
+
+	if (c == CLS_MMIO)
+		s->dr->mmio++;
+	if (c >= AUDIT_NCLASSES)
+		return;
+	f.cls = (enum audit_class)c;
+	if (result_add(s->r, s->di, &f) < 0)
+		s->err = -ENOMEM;
+}
+
+/* The hot loop, specialised by the compiler for each entry width and
+ * owner source. Special entries all compare >= nframes. */
+static inline __attribute__((always_inline)) void scan_loop(struct scan *s, unsigned width,
+							    bool inline_owner)
+{
+	const uint64_t *m2p = s->t->m2p;
+	const uint32_t *oa = s->t->owner_array;
+	const uint64_t *p64 = s->d->p2m;
+	const uint32_t *p32 = s->d->p2m;
+	uint64_t nframes = s->t->nframes, n = s->d->npfns, pfn, ram = 0;
+	uint32_t domid = s->d->domid;
+
+	for (pfn = 0; pfn < n; pfn++) {
+		uint64_t e = width == 32 ? p2m_widen32(p32[pfn]) : p64[pfn], v;
+
+		if (__builtin_expect(e >= nframes, 0)) {
+			scan_special(s, pfn, e);
+			continue;
+		}
+		ram++;
+		v = m2p[e];
+		if (__builtin_expect(v == pfn && (!inline_owner || oa[e] == domid), 1))
+			continue;
+		scan_suspect(s, pfn, e, v);
+	}
+	s->dr->ram += ram;
+	s->dr->scanned = n;
+}
+
+/* Audit one domain into r (its slot di already holds domid and status). */
+static int scan_domain(const struct audit_tables *t, const struct audit_domain *d,
+		       struct audit_result *r, size_t di)
+{
+	struct scan s = {.t = t, .d = d, .r = r, .dr = &r->doms[di], .di = di};
+	size_t first = r->nrecs;
+	uint64_t mapped;
+
+	s.dr->tot_pages = d->tot_pages;
+	if (!d->p2m) {
+		struct audit_finding f = {.cls = AUDIT_P2M_STRUCTURE_ERROR,
+					  .domid = d->domid,
+					  .pfn = AUDIT_NONE,
+					  .mfn = AUDIT_NONE,
+					  .m2p = AUDIT_NONE,
+					  .other = AUDIT_NONE};
+
+		return result_add(r, di, &f);
+	}
+	if (d->width == 32)
+		t->owner_array ? scan_loop(&s, 32, true) : scan_loop(&s, 32, false);
+	else
+		t->owner_array ? scan_loop(&s, 64, true) : scan_loop(&s, 64, false);
+	if (s.err)
+		return s.err;
+	resolve_aliases(r, first);
+	mapped = s.dr->ram - s.dr->mmio;
+	if (mapped != d->tot_pages) {
+		struct audit_finding f = {.cls = AUDIT_PAGE_COUNT_DELTA,
+					  .domid = d->domid,
+					  .pfn = AUDIT_NONE,
+					  .mfn = AUDIT_NONE,
+					  .m2p = AUDIT_NONE,
+					  .other = AUDIT_NONE,
+					  .delta = (int64_t)(d->tot_pages - mapped)};
+
+		return result_add(r, di, &f);
+	}
+	return 0;
+}
+
+static int tables_check(const struct audit_tables *t)
+{
+	size_t i;
+
+	if (!t || !t->m2p || t->nframes >= NFRAMES_LIMIT || (!t->owner_array && !t->owner) ||
+	    (t->ndoms && !t->doms))
+		return -EINVAL;
+	for (i = 0; i < t->ndoms; i++)
+		if (t->doms[i].guest == AUDIT_GUEST_PV && t->doms[i].width != 32 &&
+		    t->doms[i].width != 64)
+			return -EINVAL;
+	return 0;
+}
+
+int audit_run(const struct audit_tables *t, const struct audit_opts *opts,
+	      struct audit_result **ret)
+{
+	size_t max = opts && opts->max_records ? opts->max_records : DEFAULT_MAX_RECORDS;
+	struct audit_result *r;
+	size_t i;
+	int rc;
+
+	rc = tables_check(t);
+	if (rc < 0)
+		return rc;
+	r = result_new(t->ndoms, max);
+	if (!r)
+		return -ENOMEM;
+	for (i = 0; i < t->ndoms; i++) {
+		const struct audit_domain *d = &t->doms[i];
+
+		r->doms[i].domid = d->domid;
+		r->doms[i].status = dom_status(d);
+		r->doms[i].tot_pages = d->tot_pages;
+		if (r->doms[i].status != AUDIT_STATUS_AUDITED)
+			continue;
+		rc = scan_domain(t, d, r, i);
+		if (rc < 0) {
+			audit_result_free(r);
+			return rc;
+		}
+	}
+	rc = result_finish(r);
+	if (rc < 0) {
+		audit_result_free(r);
+		return rc;
+	}
+	*ret = r;
+	return 0;
+}
+
+/* ---- re-check ---- */
+
+static const struct audit_domain *tables_find(const struct audit_tables *t, uint32_t domid)
+{
+	size_t i;
+
+	for (i = 0; i < t->ndoms; i++)
+		if (t->doms[i].domid == domid)
+			return &t->doms[i];
+	return NULL;
+}
+
+/* Whether entry finding f of domain d is still there in t. */
+static bool entry_still_there(const struct audit_tables *t, const struct audit_domain *d,
+			      const struct audit_finding *f)
+{
+	uint64_t e, v, other;
+	uint32_t o;
+
+	if (!d->p2m || f->pfn >= d->npfns)
+		return false;
+	e = p2m_get(d, f->pfn);
+	switch (f->cls) {
+	case AUDIT_P2M_IDENTITY_MISMATCH:
+		return e == (f->mfn | AUDIT_P2M_IDENTITY) &&
+		       (f->mfn < t->nframes ? t->m2p[f->mfn] : AUDIT_NONE) == f->m2p;
+	case AUDIT_P2M_MFN_OUT_OF_RANGE: return e == f->mfn && e >= t->nframes;
+	default: break;
+	}
+	if (e != f->mfn || e >= t->nframes)
+		return false;
+	v = t->m2p[e];
+	if (v != f->m2p)
+		return false;
+	o = owner_get(t, e);
+	if (f->cls == AUDIT_P2M_ALIAS)
+		return o == d->domid && f->other < d->npfns && p2m_get(d, f->other) == e;
+	return classify_ram(d, f->pfn, e, v, o, &other) == (unsigned)f->cls && other == f->other;
+}
+
+/* Whether domain finding f (count delta, unreadable P2M) is still there. */
+static int dom_still_there(const struct audit_tables *t, const struct audit_domain *d,
+			   const struct audit_finding *f, bool *ret)
+{
+	struct audit_result *tmp;
+	int rc;
+
+	if (f->cls == AUDIT_P2M_STRUCTURE_ERROR) {
+		*ret = d->p2m == NULL;
+		return 0;
+	}
+	if (!d->p2m) {
+		*ret = false;
+		return 0;
+	}
+	tmp = result_new(1, 1);
+	if (!tmp)
+		return -ENOMEM;
+	rc = scan_domain(t, d, tmp, 0);
+	if (rc == 0)
+		*ret = tmp->doms[0].count[AUDIT_PAGE_COUNT_DELTA] &&
+		       (int64_t)(d->tot_pages - (tmp->doms[0].ram - tmp->doms[0].mmio)) == f->delta;
+	audit_result_free(tmp);
+	return rc;
+}
+
+int audit_recheck(const struct audit_result *prev, const struct audit_tables *now,
+		  struct audit_result **ret)
+{
+	struct audit_result *r;
+	size_t i, di;
+	int rc;
+
+	if (!prev || !prev->findings)
+		return -EINVAL;
+	rc = tables_check(now);
+	if (rc < 0)
+		return rc;
+	r = result_new(prev->ndoms, prev->max_records);
+	if (!r)
+		return -ENOMEM;
+	for (di = 0; di < prev->ndoms; di++) {
+		r->doms[di] = prev->doms[di];
+		memset(r->doms[di].count, 0, sizeof(r->doms[di].count));
+		r->doms[di].nfindings = 0;
+	}
+	r->unconfirmed = prev->overflow;
+	for (i = 0; i < prev->cls_start[AUDIT_NCLASSES]; i++) {
+		const struct audit_finding *f = &prev->findings[i];
+		const struct audit_domain *d = tables_find(now, f->domid);
+		bool keep = false;
+
+		if (!d || dom_status(d) != AUDIT_STATUS_AUDITED)
+			continue;
+		if (f->cls == AUDIT_PAGE_COUNT_DELTA || f->cls == AUDIT_P2M_STRUCTURE_ERROR) {
+			rc = dom_still_there(now, d, f, &keep);
+			if (rc < 0)
+				goto fail;
+		} else {
+			keep = entry_still_there(now, d, f);
+		}
+		if (!keep)
+			continue;
+		for (di = 0; di < prev->ndoms && prev->doms[di].domid != f->domid; di++)
+			;
+		rc = result_add(r, di, f);
+		if (rc < 0)
+			goto fail;
+	}
+	rc = result_finish(r);
+	if (rc < 0)
+		goto fail;
+	*ret = r;
+	return 0;
+fail:
+	audit_result_free(r);
+	return rc;
+}
+
+/* ---- reading results ---- */
+
+uint64_t audit_result_count(const struct audit_result *r, enum audit_class c)
+{
+	return (unsigned)c < AUDIT_NCLASSES ? r->count[c] : 0;
+}
+
+uint64_t audit_result_total(const struct audit_result *r)
+{
+	uint64_t n = 0;
+	unsigned c;
+
+	for (c = 0; c < AUDIT_NCLASSES; c++)
+		n += r->count[c];
+	return n;
+}
+
+uint64_t audit_result_overflow(const struct audit_result *r)
+{
+	return r->overflow;
+}
+
+uint64_t audit_result_unconfirmed(const struct audit_result *r)
+{
+	return r->unconfirmed;
+}
+
+size_t audit_result_ndoms(const struct audit_result *r)
+{
+	return r->ndoms;
+}
+
+const struct audit_dom_result *audit_result_dom(const struct audit_result *r, size_t i)
+{
+	return i < r->ndoms ? &r->doms[i] : NULL;
+}
+
+bool audit_dom_result_clean(const struct audit_dom_result *d)
+{
+	return d->status == AUDIT_STATUS_AUDITED && d->nfindings == 0;
+}
+
+const struct audit_finding *audit_result_findings(const struct audit_result *r, enum audit_class c,
+						  size_t *ret_n)
+{
+	if ((unsigned)c >= AUDIT_NCLASSES) {
+		*ret_n = 0;
+		return r->findings;
+	}
+	*ret_n = r->cls_start[c + 1] - r->cls_start[c];
+	return r->findings + r->cls_start[c];
+}
