@@ -1,0 +1,161 @@
+/* Audit throughput on hosts of 64 GiB, 256 GiB and 1 TiB, contiguous and
+ * fragmented frame layouts, next to a plain streaming read of the same
+ * bytes (each P2M entry and the M2P entry it names: 16 bytes per page)
+ * measured in the same run. Prints a table and writes it to argv[1] if
+ * given. Not a test: nothing here asserts a time. Usage:
+ *   bench-audit [OUT] [MAX_GIB]   (MAX_GIB default 1024) */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+
+#define DOM_GIB 64 /* guests of 64 GiB each */
+#define PAGES_PER_GIB (1u << 18)
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* xorshift64*: a fast, seeded shuffle source. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+struct host {
+	uint64_t nframes;
+	uint64_t *m2p;
+	uint32_t *owner;
+	uint64_t *p2m; /* all domains' P2Ms back to back */
+	struct audit_domain *doms;
+	size_t ndoms;
+};
+
+/* Build a host of gib GiB fully given to 64 GiB PV guests. Fragmented:
+ * frames handed out in a random order (as after much ballooning). */
+static int host_build(struct host *h, uint64_t gib, bool fragmented)
+{
+	uint64_t f, seed = 0x9e3779b97f4a7c15ULL, *perm;
+	size_t d;
+
+	h->nframes = gib * PAGES_PER_GIB;
+	h->ndoms = (size_t)(gib / DOM_GIB);
+	h->m2p = malloc(h->nframes * sizeof(*h->m2p));
+	h->owner = malloc(h->nframes * sizeof(*h->owner));
+	h->p2m = malloc(h->nframes * sizeof(*h->p2m));
+	h->doms = calloc(h->ndoms, sizeof(*h->doms));
+	if (!h->m2p || !h->owner || !h->p2m || !h->doms)
+		return -1;
+	perm = h->m2p; /* reuse as scratch for the frame order */
+	for (f = 0; f < h->nframes; f++)
+		perm[f] = f;
+	if (fragmented)
+		for (f = h->nframes - 1; f > 0; f--) {
+			uint64_t j = rnd(&seed) % (f + 1), t = perm[f];
+
+			perm[f] = perm[j];
+			perm[j] = t;
+		}
+	memcpy(h->p2m, perm, h->nframes * sizeof(*perm));
+	for (d = 0; d < h->ndoms; d++) {
+		uint64_t n = (uint64_t)DOM_GIB * PAGES_PER_GIB, pfn;
+		uint64_t *p2m = h->p2m + d * n;
+
+		h->doms[d] = (struct audit_domain){.domid = (uint32_t)d + 1, .guest = AUDIT_GUEST_PV,
+						   .width = 64, .p2m = p2m, .npfns = n, .tot_pages = n};
+		for (pfn = 0; pfn < n; pfn++)
+			h->owner[p2m[pfn]] = (uint32_t)d + 1;
+	}
+	for (d = 0; d < h->ndoms; d++) {
+		uint64_t n = (uint64_t)DOM_GIB * PAGES_PER_GIB, pfn;
+		const uint64_t *p2m = h->p2m + d * n;
+
+		for (pfn = 0; pfn < n; pfn++)
+			h->m2p[p2m[pfn]] = pfn;
+	}
+	return 0;
+}
+
+static void host_free(struct host *h)
+{
+	free(h->m2p);
+	free(h->owner);
+	free(h->p2m);
+	free(h->doms);
+}
+
+/* The baseline: a plain streaming read of the same bytes, every P2M entry
+ * and every M2P entry in order (16 bytes per page), no lookups. Returns a
+ * checksum so the loop is not optimised away. */
+static uint64_t stream(const struct host *h)
+{
+	uint64_t f, sum = 0;
+
+	for (f = 0; f < h->nframes; f++)
+		sum += h->m2p[f] ^ h->p2m[f];
+	return sum;
+}
+
+int main(int argc, char **argv)
+{
+	static const uint64_t sizes[] = {64, 256, 1024};
+	uint64_t max_gib = argc > 2 ? strtoull(argv[2], NULL, 10) : 1024;
+	FILE *out = argc > 1 && strcmp(argv[1], "-") ? fopen(argv[1], "w") : NULL;
+	char line[256];
+	size_t k;
+	int frag;
+
+	snprintf(line, sizeof(line), "%6s %11s %12s %12s %12s %10s %9s\n", "GiB", "layout",
+		 "pages", "stream_Mp/s", "audit_Mp/s", "audit/str", "audit_s");
+	fputs(line, stdout);
+	if (out)
+		fputs(line, out);
+	for (k = 0; k < sizeof(sizes) / sizeof(*sizes) && sizes[k] <= max_gib; k++) {
+		for (frag = 0; frag < 2; frag++) {
+			struct host h = {0};
+			struct audit_tables t;
+			struct audit_result *r = NULL;
+			double t0, ts, ta;
+			volatile uint64_t sink;
+
+			if (host_build(&h, sizes[k], frag) < 0) {
+				fprintf(stderr, "bench-audit: out of memory at %" PRIu64 " GiB\n", sizes[k]);
+				return 1;
+			}
+			t = (struct audit_tables){.m2p = h.m2p, .nframes = h.nframes,
+						  .owner_array = h.owner, .doms = h.doms,
+						  .ndoms = h.ndoms};
+			t0 = now_s();
+			sink = stream(&h);
+			ts = now_s() - t0;
+			(void)sink;
+			t0 = now_s();
+			if (audit_run(&t, NULL, &r) < 0 || audit_result_total(r) != 0) {
+				fprintf(stderr, "bench-audit: the audit failed or found something\n");
+				return 1;
+			}
+			ta = now_s() - t0;
+			audit_result_free(r);
+			snprintf(line, sizeof(line), "%6" PRIu64 " %11s %12" PRIu64 " %12.0f %12.0f %10.2f %9.2f\n",
+				 sizes[k], frag ? "fragmented" : "contiguous", h.nframes,
+				 (double)h.nframes / ts / 1e6, (double)h.nframes / ta / 1e6, ts / ta, ta);
+			fputs(line, stdout);
+			if (out)
+				fputs(line, out);
+			host_free(&h);
+		}
+	}
+	if (out)
+		fclose(out);
+	return 0;
+}
