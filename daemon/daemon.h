@@ -30,6 +30,7 @@ struct daemon {
 	uint64_t start_ms;
 	uint64_t last_step_ms;
 	bool step_pending;
+	uint64_t step_due_ms;  /* when the pending step fires */
 	bool observe_failing;
 	char last_status[256];
 };

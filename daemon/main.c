@@ -85,6 +85,16 @@ static void daemon_status(struct daemon *d)
 	}
 }
 
+/* Arm the step timer to fire delay_ms from now. */
+static void step_schedule(struct daemon *d, uint64_t delay_ms)
+{
+	struct timeval tv = {(time_t)(delay_ms / 1000), (suseconds_t)(delay_ms % 1000 * 1000)};
+
+	evtimer_add(d->step_ev, &tv);
+	d->step_pending = true;
+	d->step_due_ms = daemon_now_ms() + delay_ms;
+}
+
 int daemon_step(struct daemon *d)
 {
 	struct engine_obs obs;
@@ -96,8 +106,6 @@ int daemon_step(struct daemon *d)
 	evtimer_del(d->step_ev);
 	r = d->bops->observe(d->be, &obs);
 	if (r < 0) {
-		struct timeval tv = {1, 0};
-
 		/* Say it once; keep retrying quietly until it works again. */
 		if (!d->observe_failing)
 			log_warnx("observing the host failed: %s; retrying every second",
@@ -105,8 +113,7 @@ int daemon_step(struct daemon *d)
 		else
 			log_debug("observing the host failed again: %s", strerror(-r));
 		d->observe_failing = true;
-		evtimer_add(d->step_ev, &tv);
-		d->step_pending = true;
+		step_schedule(d, 1000);
 		return r;
 	}
 	if (d->observe_failing) {
@@ -123,13 +130,8 @@ int daemon_step(struct daemon *d)
 		log_event(&d->out.events[i]);
 	backend_apply(d->bops, d->be, d->engine, &d->out, NULL);
 	daemon_status(d);
-	if (d->out.next_wake_ms != UINT64_MAX) {
-		uint64_t delay = d->out.next_wake_ms > now ? d->out.next_wake_ms - now : 0;
-		struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000 * 1000)};
-
-		evtimer_add(d->step_ev, &tv);
-		d->step_pending = true;
-	}
+	if (d->out.next_wake_ms != UINT64_MAX)
+		step_schedule(d, d->out.next_wake_ms > now ? d->out.next_wake_ms - now : 0);
 	return 0;
 }
 
@@ -141,27 +143,13 @@ static void daemon_step_cb(evutil_socket_t fd, short what, void *arg)
 void daemon_request_step(struct daemon *d)
 {
 	uint64_t now = daemon_now_ms(), delay = 0;
-	struct timeval tv;
 
 	if (now - d->last_step_ms < STEP_COALESCE_MS)
 		delay = STEP_COALESCE_MS - (now - d->last_step_ms);
-	if (d->step_pending) {
-		/* Already scheduled: only bring it forward. */
-		struct timeval left;
-
-		if (evtimer_pending(d->step_ev, &left)) {
-			struct timeval nowtv;
-
-			event_base_gettimeofday_cached(d->base, &nowtv);
-			if ((uint64_t)(left.tv_sec - nowtv.tv_sec) * 1000 +
-				    (uint64_t)((left.tv_usec - nowtv.tv_usec) / 1000) <= delay)
-				return;
-		}
-	}
-	tv.tv_sec = (time_t)(delay / 1000);
-	tv.tv_usec = (suseconds_t)(delay % 1000 * 1000);
-	evtimer_add(d->step_ev, &tv);
-	d->step_pending = true;
+	/* Already due at least as soon: nothing to do (coalescing). */
+	if (d->step_pending && d->step_due_ms <= now + delay)
+		return;
+	step_schedule(d, delay);
 }
 
 void daemon_refresh(struct daemon *d, uint64_t max_age_ms)
