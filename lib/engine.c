@@ -370,7 +370,7 @@ int engine_restore(struct engine *e, uint32_t domid, const char *key, const char
 /* Apply (and drop) what was persisted for a domain seen for the first time. */
 static void restore_apply(struct engine *e, struct engine_dom *d, uint64_t now)
 {
-	bool pinned = false, have_pin = false;
+	bool pinned = false, have_pin = false, uncoop = false;
 	uint64_t pin = 0, v;
 	size_t i, j;
 
@@ -392,20 +392,19 @@ static void restore_apply(struct engine *e, struct engine_dom *d, uint64_t now)
 			d->written_valid = true;
 			d->written_kib = v;
 		} else if (strcmp(r->key, "uncooperative") == 0 && strcmp(r->value, "1") == 0) {
-			d->restored_uncoop = true;
+			uncoop = true;
 		}
 	}
 	e->n_restore = j;
 	if (pinned && have_pin) {
 		d->mode = MODE_PINNED;
 		d->pin_kib = pin;
-		d->restored_pin = true;
 		/* The last write may have been a re-arm nudge of the pin: the
 		 * goal is still the pin, nothing needs rewriting. */
 		if (d->written_valid && u64_dist(d->written_kib, pin) <= ENGINE_PAGE_KIB)
 			d->goal_kib = pin;
 	}
-	if (d->restored_uncoop) {
+	if (uncoop) {
 		d->state = DOM_UNCOOPERATIVE;
 		d->stalled_since_ms = now;
 		d->last_progress_ms = now;

@@ -158,8 +158,6 @@ struct engine_dom {
 	int demand_role;            /* this round: 0 none, 1 gave, 2 took */
 	bool pin_dirty;             /* pin/unpin to persist and report next step */
 	bool seen;                  /* mark for the merge */
-	bool restored_pin;
-	bool restored_uncoop;
 };
 
 struct engine_host {
