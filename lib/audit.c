@@ -559,6 +559,12 @@ int audit_recheck(const struct audit_result *prev, const struct audit_tables *no
 
 		if (!d || dom_status(d) != AUDIT_STATUS_AUDITED)
 			continue;
+		for (di = 0; di < prev->ndoms && prev->doms[di].domid != f->domid; di++)
+			;
+		/* A count delta is judged at rest only: while tot_pages moves a
+		 * balloon batch is in flight and its P2M half may lag. */
+		if (f->cls == AUDIT_PAGE_COUNT_DELTA && prev->doms[di].tot_pages != d->tot_pages)
+			continue;
 		if (f->cls == AUDIT_PAGE_COUNT_DELTA || f->cls == AUDIT_P2M_STRUCTURE_ERROR) {
 			rc = dom_still_there(now, d, f, &keep);
 			if (rc < 0)
@@ -568,8 +574,6 @@ int audit_recheck(const struct audit_result *prev, const struct audit_tables *no
 		}
 		if (!keep)
 			continue;
-		for (di = 0; di < prev->ndoms && prev->doms[di].domid != f->domid; di++)
-			;
 		rc = result_add(r, di, f);
 		if (rc < 0)
 			goto fail;

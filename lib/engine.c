@@ -847,7 +847,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 	size_t i, nb = 0, ninc = 0;
 	int64_t budget, avail;
 	uint64_t committed = 0;
-	bool short_of_memory = false, waiting = false;
+	bool short_of_memory = false, waiting = false, pool_short;
 	int r;
 
 	r = scratch_reserve(e, e->n ? e->n : 1);
@@ -882,6 +882,13 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 		if (r < 0)
 			return r;
 	}
+
+	/* Below the pool once every target is reached (a guest overshot, or
+	 * grabbed pages): then even small decreases are worth writing. */
+	for (i = 0; i < e->n; i++)
+		committed += dom_commitment(e, e->doms[i]);
+	pool_short = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)committed <
+		     (int64_t)c->pool_kib;
 
 	inc = calloc(e->n ? e->n : 1, sizeof(*inc));
 	if (!inc)
@@ -952,6 +959,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 			/* Deadband: small changes are not worth a balloon
 			 * move, unless the goal is outside the bounds. */
 			if (u64_dist(want, d->goal_kib) < c->deadband_kib &&
+			    !(pool_short && want < d->goal_kib) &&
 			    d->goal_kib >= d->dmin_kib && d->goal_kib <= d->ceiling_kib) {
 				want = d->goal_kib;
 				if (!d->reason[0])
@@ -982,6 +990,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 	}
 
 	/* Phase 2: increases, only from memory that is free now. */
+	committed = 0;
 	for (i = 0; i < e->n; i++)
 		committed += dom_commitment(e, e->doms[i]);
 	avail = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)c->pool_kib -
@@ -1021,8 +1030,8 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 	}
 	free(inc);
 
-	/* maxmem follows the target down once no growth is pending, so a
-	 * guest cannot populate pages back (or grab the pool) on its own. */
+	/* maxmem never stays above target + slack, so a guest cannot populate
+	 * pages back or past its target (and grab the pool) on its own. */
 	for (i = 0; i < e->n && !e->paused; i++) {
 		struct engine_dom *d = e->doms[i];
 		uint64_t want;
@@ -1030,8 +1039,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 		if (!d->managed || !d->has_target)
 			continue;
 		want = u64_max(d->goal_kib, d->target_kib) + c->maxmem_slack_kib;
-		if (d->maxmem_kib > page_ceil(want) &&
-		    d->target_kib <= d->actual_kib + c->reach_tolerance_kib)
+		if (d->maxmem_kib > page_ceil(want))
 			write_maxmem(d, want, out);
 	}
 

@@ -1,6 +1,13 @@
-/* Scenario files: strict JSON (json-c) into struct scenario. Every error
- * names the file and the JSON path of the member at fault. */
+/* Scenario files: strict JSON (json-c) into struct scenario.
+ *
+ * Every object is checked against the members it may have, so a typo is an
+ * error, never a silently ignored setting; every error names the file and
+ * the JSON path of the member at fault ("demo.json: domains[2].balloon.
+ * behaviour: unknown member"). Sizes are strings with a unit (size_parse),
+ * rates are sizes per second ("256M/s"), times are numbers of seconds
+ * (fractions allowed, rounded to the millisecond). */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,84 +19,207 @@
 #include "scenario.h"
 #include "units.h"
 
+#define PATH_LEN 256
+#define SCENARIO_FILE_MAX (16u << 20)
+#define DEFAULT_XEN_RESERVED_KIB (256ull << 10)
+#define DEFAULT_DOM0_KIB (1ull << 20)
+#define DEFAULT_UNTIL_MS 60000u
+#define DEFAULT_TTL_MS 60000u
+#define TIME_MAX_S (30.0 * 86400.0)
+#define WEIGHT_MAX 10000
+
 struct ctx {
 	const char *file;
 	char *err;
 	size_t errlen;
 };
 
-static int bad(struct ctx *c, const char *path, const char *fmt, ...)
+static int bad(const struct ctx *c, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int bad(struct ctx *c, const char *path, const char *fmt, ...)
+static int bad(const struct ctx *c, const char *path, const char *fmt, ...)
 {
-	char msg[256];
+	char msg[320];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(c->err, c->errlen, "%s: %s: %s", c->file, path, msg);
+	if (c->err && c->errlen)
+		snprintf(c->err, c->errlen, "%s: %s: %s", c->file, path, msg);
 	return -EINVAL;
 }
 
-/* Refuse members of obj not in the NULL-terminated list allowed. */
-static int only(struct ctx *c, const char *path, json_object *obj, const char *const *allowed)
+/* A member that must be there: "name" is required. */
+static int required(const struct ctx *c, const char *path)
 {
-	json_object_object_foreach(obj, key, val)
+	const char *last = strrchr(path, '.');
+
+	return bad(c, path, "\"%s\" is required", last ? last + 1 : path);
+}
+
+/* path + ".key" (or just key at the root). */
+static void path_member(char *dst, const char *path, const char *key)
+{
+	if (path[0])
+		snprintf(dst, PATH_LEN, "%.180s.%.60s", path, key);
+	else
+		snprintf(dst, PATH_LEN, "%.60s", key);
+}
+
+static void path_index(char *dst, const char *path, size_t i)
+{
+	snprintf(dst, PATH_LEN, "%.200s[%zu]", path, i);
+}
+
+static const char *type_name(json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_null: return "null";
+	case json_type_boolean: return "a boolean";
+	case json_type_double:
+	case json_type_int: return "a number";
+	case json_type_object: return "an object";
+	case json_type_array: return "an array";
+	case json_type_string: return "a string";
+	}
+	return "something else";
+}
+
+static bool in_list(const char *key, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(*list, key) == 0)
+			return true;
+	return false;
+}
+
+/* An object whose members are all in allowed. */
+static int want_object(const struct ctx *c, const char *path, json_object *o,
+		       const char *const *allowed)
+{
+	char p[PATH_LEN];
+
+	if (!json_object_is_type(o, json_type_object))
+		return bad(c, path[0] ? path : "(top level)", "must be an object, not %s",
+			   type_name(o));
+	json_object_object_foreach(o, key, val)
 	{
-		const char *const *a;
-
 		(void)val;
-		for (a = allowed; *a; a++)
-			if (strcmp(*a, key) == 0)
-				break;
-		if (!*a) {
-			char p[256];
-
-			snprintf(p, sizeof(p), "%.200s.%s", path, key);
+		if (!in_list(key, allowed)) {
+			path_member(p, path, key);
 			return bad(c, p, "unknown member");
 		}
 	}
 	return 0;
 }
 
-static int want_object(struct ctx *c, const char *path, json_object *v)
+static json_object *member(json_object *o, const char *key)
 {
-	return json_object_is_type(v, json_type_object) ? 0 : bad(c, path, "must be an object");
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
-static int get_size(struct ctx *c, const char *path, json_object *v, uint64_t *ret)
+static int get_string(const struct ctx *c, const char *path, json_object *v, char *dst, size_t size)
 {
 	if (!json_object_is_type(v, json_type_string))
-		return bad(c, path, "must be a size string such as \"2G\"");
-	if (size_parse(json_object_get_string(v), ret) < 0)
-		return bad(c, path, "\"%s\" is not a size (use K, M, G or T)",
-			   json_object_get_string(v));
+		return bad(c, path, "must be a string, not %s", type_name(v));
+	if ((size_t)json_object_get_string_len(v) >= size)
+		return bad(c, path, "longer than %zu characters", size - 1);
+	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return bad(c, path, "contains a NUL character");
+	memcpy(dst, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
 	return 0;
 }
 
-/* Seconds (a JSON number, may be fractional) into ms. */
-static int get_time(struct ctx *c, const char *path, json_object *v, uint64_t *ret)
+static int get_size(const struct ctx *c, const char *path, json_object *v, uint64_t *ret)
+{
+	char s[64];
+	int r;
+
+	if (!json_object_is_type(v, json_type_string))
+		return bad(c, path, "must be a size string such as \"2G\", not %s", type_name(v));
+	if (get_string(c, path, v, s, sizeof(s)) < 0)
+		return -EINVAL;
+	r = size_parse(s, ret);
+	if (r == -ERANGE)
+		return bad(c, path, "\"%s\" is too large", s);
+	if (r < 0)
+		return bad(c, path, "\"%s\" is not a size (a number with K, M, G or T)", s);
+	return 0;
+}
+
+/* A size that may be negative ("-8M"), for offsets. */
+static int get_signed_size(const struct ctx *c, const char *path, json_object *v, int64_t *ret)
+{
+	const char *s;
+	uint64_t k;
+	int r;
+
+	if (!json_object_is_type(v, json_type_string))
+		return bad(c, path, "must be a size string such as \"8M\" or \"-8M\", not %s",
+			   type_name(v));
+	s = json_object_get_string(v);
+	r = size_parse(s[0] == '-' ? s + 1 : s, &k);
+	if (r < 0 || k > (UINT64_C(1) << 40))
+		return bad(c, path, "\"%s\" is not a size (a number with K, M, G or T)", s);
+	*ret = s[0] == '-' ? -(int64_t)k : (int64_t)k;
+	return 0;
+}
+
+/* Seconds (a number, fractions allowed) into milliseconds. */
+static int get_time(const struct ctx *c, const char *path, json_object *v, uint64_t *ret)
 {
 	double d;
 
 	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
-		return bad(c, path, "must be a number of seconds");
+		return bad(c, path, "must be a number of seconds, not %s", type_name(v));
 	d = json_object_get_double(v);
-	if (!(d >= 0) || d > 30.0 * 86400)
-		return bad(c, path, "must be 0..2592000 seconds");
+	if (!isfinite(d) || d < 0 || d > TIME_MAX_S)
+		return bad(c, path, "must be 0 to %.0f seconds", TIME_MAX_S);
 	*ret = (uint64_t)llround(d * 1000.0);
 	return 0;
 }
 
-static int get_string(struct ctx *c, const char *path, json_object *v, char *dst, size_t size)
+/* A rate: a size per second, "256M/s". */
+static int get_rate(const struct ctx *c, const char *path, json_object *v, uint64_t *ret)
 {
-	if (!json_object_is_type(v, json_type_string))
-		return bad(c, path, "must be a string");
-	if ((size_t)json_object_get_string_len(v) >= size)
-		return bad(c, path, "longer than %zu characters", size - 1);
-	snprintf(dst, size, "%s", json_object_get_string(v));
+	char s[64];
+	size_t n;
+
+	if (get_string(c, path, v, s, sizeof(s)) < 0)
+		return -EINVAL;
+	n = strlen(s);
+	if (n < 3 || strcmp(s + n - 2, "/s") != 0)
+		return bad(c, path, "\"%s\" is not a rate such as \"256M/s\"", s);
+	s[n - 2] = '\0';
+	if (size_parse(s, ret) < 0 || *ret < SIM_PAGE_KIB)
+		return bad(c, path, "\"%s/s\" is not a rate of at least 4K/s such as \"256M/s\"",
+			   s);
+	return 0;
+}
+
+static int get_bool(const struct ctx *c, const char *path, json_object *v, bool *ret)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return bad(c, path, "must be true or false, not %s", type_name(v));
+	*ret = json_object_get_boolean(v);
+	return 0;
+}
+
+static int get_int(const struct ctx *c, const char *path, json_object *v, int64_t min, int64_t max,
+		   int64_t *ret)
+{
+	int64_t x;
+
+	if (!json_object_is_type(v, json_type_int))
+		return bad(c, path, "must be a whole number, not %s", type_name(v));
+	errno = 0;
+	x = json_object_get_int64(v);
+	if (errno || x < min || x > max)
+		return bad(c, path, "must be %" PRId64 " to %" PRId64, min, max);
+	*ret = x;
 	return 0;
 }
 
@@ -97,494 +227,858 @@ static bool name_ok(const char *s)
 {
 	size_t i;
 
-	if (!s[0])
-		return false;
 	for (i = 0; s[i]; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
 		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == '-'))
 			return false;
-	return true;
+	return i > 0;
 }
 
-/* A rate "256M/s". */
-static int get_rate(struct ctx *c, const char *path, json_object *v, uint64_t *ret)
-{
-	char buf[32];
-	size_t n;
+/* ---- domains ---- */
 
-	if (get_string(c, path, v, buf, sizeof(buf)) < 0)
-		return -EINVAL;
-	n = strlen(buf);
-	if (n < 3 || strcmp(buf + n - 2, "/s") != 0)
-		return bad(c, path, "\"%s\" is not a rate such as \"256M/s\"", buf);
-	buf[n - 2] = '\0';
-	if (size_parse(buf, ret) < 0 || *ret == 0)
-		return bad(c, path, "\"%s/s\" is not a rate such as \"256M/s\"", buf);
-	return 0;
+/* Which behaviours take which parameters. */
+static bool behavior_moves(enum sim_behavior b)
+{
+	return b != SIM_BALLOON_STUCK && b != SIM_BALLOON_NONE;
 }
 
-static int parse_balloon(struct ctx *c, const char *path, json_object *o, struct sim_balloon *b)
+static int parse_balloon(const struct ctx *c, const char *path, json_object *o,
+			 struct sim_balloon *b)
 {
-	static const char *const keys[] = {"rate", "behavior", "after", "floor", "period",
-					   "offset", NULL};
+	static const char *const keys[] = {"behavior", "rate",	 "after", "floor",
+					   "period",   "offset", NULL};
 	json_object *v;
-	char p[256];
+	char p[PATH_LEN], s[32];
 
-	if (want_object(c, path, o) < 0 || only(c, path, o, keys) < 0)
+	if (want_object(c, path, o, keys) < 0)
 		return -EINVAL;
-	if (json_object_object_get_ex(o, "behavior", &v)) {
-		char s[32];
-
-		snprintf(p, sizeof(p), "%.200s.behavior", path);
+	memset(b, 0, sizeof(*b));
+	if ((v = member(o, "behavior"))) {
+		path_member(p, path, "behavior");
 		if (get_string(c, p, v, s, sizeof(s)) < 0)
 			return -EINVAL;
 		if (sim_behavior_parse(s, &b->behavior) < 0)
-			return bad(c, p, "\"%s\" is not one of normal, slow, stuck, stuck_after, "
-				   "floor, intermittent, greedy, none, liar", s);
+			return bad(c, p,
+				   "\"%s\" is not one of normal, slow, stuck, stuck_after, "
+				   "floor, intermittent, greedy, none, liar",
+				   s);
 	}
-	snprintf(p, sizeof(p), "%.200s.rate", path);
-	if (json_object_object_get_ex(o, "rate", &v) && get_rate(c, p, v, &b->rate_kib_s) < 0)
-		return -EINVAL;
-	snprintf(p, sizeof(p), "%.200s.after", path);
-	if (json_object_object_get_ex(o, "after", &v) && get_size(c, p, v, &b->after_kib) < 0)
-		return -EINVAL;
-	snprintf(p, sizeof(p), "%.200s.floor", path);
-	if (json_object_object_get_ex(o, "floor", &v) && get_size(c, p, v, &b->floor_kib) < 0)
-		return -EINVAL;
-	snprintf(p, sizeof(p), "%.200s.period", path);
-	if (json_object_object_get_ex(o, "period", &v) && get_time(c, p, v, &b->period_ms) < 0)
-		return -EINVAL;
-	if (json_object_object_get_ex(o, "offset", &v)) {
-		uint64_t k;
-
-		snprintf(p, sizeof(p), "%.200s.offset", path);
-		if (get_size(c, p, v, &k) < 0)
+	if ((v = member(o, "rate"))) {
+		path_member(p, path, "rate");
+		if (!behavior_moves(b->behavior))
+			return bad(c, p, "a %s balloon has no rate",
+				   sim_behavior_name(b->behavior));
+		if (get_rate(c, p, v, &b->rate_kib_s) < 0)
 			return -EINVAL;
-		b->offset_kib = (int64_t)k;
 	}
-	if (b->behavior == SIM_BALLOON_STUCK_AFTER && !json_object_object_get_ex(o, "after", &v))
-		return bad(c, path, "behavior stuck_after needs \"after\"");
-	if (b->behavior == SIM_BALLOON_FLOOR && !json_object_object_get_ex(o, "floor", &v))
-		return bad(c, path, "behavior floor needs \"floor\"");
-	if (b->behavior == SIM_BALLOON_INTERMITTENT && !b->period_ms)
-		return bad(c, path, "behavior intermittent needs a \"period\" above 0");
+	path_member(p, path, "after");
+	if ((v = member(o, "after"))) {
+		if (b->behavior != SIM_BALLOON_STUCK_AFTER)
+			return bad(c, p, "only for behavior stuck_after");
+		if (get_size(c, p, v, &b->after_kib) < 0)
+			return -EINVAL;
+	} else if (b->behavior == SIM_BALLOON_STUCK_AFTER) {
+		return bad(c, p, "required for behavior stuck_after (how much it moves)");
+	}
+	path_member(p, path, "floor");
+	if ((v = member(o, "floor"))) {
+		if (b->behavior != SIM_BALLOON_FLOOR)
+			return bad(c, p, "only for behavior floor");
+		if (get_size(c, p, v, &b->floor_kib) < 0)
+			return -EINVAL;
+	} else if (b->behavior == SIM_BALLOON_FLOOR) {
+		return bad(c, p, "required for behavior floor (the size it will not go below)");
+	}
+	path_member(p, path, "period");
+	if ((v = member(o, "period"))) {
+		if (b->behavior != SIM_BALLOON_INTERMITTENT)
+			return bad(c, p, "only for behavior intermittent");
+		if (get_time(c, p, v, &b->period_ms) < 0)
+			return -EINVAL;
+		if (!b->period_ms)
+			return bad(c, p, "must be above 0");
+	} else if (b->behavior == SIM_BALLOON_INTERMITTENT) {
+		return bad(c, p, "required for behavior intermittent (seconds moving, then stuck)");
+	}
+	if ((v = member(o, "offset"))) {
+		path_member(p, path, "offset");
+		if (get_signed_size(c, p, v, &b->offset_kib) < 0)
+			return -EINVAL;
+	}
 	return 0;
 }
 
-static int parse_domain(struct ctx *c, const char *path, json_object *o,
+static int parse_demand(const struct ctx *c, const char *path, json_object *a,
 			struct sim_domain_spec *d)
 {
-	static const char *const keys[] = {"name", "type", "width", "memory", "static_max",
-					   "dynamic_min", "dynamic_max", "maxmem", "weight",
-					   "balloon", "demand", NULL};
-	static const struct {
-		const char *key;
-		size_t off;
-	} sizes[] = {
-		{"memory", offsetof(struct sim_domain_spec, memory_kib)},
-		{"static_max", offsetof(struct sim_domain_spec, static_max_kib)},
-		{"dynamic_min", offsetof(struct sim_domain_spec, dynamic_min_kib)},
-		{"dynamic_max", offsetof(struct sim_domain_spec, dynamic_max_kib)},
-		{"maxmem", offsetof(struct sim_domain_spec, maxmem_kib)},
-	};
+	static const char *const keys[] = {"at", "used", NULL};
+	size_t i, n;
+	char p[PATH_LEN], q[PATH_LEN];
+
+	if (!json_object_is_type(a, json_type_array))
+		return bad(c, path, "must be an array of {\"at\": seconds, \"used\": size}, not %s",
+			   type_name(a));
+	n = json_object_array_length(a);
+	d->demand = calloc(n ? n : 1, sizeof(*d->demand));
+	if (!d->demand)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i), *v;
+
+		path_index(p, path, i);
+		if (want_object(c, p, e, keys) < 0)
+			return -EINVAL;
+		path_member(q, p, "at");
+		if (!(v = member(e, "at")))
+			return required(c, q);
+		if (get_time(c, q, v, &d->demand[i].at_ms) < 0)
+			return -EINVAL;
+		if (i && d->demand[i].at_ms <= d->demand[i - 1].at_ms)
+			return bad(c, q, "demand points must be in increasing time order");
+		path_member(q, p, "used");
+		if (!(v = member(e, "used")))
+			return required(c, q);
+		if (get_size(c, q, v, &d->demand[i].used_kib) < 0)
+			return -EINVAL;
+		d->n_demand = i + 1;
+	}
+	return 0;
+}
+
+/* Size members of a domain, in the order they are checked. */
+static const struct {
+	const char *key;
+	size_t off;
+} domain_sizes[] = {
+	{"memory", offsetof(struct sim_domain_spec, memory_kib)},
+	{"static_max", offsetof(struct sim_domain_spec, static_max_kib)},
+	{"dynamic_min", offsetof(struct sim_domain_spec, dynamic_min_kib)},
+	{"dynamic_max", offsetof(struct sim_domain_spec, dynamic_max_kib)},
+	{"maxmem", offsetof(struct sim_domain_spec, maxmem_kib)},
+};
+
+static int parse_domain(const struct ctx *c, const char *path, json_object *o,
+			struct sim_domain_spec *d)
+{
+	static const char *const keys[] = {"name",	 "type",	"width",       "memory",
+					   "static_max", "dynamic_min", "dynamic_max", "maxmem",
+					   "weight",	 "balloon",	"demand",      NULL};
 	json_object *v;
-	char p[256];
+	char p[PATH_LEN], s[16];
+	int64_t x;
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
-	d->width = 64;
-	if (want_object(c, path, o) < 0 || only(c, path, o, keys) < 0)
+	if (want_object(c, path, o, keys) < 0)
 		return -EINVAL;
-	snprintf(p, sizeof(p), "%.200s.name", path);
-	if (!json_object_object_get_ex(o, "name", &v))
-		return bad(c, path, "\"name\" is required");
+	path_member(p, path, "name");
+	if (!(v = member(o, "name")))
+		return required(c, p);
 	if (get_string(c, p, v, d->name, sizeof(d->name)) < 0)
 		return -EINVAL;
-	if (!name_ok(d->name) || strcmp(d->name, "Domain-0") == 0)
-		return bad(c, p, "\"%s\" is not a valid guest name", d->name);
-	if (json_object_object_get_ex(o, "type", &v)) {
-		char s[8];
-
-		snprintf(p, sizeof(p), "%.200s.type", path);
+	if (!name_ok(d->name))
+		return bad(c, p, "\"%s\" is not a domain name (A-Z a-z 0-9 _ . -)", d->name);
+	if (strcmp(d->name, "Domain-0") == 0)
+		return bad(c, p, "Domain-0 is the host's own domain (see host.dom0)");
+	if ((v = member(o, "type"))) {
+		path_member(p, path, "type");
 		if (get_string(c, p, v, s, sizeof(s)) < 0)
 			return -EINVAL;
 		if (sim_dom_type_parse(s, &d->type) < 0)
-			return bad(c, p, "\"%s\" is not pv, pvh or hvm", s);
+			return bad(c, p, "\"%s\" is not one of pv, pvh, hvm", s);
 	}
-	if (json_object_object_get_ex(o, "width", &v)) {
-		snprintf(p, sizeof(p), "%.200s.width", path);
-		if (!json_object_is_type(v, json_type_int) ||
-		    (json_object_get_int(v) != 32 && json_object_get_int(v) != 64))
+	d->width = 64;
+	if ((v = member(o, "width"))) {
+		path_member(p, path, "width");
+		if (d->type != SIM_PV)
+			return bad(c, p, "only PV guests have a width");
+		if (get_int(c, p, v, 32, 64, &x) < 0 || (x != 32 && x != 64))
 			return bad(c, p, "must be 32 or 64");
-		d->width = (unsigned)json_object_get_int(v);
+		d->width = (unsigned)x;
 	}
-	for (i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
-		if (!json_object_object_get_ex(o, sizes[i].key, &v))
+	for (i = 0; i < sizeof(domain_sizes) / sizeof(*domain_sizes); i++) {
+		if (!(v = member(o, domain_sizes[i].key)))
 			continue;
-		snprintf(p, sizeof(p), "%.200s.%s", path, sizes[i].key);
-		if (get_size(c, p, v, (uint64_t *)((char *)d + sizes[i].off)) < 0)
+		path_member(p, path, domain_sizes[i].key);
+		if (get_size(c, p, v, (uint64_t *)((char *)d + domain_sizes[i].off)) < 0)
 			return -EINVAL;
 	}
-	if (!d->memory_kib)
-		return bad(c, path, "\"memory\" is required and above 0");
+	path_member(p, path, "memory");
+	if (!member(o, "memory"))
+		return required(c, p);
+	if (d->memory_kib < SIM_PAGE_KIB)
+		return bad(c, p, "must be at least 4K");
 	if (!d->static_max_kib)
 		d->static_max_kib = d->memory_kib;
-	if (d->memory_kib > d->static_max_kib)
-		return bad(c, path, "memory is above static_max");
-	if (d->dynamic_min_kib && d->dynamic_max_kib && d->dynamic_min_kib > d->dynamic_max_kib)
-		return bad(c, path, "dynamic_min is above dynamic_max");
-	if (d->dynamic_max_kib > d->static_max_kib || d->dynamic_min_kib > d->static_max_kib)
-		return bad(c, path, "dynamic_min/dynamic_max above static_max");
-	if (json_object_object_get_ex(o, "weight", &v)) {
-		snprintf(p, sizeof(p), "%.200s.weight", path);
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
-		    json_object_get_int64(v) > 10000)
-			return bad(c, p, "must be an integer 1..10000");
-		d->weight = (unsigned)json_object_get_int(v);
+	if (d->memory_kib > d->static_max_kib) {
+		path_member(p, path, "static_max");
+		return bad(c, p, "is below memory");
 	}
-	if (json_object_object_get_ex(o, "balloon", &v)) {
-		snprintf(p, sizeof(p), "%.200s.balloon", path);
+	if (d->dynamic_max_kib && d->dynamic_max_kib > d->static_max_kib) {
+		path_member(p, path, "dynamic_max");
+		return bad(c, p, "is above static_max");
+	}
+	if (d->dynamic_min_kib &&
+	    d->dynamic_min_kib > (d->dynamic_max_kib ? d->dynamic_max_kib : d->static_max_kib)) {
+		path_member(p, path, "dynamic_min");
+		return bad(c, p, "is above %s", d->dynamic_max_kib ? "dynamic_max" : "static_max");
+	}
+	if (member(o, "dynamic_min") && !d->dynamic_min_kib) {
+		path_member(p, path, "dynamic_min");
+		return bad(c, p, "must be above 0");
+	}
+	if (member(o, "dynamic_max") && !d->dynamic_max_kib) {
+		path_member(p, path, "dynamic_max");
+		return bad(c, p, "must be above 0");
+	}
+	if (member(o, "maxmem") && d->maxmem_kib < d->memory_kib) {
+		path_member(p, path, "maxmem");
+		return bad(c, p, "is below memory");
+	}
+	if ((v = member(o, "weight"))) {
+		path_member(p, path, "weight");
+		if (get_int(c, p, v, 1, WEIGHT_MAX, &x) < 0)
+			return -EINVAL;
+		d->weight = (unsigned)x;
+	}
+	if ((v = member(o, "balloon"))) {
+		path_member(p, path, "balloon");
 		if (parse_balloon(c, p, v, &d->balloon) < 0)
 			return -EINVAL;
 	}
-	if (json_object_object_get_ex(o, "demand", &v)) {
-		size_t n;
-
-		snprintf(p, sizeof(p), "%.200s.demand", path);
-		if (!json_object_is_type(v, json_type_array))
-			return bad(c, p, "must be an array");
-		n = json_object_array_length(v);
-		d->demand = calloc(n ? n : 1, sizeof(*d->demand));
-		if (!d->demand)
-			return -ENOMEM;
-		for (i = 0; i < n; i++) {
-			static const char *const dk[] = {"at", "used", NULL};
-			json_object *e = json_object_array_get_idx(v, i), *x;
-			char q[300];
-
-			snprintf(q, sizeof(q), "%.200s.demand[%zu]", path, i);
-			if (want_object(c, q, e) < 0 || only(c, q, e, dk) < 0)
-				return -EINVAL;
-			if (!json_object_object_get_ex(e, "at", &x) ||
-			    get_time(c, q, x, &d->demand[i].at_ms) < 0)
-				return bad(c, q, "needs \"at\" (seconds)");
-			if (!json_object_object_get_ex(e, "used", &x) ||
-			    get_size(c, q, x, &d->demand[i].used_kib) < 0)
-				return bad(c, q, "needs \"used\" (a size)");
-			if (i && d->demand[i].at_ms < d->demand[i - 1].at_ms)
-				return bad(c, q, "demand points must be in time order");
-		}
-		d->n_demand = n;
+	if ((v = member(o, "demand"))) {
+		path_member(p, path, "demand");
+		return parse_demand(c, p, v, d);
 	}
 	return 0;
 }
 
-static int parse_event(struct ctx *c, const char *path, json_object *o,
+/* ---- events ---- */
+
+static const struct {
+	const char *name;
+	enum scenario_action action;
+	const char *const members[6]; /* besides "at" and "do" */
+} event_types[] = {
+	{"create", SCN_CREATE, {"domain"}},
+	{"destroy", SCN_DESTROY, {"name"}},
+	{"reserve", SCN_RESERVE, {"size", "min", "max", "ttl"}},
+	{"set-target", SCN_SET_TARGET, {"name", "target"}},
+	{"xs-write", SCN_XS_WRITE, {"name", "key", "value"}},
+	{"corrupt", SCN_CORRUPT, {"class", "name"}},
+	{"restart", SCN_RESTART, {NULL}},
+	{"pause", SCN_PAUSE, {NULL}},
+	{"resume", SCN_RESUME, {NULL}},
+};
+
+#define N_EVENT_TYPES (sizeof(event_types) / sizeof(*event_types))
+
+/* A XenStore key relative to /local/domain/N: components of XenStore's
+ * characters separated by single slashes. */
+static bool xs_key_ok(const char *k)
+{
+	size_t i;
+
+	if (!k[0] || k[0] == '/')
+		return false;
+	for (i = 0; k[i]; i++) {
+		char ch = k[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '/' || ch == '_' || ch == '@' ||
+		      ch == '.' || ch == '-'))
+			return false;
+		if (ch == '/' && (k[i + 1] == '/' || k[i + 1] == '\0'))
+			return false;
+	}
+	return true;
+}
+
+static int event_name(const struct ctx *c, const char *path, json_object *o,
+		      struct scenario_event *ev)
+{
+	char p[PATH_LEN];
+	json_object *v;
+
+	path_member(p, path, "name");
+	if (!(v = member(o, "name")))
+		return required(c, p);
+	if (get_string(c, p, v, ev->name, sizeof(ev->name)) < 0)
+		return -EINVAL;
+	if (!name_ok(ev->name))
+		return bad(c, p, "\"%s\" is not a domain name", ev->name);
+	return 0;
+}
+
+static int parse_event(const struct ctx *c, const char *path, json_object *o,
 		       struct scenario_event *ev)
 {
-	static const char *const keys[] = {"at", "do", "domain", "name", "size", "min", "max",
-					   "ttl", "target", "key", "value", "class", NULL};
+	static const char *const all[] = {"at",	 "do",	   "domain", "name",  "size",  "min", "max",
+					  "ttl", "target", "key",    "value", "class", NULL};
+	char p[PATH_LEN], act[24];
 	json_object *v;
-	char act[16], p[256];
+	size_t t;
 
 	memset(ev, 0, sizeof(*ev));
-	if (want_object(c, path, o) < 0 || only(c, path, o, keys) < 0)
+	if (want_object(c, path, o, all) < 0)
 		return -EINVAL;
-	snprintf(p, sizeof(p), "%.200s.at", path);
-	if (!json_object_object_get_ex(o, "at", &v) || get_time(c, p, v, &ev->at_ms) < 0)
-		return bad(c, path, "needs \"at\" (seconds)");
-	snprintf(p, sizeof(p), "%.200s.do", path);
-	if (!json_object_object_get_ex(o, "do", &v) || get_string(c, p, v, act, sizeof(act)) < 0)
-		return bad(c, path, "needs \"do\"");
-	if (json_object_object_get_ex(o, "name", &v)) {
-		snprintf(p, sizeof(p), "%.200s.name", path);
-		if (get_string(c, p, v, ev->name, sizeof(ev->name)) < 0)
-			return -EINVAL;
+	path_member(p, path, "do");
+	if (!(v = member(o, "do")))
+		return required(c, p);
+	if (get_string(c, p, v, act, sizeof(act)) < 0)
+		return -EINVAL;
+	for (t = 0; t < N_EVENT_TYPES; t++)
+		if (strcmp(act, event_types[t].name) == 0)
+			break;
+	if (t == N_EVENT_TYPES)
+		return bad(c, p,
+			   "\"%s\" is not one of create, destroy, reserve, set-target, "
+			   "xs-write, corrupt, restart, pause, resume",
+			   act);
+	ev->action = event_types[t].action;
+	/* members this kind of event does not take */
+	json_object_object_foreach(o, key, val)
+	{
+		size_t k;
+		bool ok = strcmp(key, "at") == 0 || strcmp(key, "do") == 0;
+
+		(void)val;
+		for (k = 0; !ok && k < 6 && event_types[t].members[k]; k++)
+			ok = strcmp(key, event_types[t].members[k]) == 0;
+		if (!ok) {
+			path_member(p, path, key);
+			return bad(c, p, "unknown member for a \"%s\" event", act);
+		}
 	}
-#define NEED_NAME()                                                      \
-	do {                                                             \
-		if (!ev->name[0])                                        \
-			return bad(c, path, "\"%s\" needs \"name\"", act); \
-	} while (0)
-	if (strcmp(act, "create") == 0) {
-		ev->action = SCN_CREATE;
-		snprintf(p, sizeof(p), "%.200s.domain", path);
-		if (!json_object_object_get_ex(o, "domain", &v))
-			return bad(c, path, "create needs \"domain\"");
+	path_member(p, path, "at");
+	if (!(v = member(o, "at")))
+		return required(c, p);
+	if (get_time(c, p, v, &ev->at_ms) < 0)
+		return -EINVAL;
+
+	switch (ev->action) {
+	case SCN_CREATE:
+		path_member(p, path, "domain");
+		if (!(v = member(o, "domain")))
+			return required(c, p);
 		return parse_domain(c, p, v, &ev->domain);
-	}
-	if (strcmp(act, "destroy") == 0) {
-		ev->action = SCN_DESTROY;
-		NEED_NAME();
-	} else if (strcmp(act, "reserve") == 0) {
-		ev->action = SCN_RESERVE;
-		if (json_object_object_get_ex(o, "size", &v)) {
-			if (get_size(c, path, v, &ev->size_kib) < 0)
+	case SCN_DESTROY: return event_name(c, path, o, ev);
+	case SCN_RESERVE:
+		if ((v = member(o, "size"))) {
+			path_member(p, path, "size");
+			if (member(o, "min") || member(o, "max"))
+				return bad(c, p, "give either size or min and max, not both");
+			if (get_size(c, p, v, &ev->size_kib) < 0)
 				return -EINVAL;
+			if (!ev->size_kib)
+				return bad(c, p, "must be above 0");
 			ev->min_kib = ev->max_kib = ev->size_kib;
 		} else {
-			json_object *lo, *hi;
+			json_object *lo = member(o, "min"), *hi = member(o, "max");
 
-			if (!json_object_object_get_ex(o, "min", &lo) ||
-			    !json_object_object_get_ex(o, "max", &hi))
-				return bad(c, path, "reserve needs \"size\" or \"min\" and \"max\"");
-			if (get_size(c, path, lo, &ev->min_kib) < 0 ||
-			    get_size(c, path, hi, &ev->max_kib) < 0)
+			if (!lo || !hi) {
+				path_member(p, path, lo ? "max" : "min");
+				return bad(c, p, "\"%s\" is required (or give \"size\")",
+					   lo ? "max" : "min");
+			}
+			path_member(p, path, "min");
+			if (get_size(c, p, lo, &ev->min_kib) < 0)
 				return -EINVAL;
-			if (ev->min_kib > ev->max_kib)
-				return bad(c, path, "min is above max");
+			if (!ev->min_kib)
+				return bad(c, p, "must be above 0");
+			path_member(p, path, "max");
+			if (get_size(c, p, hi, &ev->max_kib) < 0)
+				return -EINVAL;
+			if (ev->max_kib < ev->min_kib)
+				return bad(c, p, "is below min");
 		}
-		ev->ttl_ms = 60000;
-		snprintf(p, sizeof(p), "%.200s.ttl", path);
-		if (json_object_object_get_ex(o, "ttl", &v) && get_time(c, p, v, &ev->ttl_ms) < 0)
+		ev->ttl_ms = DEFAULT_TTL_MS;
+		if ((v = member(o, "ttl"))) {
+			path_member(p, path, "ttl");
+			if (get_time(c, p, v, &ev->ttl_ms) < 0)
+				return -EINVAL;
+			if (!ev->ttl_ms)
+				return bad(c, p, "must be above 0");
+		}
+		return 0;
+	case SCN_SET_TARGET:
+		if (event_name(c, path, o, ev) < 0)
 			return -EINVAL;
-	} else if (strcmp(act, "set-target") == 0) {
-		ev->action = SCN_SET_TARGET;
-		NEED_NAME();
-		snprintf(p, sizeof(p), "%.200s.target", path);
-		if (!json_object_object_get_ex(o, "target", &v) ||
-		    get_size(c, p, v, &ev->target_kib) < 0)
-			return bad(c, path, "set-target needs \"target\" (a size)");
-	} else if (strcmp(act, "xs-write") == 0) {
-		ev->action = SCN_XS_WRITE;
-		NEED_NAME();
-		if (!json_object_object_get_ex(o, "key", &v) ||
-		    get_string(c, path, v, ev->key, sizeof(ev->key)) < 0)
-			return bad(c, path, "xs-write needs \"key\"");
-		if (!json_object_object_get_ex(o, "value", &v) ||
-		    get_string(c, path, v, ev->value, sizeof(ev->value)) < 0)
-			return bad(c, path, "xs-write needs \"value\"");
-	} else if (strcmp(act, "corrupt") == 0) {
-		ev->action = SCN_CORRUPT;
-		NEED_NAME();
-		if (!json_object_object_get_ex(o, "class", &v) ||
-		    get_string(c, path, v, ev->fault_class, sizeof(ev->fault_class)) < 0)
-			return bad(c, path, "corrupt needs \"class\"");
-	} else if (strcmp(act, "restart") == 0) {
-		ev->action = SCN_RESTART;
-	} else if (strcmp(act, "pause") == 0) {
-		ev->action = SCN_PAUSE;
-	} else if (strcmp(act, "resume") == 0) {
-		ev->action = SCN_RESUME;
-	} else {
-		return bad(c, p, "\"%s\" is not one of create, destroy, reserve, set-target, "
-			   "xs-write, corrupt, restart, pause, resume", act);
+		path_member(p, path, "target");
+		if (!(v = member(o, "target")))
+			return required(c, p);
+		return get_size(c, p, v, &ev->target_kib);
+	case SCN_XS_WRITE:
+		if (event_name(c, path, o, ev) < 0)
+			return -EINVAL;
+		path_member(p, path, "key");
+		if (!(v = member(o, "key")))
+			return required(c, p);
+		if (get_string(c, p, v, ev->key, sizeof(ev->key)) < 0)
+			return -EINVAL;
+		if (!xs_key_ok(ev->key))
+			return bad(c, p, "\"%s\" is not a key relative to /local/domain/N",
+				   ev->key);
+		path_member(p, path, "value");
+		if (!(v = member(o, "value")))
+			return required(c, p);
+		return get_string(c, p, v, ev->value, sizeof(ev->value));
+	case SCN_CORRUPT:
+		if (event_name(c, path, o, ev) < 0)
+			return -EINVAL;
+		path_member(p, path, "class");
+		if (!(v = member(o, "class")))
+			return required(c, p);
+		if (get_string(c, p, v, ev->fault_class, sizeof(ev->fault_class)) < 0)
+			return -EINVAL;
+		if (!sim_fault_class_valid(ev->fault_class))
+			return bad(
+				c, p,
+				"\"%s\" is not one of M2P_MISMATCH, M2P_INVALID_FOR_MAPPED, "
+				"P2M_ALIAS, P2M_UNOWNED_MFN, P2M_MFN_OUT_OF_RANGE, MFN_CROSS_CLAIM",
+				ev->fault_class);
+		return 0;
+	case SCN_RESTART:
+	case SCN_PAUSE:
+	case SCN_RESUME: return 0;
 	}
-#undef NEED_NAME
 	return 0;
 }
 
-static int event_cmp(const void *a, const void *b)
+/* ---- config ---- */
+
+/* A JSON scalar in the form balloond.conf would have it. */
+static int config_value(const struct ctx *c, const char *path, json_object *v, char *dst,
+			size_t size)
 {
-	const struct scenario_event *x = a, *y = b;
-
-	if (x->at_ms != y->at_ms)
-		return x->at_ms < y->at_ms ? -1 : 1;
-	return 0;
-}
-
-/* Stable sort (insertion): event lists are short and order matters. */
-static void events_sort(struct scenario_event *ev, size_t n)
-{
-	size_t i, j;
-
-	for (i = 1; i < n; i++) {
-		struct scenario_event tmp = ev[i];
-
-		for (j = i; j > 0 && event_cmp(&ev[j - 1], &tmp) > 0; j--)
-			ev[j] = ev[j - 1];
-		ev[j] = tmp;
+	switch (json_object_get_type(v)) {
+	case json_type_string: return get_string(c, path, v, dst, size);
+	case json_type_boolean:
+		snprintf(dst, size, "%s", json_object_get_boolean(v) ? "true" : "false");
+		return 0;
+	case json_type_int: snprintf(dst, size, "%" PRId64, json_object_get_int64(v)); return 0;
+	case json_type_double:
+		if (!isfinite(json_object_get_double(v)))
+			return bad(c, path, "must be a finite number");
+		snprintf(dst, size, "%.15g", json_object_get_double(v));
+		return 0;
+	default:
+		return bad(c, path, "must be a string, a number or a boolean, not %s",
+			   type_name(v));
 	}
 }
 
-static int parse_root(struct ctx *c, json_object *root, struct scenario *s)
+static int config_add(struct scenario *s, const char *section, const char *key, const char *value)
 {
-	static const char *const keys[] = {"host", "config", "domains", "events", "until",
-					   "expect", "description", NULL};
-	json_object *v;
-	size_t i, j, n;
+	struct scenario_config_item *it =
+		realloc(s->config, (s->n_config + 1) * sizeof(*s->config));
 
-	if (want_object(c, "$", root) < 0 || only(c, "$", root, keys) < 0)
-		return -EINVAL;
-	s->xen_reserved_kib = 256 * 1024;
-	s->dom0_kib = 1024 * 1024;
-	s->until_ms = 60000;
-	if (!json_object_object_get_ex(root, "host", &v))
-		return bad(c, "$", "\"host\" is required");
+	if (!it)
+		return -ENOMEM;
+	s->config = it;
+	it = &s->config[s->n_config++];
+	memset(it, 0, sizeof(*it));
+	snprintf(it->section, sizeof(it->section), "%s", section);
+	snprintf(it->key, sizeof(it->key), "%s", key);
+	snprintf(it->value, sizeof(it->value), "%s", value);
+	return 0;
+}
+
+/* "config": {"pool": "64M", ..., "defaults": {...}, "domain NAME": {...}}.
+ * Each value is tried on a scratch struct conf so that a bad key or value
+ * is reported with its JSON path at parse time. */
+static int parse_config(const struct ctx *c, json_object *o, struct scenario *s)
+{
+	struct scenario_config_item probe;
+	struct conf scratch;
+	char p[PATH_LEN], q[PATH_LEN], msg[256];
+	int r = 0;
+
+	if (!json_object_is_type(o, json_type_object))
+		return bad(c, "config", "must be an object, not %s", type_name(o));
+	conf_init(&scratch);
+	json_object_object_foreach(o, key, val)
 	{
-		static const char *const hk[] = {"memory", "xen_reserved", "dom0", NULL};
-		json_object *x;
-
-		if (want_object(c, "host", v) < 0 || only(c, "host", v, hk) < 0)
-			return -EINVAL;
-		if (!json_object_object_get_ex(v, "memory", &x))
-			return bad(c, "host", "\"memory\" (a size) is required");
-		if (get_size(c, "host.memory", x, &s->host_memory_kib) < 0)
-			return -EINVAL;
-		if (json_object_object_get_ex(v, "xen_reserved", &x) &&
-		    get_size(c, "host.xen_reserved", x, &s->xen_reserved_kib) < 0)
-			return -EINVAL;
-		if (json_object_object_get_ex(v, "dom0", &x) &&
-		    get_size(c, "host.dom0", x, &s->dom0_kib) < 0)
-			return -EINVAL;
+		path_member(p, "config", key);
+		if (strlen(key) >= sizeof(probe.key) || strlen(key) >= sizeof(probe.section)) {
+			r = bad(c, p, "name too long");
+			break;
+		}
+		if (json_object_is_type(val, json_type_object)) {
+			json_object_object_foreach(val, k2, v2)
+			{
+				path_member(q, p, k2);
+				if (strlen(k2) >= sizeof(probe.key)) {
+					r = bad(c, q, "name too long");
+					break;
+				}
+				r = config_value(c, q, v2, probe.value, sizeof(probe.value));
+				if (r < 0)
+					break;
+				if (conf_set(&scratch, key, k2, probe.value, msg, sizeof(msg)) <
+				    0) {
+					r = bad(c, q, "%s", msg);
+					break;
+				}
+				r = config_add(s, key, k2, probe.value);
+				if (r < 0)
+					break;
+			}
+			if (r < 0)
+				break;
+			continue;
+		}
+		r = config_value(c, p, val, probe.value, sizeof(probe.value));
+		if (r < 0)
+			break;
+		if (conf_set(&scratch, "balloond", key, probe.value, msg, sizeof(msg)) < 0) {
+			r = bad(c, p, "%s", msg);
+			break;
+		}
+		r = config_add(s, "balloond", key, probe.value);
+		if (r < 0)
+			break;
 	}
-	if (json_object_object_get_ex(root, "config", &v)) {
-		if (want_object(c, "config", v) < 0)
+	conf_free(&scratch);
+	return r;
+}
+
+/* ---- expect ---- */
+
+static const char *const audit_classes[] = {
+	"M2P_MISMATCH",
+	"M2P_INVALID_FOR_MAPPED",
+	"M2P_SHARED_IN_PV",
+	"M2P_OUT_OF_RANGE",
+	"P2M_ALIAS",
+	"MFN_CROSS_CLAIM",
+	"P2M_UNOWNED_MFN",
+	"P2M_MFN_OUT_OF_RANGE",
+	"P2M_IDENTITY_MISMATCH",
+	"P2M_STRUCTURE_ERROR",
+	"PAGE_COUNT_DELTA",
+	NULL,
+};
+
+static int parse_expect(const struct ctx *c, json_object *o, struct scenario_expect *e)
+{
+	static const char *const keys[] = {"invariants", "converged_by", "reservations_ok",
+					   "audit_findings", NULL};
+	json_object *v;
+	char p[PATH_LEN];
+	size_t n;
+
+	if (want_object(c, "expect", o, keys) < 0)
+		return -EINVAL;
+	if ((v = member(o, "invariants"))) {
+		if (get_bool(c, "expect.invariants", v, &e->invariants) < 0)
 			return -EINVAL;
+		e->has_invariants = true;
+	}
+	if ((v = member(o, "converged_by"))) {
+		if (get_time(c, "expect.converged_by", v, &e->converged_by_ms) < 0)
+			return -EINVAL;
+		e->has_converged_by = true;
+	}
+	if ((v = member(o, "reservations_ok"))) {
+		if (get_bool(c, "expect.reservations_ok", v, &e->reservations_ok) < 0)
+			return -EINVAL;
+		e->has_reservations_ok = true;
+	}
+	if ((v = member(o, "audit_findings"))) {
+		if (!json_object_is_type(v, json_type_object))
+			return bad(c, "expect.audit_findings", "must be an object, not %s",
+				   type_name(v));
 		n = (size_t)json_object_object_length(v);
-		s->config = calloc(n ? n : 1, sizeof(*s->config));
-		if (!s->config)
+		e->audit_findings = calloc(n ? n : 1, sizeof(*e->audit_findings));
+		if (!e->audit_findings)
 			return -ENOMEM;
+		e->has_audit_findings = true;
 		json_object_object_foreach(v, key, val)
 		{
-			struct scenario_config_item *it = &s->config[s->n_config];
-			char p[128];
+			struct scenario_finding_count *f = &e->audit_findings[e->n_audit_findings];
+			int64_t x;
 
-			snprintf(p, sizeof(p), "config.%s", key);
-			snprintf(it->section, sizeof(it->section), "balloond");
-			if (strlen(key) >= sizeof(it->key))
-				return bad(c, p, "key too long");
-			snprintf(it->key, sizeof(it->key), "%s", key);
-			if (json_object_is_type(val, json_type_string) ||
-			    json_object_is_type(val, json_type_int) ||
-			    json_object_is_type(val, json_type_boolean))
-				snprintf(it->value, sizeof(it->value), "%s", json_object_get_string(val));
-			else
-				return bad(c, p, "must be a string, an integer or a boolean");
-			s->n_config++;
+			path_member(p, "expect.audit_findings", key);
+			if (!in_list(key, audit_classes))
+				return bad(c, p, "unknown finding class");
+			if (get_int(c, p, val, 0, INT64_MAX, &x) < 0)
+				return -EINVAL;
+			snprintf(f->fault_class, sizeof(f->fault_class), "%s", key);
+			f->count = (uint64_t)x;
+			e->n_audit_findings++;
 		}
 	}
-	if (json_object_object_get_ex(root, "domains", &v)) {
+	return 0;
+}
+
+/* ---- the whole file ---- */
+
+/* Event names must refer to a domain that exists at that moment: the
+ * initial ones and Domain-0, plus created, minus destroyed, in time order.
+ * orig[i] is the index in the file of sorted event i, for messages. */
+static int check_timeline(const struct ctx *c, const struct scenario *s, const size_t *orig)
+{
+	size_t cap = s->n_domains + s->n_events + 1, n = 0, i, j;
+	const char **alive = calloc(cap, sizeof(*alive));
+	char p[PATH_LEN];
+	int r = 0;
+
+	if (!alive)
+		return -ENOMEM;
+	alive[n++] = "Domain-0";
+	for (i = 0; i < s->n_domains; i++)
+		alive[n++] = s->domains[i].name;
+	for (i = 0; i < s->n_events && !r; i++) {
+		const struct scenario_event *ev = &s->events[i];
+		const char *name = ev->action == SCN_CREATE ? ev->domain.name : ev->name;
+		size_t found = n;
+
+		if (!name[0])
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcmp(alive[j], name) == 0)
+				found = j;
+		snprintf(p, sizeof(p), "events[%zu].%s", orig[i],
+			 ev->action == SCN_CREATE ? "domain.name" : "name");
+		if (ev->action == SCN_CREATE) {
+			if (found < n)
+				r = bad(c, p, "\"%s\" already exists at %.3f s", name,
+					(double)ev->at_ms / 1000);
+			else
+				alive[n++] = name;
+		} else if (found == n) {
+			r = bad(c, p, "no domain \"%s\" exists at %.3f s", name,
+				(double)ev->at_ms / 1000);
+		} else if (ev->action == SCN_DESTROY) {
+			if (found == 0)
+				r = bad(c, p, "Domain-0 cannot be destroyed");
+			else
+				alive[found] = alive[--n];
+		}
+	}
+	free(alive);
+	return r;
+}
+
+/* Stable sort of the events by time; orig records where each came from. */
+static int events_sort(struct scenario *s, size_t **ret_orig)
+{
+	size_t n = s->n_events, i, j;
+	size_t *orig = malloc((n ? n : 1) * sizeof(*orig));
+
+	if (!orig)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		orig[i] = i;
+	for (i = 1; i < n; i++) { /* insertion sort: stable, and event lists are short */
+		struct scenario_event tmp = s->events[i];
+		size_t o = orig[i];
+
+		for (j = i; j > 0 && s->events[j - 1].at_ms > tmp.at_ms; j--) {
+			s->events[j] = s->events[j - 1];
+			orig[j] = orig[j - 1];
+		}
+		s->events[j] = tmp;
+		orig[j] = o;
+	}
+	*ret_orig = orig;
+	return 0;
+}
+
+static int parse_host(const struct ctx *c, json_object *o, struct scenario *s)
+{
+	static const char *const keys[] = {"memory", "xen_reserved", "dom0", NULL};
+	json_object *v;
+
+	if (want_object(c, "host", o, keys) < 0)
+		return -EINVAL;
+	if (!(v = member(o, "memory")))
+		return required(c, "host.memory");
+	if (get_size(c, "host.memory", v, &s->host_memory_kib) < 0)
+		return -EINVAL;
+	if ((v = member(o, "xen_reserved")) &&
+	    get_size(c, "host.xen_reserved", v, &s->xen_reserved_kib) < 0)
+		return -EINVAL;
+	if ((v = member(o, "dom0")) && get_size(c, "host.dom0", v, &s->dom0_kib) < 0)
+		return -EINVAL;
+	if (s->host_memory_kib < 16 * 1024 || s->host_memory_kib > (16ull << 30))
+		return bad(c, "host.memory", "must be 16M to 16T");
+	if (s->dom0_kib < 16 * 1024)
+		return bad(c, "host.dom0", "must be at least 16M");
+	if (s->xen_reserved_kib + s->dom0_kib >= s->host_memory_kib)
+		return bad(c, "host", "xen_reserved + dom0 leave nothing for guests");
+	return 0;
+}
+
+static int parse_root(const struct ctx *c, json_object *root, struct scenario *s)
+{
+	static const char *const keys[] = {"description", "host",  "config", "domains",
+					   "events",	  "until", "expect", NULL};
+	json_object *v;
+	size_t i, j, n, *orig = NULL;
+	uint64_t sum;
+	char p[PATH_LEN], q[PATH_LEN];
+	int r;
+
+	if (want_object(c, "", root, keys) < 0)
+		return -EINVAL;
+	s->xen_reserved_kib = DEFAULT_XEN_RESERVED_KIB;
+	s->dom0_kib = DEFAULT_DOM0_KIB;
+	s->until_ms = DEFAULT_UNTIL_MS;
+	if ((v = member(root, "description")) && !json_object_is_type(v, json_type_string))
+		return bad(c, "description", "must be a string, not %s", type_name(v));
+	if (!(v = member(root, "host")))
+		return required(c, "host");
+	if (parse_host(c, v, s) < 0)
+		return -EINVAL;
+	if ((v = member(root, "config")) && (r = parse_config(c, v, s)) < 0)
+		return r;
+	if ((v = member(root, "domains"))) {
 		if (!json_object_is_type(v, json_type_array))
-			return bad(c, "domains", "must be an array");
+			return bad(c, "domains", "must be an array, not %s", type_name(v));
 		n = json_object_array_length(v);
 		s->domains = calloc(n ? n : 1, sizeof(*s->domains));
 		if (!s->domains)
 			return -ENOMEM;
+		sum = s->xen_reserved_kib + s->dom0_kib;
 		for (i = 0; i < n; i++) {
-			char p[64];
-
-			snprintf(p, sizeof(p), "domains[%zu]", i);
+			path_index(p, "domains", i);
 			s->n_domains = i + 1;
-			if (parse_domain(c, p, json_object_array_get_idx(v, i), &s->domains[i]) < 0)
-				return -EINVAL;
+			r = parse_domain(c, p, json_object_array_get_idx(v, i), &s->domains[i]);
+			if (r < 0)
+				return r;
 			for (j = 0; j < i; j++)
-				if (strcmp(s->domains[j].name, s->domains[i].name) == 0)
-					return bad(c, p, "duplicate name \"%s\"", s->domains[i].name);
+				if (strcmp(s->domains[j].name, s->domains[i].name) == 0) {
+					path_member(q, p, "name");
+					return bad(c, q,
+						   "duplicate name \"%s\" (already domains[%zu])",
+						   s->domains[i].name, j);
+				}
+			sum += s->domains[i].memory_kib;
+			if (sum > s->host_memory_kib) {
+				path_member(q, p, "memory");
+				return bad(c, q, "the host's memory is used up by this domain");
+			}
 		}
 	}
-	if (json_object_object_get_ex(root, "events", &v)) {
+	if ((v = member(root, "until"))) {
+		if (get_time(c, "until", v, &s->until_ms) < 0)
+			return -EINVAL;
+		if (!s->until_ms)
+			return bad(c, "until", "must be above 0");
+	}
+	if ((v = member(root, "events"))) {
 		if (!json_object_is_type(v, json_type_array))
-			return bad(c, "events", "must be an array");
+			return bad(c, "events", "must be an array, not %s", type_name(v));
 		n = json_object_array_length(v);
 		s->events = calloc(n ? n : 1, sizeof(*s->events));
 		if (!s->events)
 			return -ENOMEM;
 		for (i = 0; i < n; i++) {
-			char p[64];
-
-			snprintf(p, sizeof(p), "events[%zu]", i);
+			path_index(p, "events", i);
 			s->n_events = i + 1;
-			if (parse_event(c, p, json_object_array_get_idx(v, i), &s->events[i]) < 0)
-				return -EINVAL;
-		}
-		events_sort(s->events, s->n_events);
-	}
-	/* every name an event refers to must exist at some point */
-	for (i = 0; i < s->n_events; i++) {
-		const char *name = s->events[i].name;
-		bool found = false;
-
-		if (!name[0] || s->events[i].action == SCN_CREATE)
-			continue;
-		for (j = 0; j < s->n_domains && !found; j++)
-			found = strcmp(s->domains[j].name, name) == 0;
-		for (j = 0; j < s->n_events && !found; j++)
-			found = s->events[j].action == SCN_CREATE &&
-				strcmp(s->events[j].domain.name, name) == 0;
-		if (!found) {
-			char p[64];
-
-			snprintf(p, sizeof(p), "events[%zu].name", i);
-			return bad(c, p, "no domain \"%s\" in this scenario", name);
-		}
-	}
-	if (json_object_object_get_ex(root, "until", &v) && get_time(c, "until", v, &s->until_ms) < 0)
-		return -EINVAL;
-	if (json_object_object_get_ex(root, "expect", &v)) {
-		static const char *const ek[] = {"invariants", "converged_by", "reservations_ok",
-						 "audit_findings", NULL};
-		struct scenario_expect *e = &s->expect;
-		json_object *x;
-
-		if (want_object(c, "expect", v) < 0 || only(c, "expect", v, ek) < 0)
-			return -EINVAL;
-		if (json_object_object_get_ex(v, "invariants", &x)) {
-			if (!json_object_is_type(x, json_type_boolean))
-				return bad(c, "expect.invariants", "must be true or false");
-			e->has_invariants = true;
-			e->invariants = json_object_get_boolean(x);
-		}
-		if (json_object_object_get_ex(v, "converged_by", &x)) {
-			if (get_time(c, "expect.converged_by", x, &e->converged_by_ms) < 0)
-				return -EINVAL;
-			e->has_converged_by = true;
-		}
-		if (json_object_object_get_ex(v, "reservations_ok", &x)) {
-			if (!json_object_is_type(x, json_type_boolean))
-				return bad(c, "expect.reservations_ok", "must be true or false");
-			e->has_reservations_ok = true;
-			e->reservations_ok = json_object_get_boolean(x);
-		}
-		if (json_object_object_get_ex(v, "audit_findings", &x)) {
-			if (want_object(c, "expect.audit_findings", x) < 0)
-				return -EINVAL;
-			n = (size_t)json_object_object_length(x);
-			e->audit_findings = calloc(n ? n : 1, sizeof(*e->audit_findings));
-			if (!e->audit_findings)
-				return -ENOMEM;
-			e->has_audit_findings = true;
-			json_object_object_foreach(x, key, val)
-			{
-				struct scenario_finding_count *f = &e->audit_findings[e->n_audit_findings];
-
-				if (!json_object_is_type(val, json_type_int) ||
-				    json_object_get_int64(val) < 0)
-					return bad(c, "expect.audit_findings", "counts must be integers >= 0");
-				snprintf(f->fault_class, sizeof(f->fault_class), "%s", key);
-				f->count = (uint64_t)json_object_get_int64(val);
-				e->n_audit_findings++;
+			r = parse_event(c, p, json_object_array_get_idx(v, i), &s->events[i]);
+			if (r < 0)
+				return r;
+			if (s->events[i].at_ms > s->until_ms) {
+				path_member(q, p, "at");
+				return bad(c, q, "is after until (%.3f s): it would never happen",
+					   (double)s->until_ms / 1000);
 			}
 		}
+		r = events_sort(s, &orig);
+		if (r < 0)
+			return r;
+		r = check_timeline(c, s, orig);
+		free(orig);
+		if (r < 0)
+			return r;
+	}
+	if ((v = member(root, "expect"))) {
+		r = parse_expect(c, v, &s->expect);
+		if (r < 0)
+			return r;
+		if (s->expect.has_converged_by && s->expect.converged_by_ms > s->until_ms)
+			return bad(c, "expect.converged_by", "is after until");
 	}
 	return 0;
+}
+
+/* "name:line:col" for a JSON syntax error at byte offset off. */
+static void syntax_where(const char *text, size_t off, unsigned *ret_line, unsigned *ret_col)
+{
+	unsigned line = 1, col = 1;
+	size_t i;
+
+	for (i = 0; i < off && text[i]; i++) {
+		if (text[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	*ret_line = line;
+	*ret_col = col;
 }
 
 int scenario_parse_string(const char *text, const char *name, struct scenario *ret, char *err,
 			  size_t errlen)
 {
-	struct ctx c = {name, err, errlen};
+	struct ctx c = {name ? name : "scenario", err, errlen};
 	struct json_tokener *tok;
 	struct scenario s;
 	json_object *root;
+	size_t len, end;
+	unsigned line, col;
 	int r;
 
+	if (!text || !ret)
+		return -EINVAL;
 	memset(&s, 0, sizeof(s));
+	len = strlen(text);
+	if (len > SCENARIO_FILE_MAX || len > INT32_MAX) {
+		bad(&c, "(file)", "larger than 16 MiB");
+		return -EFBIG;
+	}
 	tok = json_tokener_new_ex(64);
 	if (!tok)
 		return -ENOMEM;
-	root = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	end = json_tokener_get_parse_end(tok);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
-		snprintf(err, errlen, "%s: not valid JSON: %s", name,
-			 json_tokener_error_desc(json_tokener_get_error(tok)));
+		enum json_tokener_error e = json_tokener_get_error(tok);
+
+		syntax_where(text, end, &line, &col);
+		if (err && errlen)
+			snprintf(err, errlen, "%s:%u:%u: not valid JSON: %s", c.file, line, col,
+				 e == json_tokener_continue ? "unexpected end of input"
+							    : json_tokener_error_desc(e));
 		json_object_put(root);
 		json_tokener_free(tok);
 		return -EINVAL;
 	}
 	json_tokener_free(tok);
+	while (end < len &&
+	       (text[end] == ' ' || text[end] == '\t' || text[end] == '\n' || text[end] == '\r'))
+		end++;
+	if (end < len) {
+		syntax_where(text, end, &line, &col);
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "%s:%u:%u: not valid JSON: text after the top-level "
+				 "object",
+				 c.file, line, col);
+		json_object_put(root);
+		return -EINVAL;
+	}
 	r = parse_root(&c, root, &s);
 	json_object_put(root);
 	if (r < 0) {
+		if (r == -ENOMEM && err && errlen)
+			snprintf(err, errlen, "%s: out of memory", c.file);
 		scenario_free(&s);
 		return r;
 	}
@@ -594,36 +1088,43 @@ int scenario_parse_string(const char *text, const char *name, struct scenario *r
 
 int scenario_parse_file(const char *path, struct scenario *ret, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f;
 	char *buf;
-	long n;
+	size_t n;
 	int r;
 
+	if (!path || !ret)
+		return -EINVAL;
+	f = fopen(path, "re");
 	if (!f) {
 		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	if (fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || n > (16 << 20) ||
-	    fseek(f, 0, SEEK_SET) < 0) {
-		fclose(f);
-		snprintf(err, errlen, "%s: unreadable or larger than 16 MiB", path);
-		return -EINVAL;
-	}
-	buf = malloc((size_t)n + 1);
+	buf = malloc(SCENARIO_FILE_MAX + 2);
 	if (!buf) {
 		fclose(f);
 		return -ENOMEM;
 	}
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		snprintf(err, errlen, "%s: read error", path);
-		return -EIO;
+	n = fread(buf, 1, SCENARIO_FILE_MAX + 1, f);
+	if (ferror(f)) {
+		r = -EIO;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: read error", path);
+	} else if (n > SCENARIO_FILE_MAX) {
+		r = -EFBIG;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: larger than 16 MiB", path);
+	} else if (memchr(buf, '\0', n)) {
+		r = -EINVAL;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: contains a NUL byte", path);
+	} else {
+		buf[n] = '\0';
+		r = scenario_parse_string(buf, path, ret, err, errlen);
 	}
-	buf[n] = '\0';
 	fclose(f);
-	r = scenario_parse_string(buf, path, ret, err, errlen);
 	free(buf);
 	return r;
 }
@@ -650,23 +1151,37 @@ int scenario_apply_config(const struct scenario *s, struct conf *c, char *err, s
 	char msg[256], section[CONF_NAME_MAX + 8], w[16];
 	size_t i;
 
-	for (i = 0; i < s->n_config; i++)
-		if (conf_set(c, s->config[i].section, s->config[i].key, s->config[i].value, msg,
-			     sizeof(msg)) < 0) {
-			snprintf(err, errlen, "scenario config.%s: %s", s->config[i].key, msg);
+	for (i = 0; i < s->n_config; i++) {
+		const struct scenario_config_item *it = &s->config[i];
+
+		if (conf_set(c, it->section, it->key, it->value, msg, sizeof(msg)) < 0) {
+			if (err && errlen) {
+				if (strcmp(it->section, "balloond") == 0)
+					snprintf(err, errlen, "scenario config.%s: %s", it->key,
+						 msg);
+				else
+					snprintf(err, errlen, "scenario config.%s.%s: %s",
+						 it->section, it->key, msg);
+			}
 			return -EINVAL;
 		}
+	}
 	for (i = 0; i < s->n_domains + s->n_events; i++) {
-		const struct sim_domain_spec *d = i < s->n_domains ? &s->domains[i]
-			: s->events[i - s->n_domains].action == SCN_CREATE
-			? &s->events[i - s->n_domains].domain : NULL;
+		const struct sim_domain_spec *d;
 
-		if (!d || !d->weight)
+		if (i < s->n_domains)
+			d = &s->domains[i];
+		else if (s->events[i - s->n_domains].action == SCN_CREATE)
+			d = &s->events[i - s->n_domains].domain;
+		else
+			continue;
+		if (!d->weight)
 			continue;
 		snprintf(section, sizeof(section), "domain %s", d->name);
 		snprintf(w, sizeof(w), "%u", d->weight);
 		if (conf_set(c, section, "weight", w, msg, sizeof(msg)) < 0) {
-			snprintf(err, errlen, "scenario weight of %s: %s", d->name, msg);
+			if (err && errlen)
+				snprintf(err, errlen, "scenario weight of %s: %s", d->name, msg);
 			return -EINVAL;
 		}
 	}
@@ -676,13 +1191,16 @@ int scenario_apply_config(const struct scenario *s, struct conf *c, char *err, s
 struct simhost *scenario_build_host(const struct scenario *s, uint64_t now_ms, char *err,
 				    size_t errlen)
 {
-	struct simhost *h = simhost_new(s->host_memory_kib, s->xen_reserved_kib, s->dom0_kib, now_ms);
+	struct simhost *h;
 	size_t i;
 
+	h = simhost_new(s->host_memory_kib, s->xen_reserved_kib, s->dom0_kib, now_ms);
 	if (!h) {
-		snprintf(err, errlen, "cannot build a host of %llu KiB with %llu KiB for Xen and "
-			 "%llu KiB for dom0", (unsigned long long)s->host_memory_kib,
-			 (unsigned long long)s->xen_reserved_kib, (unsigned long long)s->dom0_kib);
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "cannot build a host of %" PRIu64 " KiB with %" PRIu64
+				 " KiB for Xen and %" PRIu64 " KiB for dom0",
+				 s->host_memory_kib, s->xen_reserved_kib, s->dom0_kib);
 		return NULL;
 	}
 	for (i = 0; i < s->n_domains; i++) {
@@ -690,8 +1208,11 @@ struct simhost *scenario_build_host(const struct scenario *s, uint64_t now_ms, c
 		int r = simhost_create(h, &s->domains[i], now_ms, &domid);
 
 		if (r < 0) {
-			snprintf(err, errlen, "creating %s: %s", s->domains[i].name,
-				 r == -ENOMEM ? "not enough free memory on the host" : strerror(-r));
+			if (err && errlen)
+				snprintf(err, errlen, "creating domains[%zu] (%s): %s", i,
+					 s->domains[i].name,
+					 r == -ENOMEM ? "not enough free memory on the host"
+						      : strerror(-r));
 			simhost_free(h);
 			return NULL;
 		}

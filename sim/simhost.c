@@ -1,95 +1,352 @@
-/* The simulated hypervisor: frames with owners, clean and dirty free lists
- * (scrubbing), the M2P, every domain's P2M, max_pages, and a Linux-like
- * balloon driver per guest. Time is a parameter; nothing here reads a
- * clock. */
+/* The simulated hypervisor.
+ *
+ * Frames: one owner per 4 KiB frame (uint32), Xen's M2P (uint64 per frame,
+ * ~0 = invalid), and the free frames in two hierarchical bitmaps, clean and
+ * dirty (freed, not yet scrubbed). Allocation takes the lowest clean frame
+ * (then the lowest dirty one, which Xen scrubs on the spot), so a fresh
+ * host hands out contiguous runs and a host that has seen ballooning hands
+ * out whatever was freed: P2Ms fragment as they do on a real host. The
+ * scrubber cleans 4 GiB/s of dirty frames in the background.
+ *
+ * Layout: Xen keeps the lowest xen_reserved_kib of RAM; a host with more
+ * than 3 GiB has an MMIO hole at 3-4 GiB (frames owned by DOMID_IO, not
+ * RAM, never free) and the rest of its RAM above 4 GiB, as the E820 says.
+ *
+ * Domains: a P2M (uint64 per pfn up to static-max) and a permutation of
+ * their pfns split into regions [withdrawn | populated | in flight |
+ * ballooned]. The balloon driver moves batches of up to 512 pages; each
+ * batch has two halves at two times, in Linux/Xen order. Decrease: the guest
+ * clears the P2M entries (batch start), Xen frees the frames (batch end).
+ * Increase: Xen allocates the frames and sets the M2P (batch start), the
+ * guest sets its P2M (batch end). A batch of n pages takes n*4 KiB/rate.
+ *
+ * Time: every guest's next event (batch boundary, retry, demand step) sits
+ * in a min-heap; simhost_advance processes events in time order across all
+ * guests, so one call to 10 s and a thousand calls of 10 ms give the same
+ * host. The work done is proportional to the events, never to the time
+ * elapsed or the size of the host. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "simhost.h"
 
-#define INVALID_ENTRY UINT64_MAX
-#define SIM_DOMID_IO 0x7ff1u          /* MMIO hole frames: not RAM */
-#define BATCH_PAGES 512               /* the Linux driver's batch */
-#define SCRUB_KIB_PER_S (4ull << 20)  /* 4 GiB/s */
-#define AGENT_PERIOD_MS 1000          /* a guest agent writes at most once a second */
-#define MAX_RETRIES 4
-#define HOLE_START_KIB (3ull << 20)   /* 3 GiB */
-#define HOLE_END_KIB (4ull << 20)     /* 4 GiB */
+#define INVALID_ENTRY SIM_P2M_INVALID
+#define NEVER UINT64_MAX
+#define BATCH_PAGES 512u		/* Linux: one page of frame numbers */
+#define SCRUB_FRAMES_PER_S (1ull << 20) /* 4 GiB/s */
+#define MAX_RETRIES 4u			/* Linux gives up after 4 failed retries */
+#define MAX_BACKOFF_S 32u		/* Linux's max_schedule_delay */
+#define AGENT_PERIOD_MS 1000u /* a guest agent reports at most once a second while moving */
 #define DEFAULT_RATE_KIB_S (256ull << 10)
 #define SLOW_RATE_KIB_S (16ull << 10)
+#define HOLE_START_FRAME ((3ull << 30) >> 12)
+#define HOLE_END_FRAME ((4ull << 30) >> 12)
+#define MAX_HOST_KIB (16ull << 30) /* 16 TiB: frame numbers fit 32 bits */
+#define MAX_DOMID 0x7fefu
+#define JOURNAL_MAX (1u << 18)
+#define FULL_CHECK_FRAMES (1ull << 20) /* hosts up to 4 GiB are always checked in full */
+#define FSET_LEVELS_MAX 8
 
-struct sim_dom {
+/* ---- large arrays ---- */
+
+#define BIG_ALLOC_MIN (2u << 20)
+
+/* An array of size bytes. Large ones are mapped pre-populated: first-touch
+ * page faults dominate building a big host on some virtual machines. */
+static void *big_alloc(size_t size)
+{
+	void *p;
+
+	if (size < BIG_ALLOC_MIN)
+		return malloc(size ? size : 1);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1,
+		 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void big_free(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size < BIG_ALLOC_MIN)
+		free(p);
+	else
+		munmap(p, size);
+}
+
+/* ---- hierarchical bitmaps of frames ---- */
+
+/* Level 0 has one bit per frame; a bit of level k+1 is set iff word of
+ * level k it stands for is non-zero. The top level is one word. */
+struct fset {
+	uint64_t *lv[FSET_LEVELS_MAX];
+	uint64_t nw[FSET_LEVELS_MAX];
+	unsigned nlv;
+	uint64_t nbits;
+	uint64_t count;
+};
+
+static int fset_init(struct fset *s, uint64_t nbits)
+{
+	uint64_t n = nbits;
+
+	memset(s, 0, sizeof(*s));
+	s->nbits = nbits;
+	do {
+		uint64_t words = (n + 63) / 64;
+
+		if (!words)
+			words = 1;
+		if (s->nlv == FSET_LEVELS_MAX)
+			return -ENOMEM;
+		s->lv[s->nlv] = calloc(words, sizeof(uint64_t));
+		if (!s->lv[s->nlv])
+			return -ENOMEM;
+		s->nw[s->nlv++] = words;
+		n = words;
+	} while (n > 1);
+	return 0;
+}
+
+static void fset_free(struct fset *s)
+{
+	unsigned k;
+
+	for (k = 0; k < FSET_LEVELS_MAX; k++)
+		free(s->lv[k]);
+}
+
+static bool fset_test(const struct fset *s, uint64_t i)
+{
+	return (s->lv[0][i / 64] >> (i % 64)) & 1;
+}
+
+static void fset_set(struct fset *s, uint64_t i)
+{
+	unsigned k;
+
+	if (fset_test(s, i))
+		return;
+	s->count++;
+	for (k = 0; k < s->nlv; k++) {
+		uint64_t w = i / 64;
+		bool was_zero = s->lv[k][w] == 0;
+
+		s->lv[k][w] |= 1ull << (i % 64);
+		if (!was_zero)
+			return;
+		i = w;
+	}
+}
+
+/* Set bits [a, b) of an empty range, a word at a time (host creation). */
+static void fset_set_range(struct fset *s, uint64_t a, uint64_t b)
+{
+	unsigned k;
+
+	if (a >= b)
+		return;
+	s->count += b - a;
+	for (k = 0; k < s->nlv && a < b; k++) {
+		uint64_t wa = a / 64, wb = (b - 1) / 64, w;
+
+		for (w = wa; w <= wb; w++) {
+			uint64_t lo = w == wa ? a % 64 : 0, hi = w == wb ? (b - 1) % 64 : 63;
+			uint64_t mask = (hi - lo == 63 ? ~0ull : ((1ull << (hi - lo + 1)) - 1))
+					<< lo;
+
+			s->lv[k][w] |= mask;
+		}
+		a = wa;
+		b = wb + 1;
+	}
+}
+
+/* Clear bit i of level k and propagate upwards when a word empties. */
+static void fset_clear_from(struct fset *s, unsigned k, uint64_t i)
+{
+	for (; k < s->nlv; k++) {
+		uint64_t w = i / 64;
+
+		s->lv[k][w] &= ~(1ull << (i % 64));
+		if (s->lv[k][w])
+			return;
+		i = w;
+	}
+}
+
+static bool fset_first(const struct fset *s, uint64_t *ret)
+{
+	uint64_t i = 0;
+	unsigned k;
+
+	if (!s->count)
+		return false;
+	for (k = s->nlv; k-- > 0;)
+		i = i * 64 + (uint64_t)__builtin_ctzll(s->lv[k][i]);
+	*ret = i;
+	return true;
+}
+
+/* Take (clear) the run of consecutive set bits that starts at the lowest
+ * set bit, at most max of them. Returns how many; *start is the first. */
+static uint64_t fset_take_run(struct fset *s, uint64_t max, uint64_t *start)
+{
+	uint64_t pos, n = 0;
+
+	if (!max || !fset_first(s, start))
+		return 0;
+	pos = *start;
+	while (n < max && pos < s->nbits) {
+		uint64_t w = pos / 64, off = pos % 64, word = s->lv[0][w] >> off, ones, take, mask;
+
+		ones = ~word ? (uint64_t)__builtin_ctzll(~word) : 64;
+		if (ones > 64 - off)
+			ones = 64 - off;
+		take = ones < max - n ? ones : max - n;
+		if (!take)
+			break;
+		mask = (take == 64 ? ~0ull : (1ull << take) - 1) << off;
+		s->lv[0][w] &= ~mask;
+		s->count -= take;
+		if (!s->lv[0][w] && s->nlv > 1)
+			fset_clear_from(s, 1, w);
+		n += take;
+		pos += take;
+		if (off + take < 64)
+			break;
+	}
+	return n;
+}
+
+/* ---- domains ---- */
+
+enum drv_state {
+	DRV_IDLE,    /* at its goal, or nothing to do */
+	DRV_START,   /* a batch starts at drv_next (target changed) */
+	DRV_BATCH,   /* a batch is in flight; it ends at drv_next */
+	DRV_WAIT,    /* a batch failed; retry at drv_next */
+	DRV_GAVE_UP, /* 4 retries failed; waits for a new target value */
+	DRV_STOPPED, /* stuck_after: used up its budget */
+};
+
+struct dfault {
+	uint64_t mfn;
+	bool quarantined; /* a freed frame a fault still maps (P2M_UNOWNED_MFN) */
+};
+
+struct dom {
 	uint32_t domid;
 	char name[SIM_NAME_MAX];
 	enum sim_dom_type type;
 	unsigned width;
 	bool shutdown, paused;
+	uint64_t created_ms;
 	uint64_t static_max_kib;
 	uint64_t max_pages, tot_pages;
-	uint64_t *p2m;       /* pfn -> mfn or INVALID_ENTRY */
-	uint64_t npfns;
-	uint64_t *pop;       /* populated pfns the driver may give back */
-	uint64_t npop;
-	uint64_t *holes;     /* ballooned-out pfns it may populate again */
-	uint64_t nholes;
-	struct sim_balloon balloon;
-	/* driver state */
-	char target_seen[32];
-	bool have_target;
+	uint64_t over_max; /* tot_pages when max_pages was set below it; shrinks with tot */
+	uint64_t npfns;	   /* P2M entries */
+	uint64_t nperm;	   /* RAM pfns (static-max); the rest of the P2M is identity */
+	uint64_t *p2m;
+	uint32_t *perm; /* pfns: [0,w) withdrawn, [w,p) populated, [p,p+f) in flight, rest ballooned
+			 */
+	uint64_t w, p, f;
+	uint64_t wd_owned; /* frames owned but not in the driver's regions (faults) */
+	struct sim_balloon b;
+	/* balloon driver */
+	enum drv_state st;
+	bool has_target;
 	uint64_t target_kib;
-	uint64_t moved_kib;
-	double credit;       /* pages the rate allows but not yet moved */
-	uint64_t last_ms;
+	int dir;	    /* of the batch in flight: +1 populate, -1 release */
+	uint64_t epoch_mv;  /* moving-time at which this run started */
+	uint64_t run_pages; /* pages moved in this run, batch in flight included */
+	uint64_t drv_next;
 	unsigned retries;
-	uint64_t retry_at_ms;
-	bool gave_up;
-	/* demand */
+	uint64_t moved_pages;
+	uint64_t rng;
+	uint64_t batch_mfn[BATCH_PAGES]; /* frame of perm[p + k] while in flight */
+	/* guest agent */
 	struct sim_demand_point *demand;
-	size_t n_demand;
-	uint64_t agent_next_ms;
-	char agent_free[24], agent_total[24];
+	size_t n_demand, next_demand;
+	uint64_t agent_last_ms;
+	bool total_written, free_written;
+	uint64_t total_value, free_value;
+	/* faults */
+	struct dfault *faults;
+	size_t nfaults, capfaults;
+	/* scheduling */
+	uint64_t next_ms;
+	size_t hpos;
+};
+
+/* n consecutive (pfn + i, mfn + i) pairs of one domain. */
+struct jent {
+	uint64_t mfn;
+	uint32_t domid;
+	uint32_t pfn;
+	uint32_t n;
+};
+
+/* Frames and pfns touched since the last check (logically part of the
+ * check's own state, so it may be reset through a const host). */
+struct journal {
+	struct jent *e;
+	size_t n, cap;
+	bool overflow;
+	bool checked_once;
 };
 
 struct simhost {
-	uint64_t nframes;    /* max_page: RAM plus the hole */
+	uint64_t nframes; /* max_page: RAM, the hole, up to the last RAM frame */
+	uint64_t ram_frames;
+	uint64_t xen_frames, io_frames;
 	uint32_t *owner;
 	uint64_t *m2p;
-	uint64_t *clean;     /* stack of free scrubbed frames */
-	uint64_t nclean;
-	uint64_t *dirty;     /* stack of freed, unscrubbed frames */
-	uint64_t ndirty;
-	double scrub_credit;
-	uint64_t ram_frames;
-	struct sim_dom **doms; /* ascending domid */
-	size_t ndoms;
+	struct fset clean, dirty;
+	uint64_t *quar; /* free frames a fault maps: not allocatable */
+	size_t nquar, capquar;
+	uint64_t scrub_epoch_ms, scrub_done;
+	struct sim_e820_range e820[3];
+	size_t ne820;
+	struct dom **doms; /* ascending domid */
+	size_t ndoms, capdoms;
+	struct dom **heap; /* by (next_ms, domid) */
+	size_t nheap;
 	uint32_t next_domid;
 	uint64_t now_ms;
-	bool fault_injected;
+	uint64_t t;	   /* time of the event being processed */
+	uint64_t gen_seen; /* simxs generation when targets were last read */
+	bool faulted;
+	char internal[160]; /* a bug of the model itself, reported by simhost_check */
+	struct journal *jr;
 	struct simxs *xs;
 };
 
 static const char *const behavior_names[] = {
 	[SIM_BALLOON_NORMAL] = "normal", [SIM_BALLOON_SLOW] = "slow",
-	[SIM_BALLOON_STUCK] = "stuck", [SIM_BALLOON_STUCK_AFTER] = "stuck_after",
-	[SIM_BALLOON_FLOOR] = "floor", [SIM_BALLOON_INTERMITTENT] = "intermittent",
+	[SIM_BALLOON_STUCK] = "stuck",	 [SIM_BALLOON_STUCK_AFTER] = "stuck_after",
+	[SIM_BALLOON_FLOOR] = "floor",	 [SIM_BALLOON_INTERMITTENT] = "intermittent",
 	[SIM_BALLOON_GREEDY] = "greedy", [SIM_BALLOON_NONE] = "none",
 	[SIM_BALLOON_LIAR] = "liar",
 };
 
+#define N_BEHAVIORS (sizeof(behavior_names) / sizeof(*behavior_names))
+
 const char *sim_behavior_name(enum sim_behavior b)
 {
-	return (unsigned)b < sizeof(behavior_names) / sizeof(*behavior_names) ? behavior_names[b] : "?";
+	return (unsigned)b < N_BEHAVIORS ? behavior_names[b] : "unknown";
 }
 
 int sim_behavior_parse(const char *s, enum sim_behavior *ret)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(behavior_names) / sizeof(*behavior_names); i++)
+	for (i = 0; s && i < N_BEHAVIORS; i++)
 		if (strcmp(s, behavior_names[i]) == 0) {
 			*ret = (enum sim_behavior)i;
 			return 0;
@@ -99,11 +356,18 @@ int sim_behavior_parse(const char *s, enum sim_behavior *ret)
 
 const char *sim_dom_type_name(enum sim_dom_type t)
 {
-	return t == SIM_PV ? "pv" : t == SIM_PVH ? "pvh" : "hvm";
+	switch (t) {
+	case SIM_PV: return "pv";
+	case SIM_PVH: return "pvh";
+	case SIM_HVM: return "hvm";
+	}
+	return "unknown";
 }
 
 int sim_dom_type_parse(const char *s, enum sim_dom_type *ret)
 {
+	if (!s)
+		return -EINVAL;
 	if (strcmp(s, "pv") == 0)
 		*ret = SIM_PV;
 	else if (strcmp(s, "pvh") == 0)
@@ -115,12 +379,34 @@ int sim_dom_type_parse(const char *s, enum sim_dom_type *ret)
 	return 0;
 }
 
+static const char *const fault_names[] = {
+	"M2P_MISMATCH",	   "M2P_INVALID_FOR_MAPPED", "P2M_ALIAS",
+	"P2M_UNOWNED_MFN", "P2M_MFN_OUT_OF_RANGE",   "MFN_CROSS_CLAIM",
+};
+
+enum fault_kind { F_M2P_MISMATCH, F_M2P_INVALID, F_ALIAS, F_UNOWNED, F_OUT_OF_RANGE, F_CROSS };
+
+bool sim_fault_class_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < sizeof(fault_names) / sizeof(*fault_names); i++)
+		if (strcmp(s, fault_names[i]) == 0)
+			return true;
+	return false;
+}
+
 struct simxs *simhost_xs(struct simhost *h)
 {
 	return h->xs;
 }
 
-static struct sim_dom *dom_find(const struct simhost *h, uint32_t domid)
+uint64_t simhost_now_ms(const struct simhost *h)
+{
+	return h->now_ms;
+}
+
+static struct dom *dom_find(const struct simhost *h, uint32_t domid)
 {
 	size_t lo = 0, hi = h->ndoms;
 
@@ -135,124 +421,648 @@ static struct sim_dom *dom_find(const struct simhost *h, uint32_t domid)
 	return lo < h->ndoms && h->doms[lo]->domid == domid ? h->doms[lo] : NULL;
 }
 
-static void xs_set(struct simhost *h, uint32_t domid, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void xs_set(struct simhost *h, uint32_t domid, const char *key, const char *fmt, ...)
+static bool halted(const struct dom *d)
 {
-	char path[128], val[128];
+	return d->paused || d->shutdown;
+}
+
+static uint64_t rng_next(struct dom *d)
+{
+	uint64_t x = d->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	d->rng = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* ---- the journal ---- */
+
+static void jlog(struct simhost *h, uint32_t domid, uint64_t pfn, uint64_t mfn)
+{
+	struct journal *j = h->jr;
+
+	if (j->overflow)
+		return;
+	if (j->n) {
+		struct jent *last = &j->e[j->n - 1];
+
+		if (last->domid == domid && last->mfn + last->n == mfn &&
+		    (uint64_t)last->pfn + last->n == pfn && last->n < UINT32_MAX) {
+			last->n++;
+			return;
+		}
+	}
+	if (j->n == j->cap) {
+		size_t ncap = j->cap ? j->cap * 2 : 4096;
+		struct jent *e;
+
+		if (ncap > JOURNAL_MAX || !(e = realloc(j->e, ncap * sizeof(*e)))) {
+			j->overflow = true;
+			return;
+		}
+		j->e = e;
+		j->cap = ncap;
+	}
+	j->e[j->n].mfn = mfn;
+	j->e[j->n].domid = domid;
+	j->e[j->n].pfn = (uint32_t)pfn;
+	j->e[j->n].n = 1;
+	j->n++;
+}
+
+/* ---- the event heap ---- */
+
+static bool heap_less(const struct dom *a, const struct dom *b)
+{
+	return a->next_ms < b->next_ms || (a->next_ms == b->next_ms && a->domid < b->domid);
+}
+
+static void heap_swap(struct simhost *h, size_t i, size_t j)
+{
+	struct dom *t = h->heap[i];
+
+	h->heap[i] = h->heap[j];
+	h->heap[j] = t;
+	h->heap[i]->hpos = i;
+	h->heap[j]->hpos = j;
+}
+
+static void heap_up(struct simhost *h, size_t i)
+{
+	while (i > 0 && heap_less(h->heap[i], h->heap[(i - 1) / 2])) {
+		heap_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct simhost *h, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < h->nheap && heap_less(h->heap[l], h->heap[m]))
+			m = l;
+		if (r < h->nheap && heap_less(h->heap[r], h->heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(h, i, m);
+		i = m;
+	}
+}
+
+/* The domain's next event time: its driver or its next demand step. */
+static uint64_t dom_next_time(const struct dom *d)
+{
+	uint64_t t = d->drv_next;
+
+	if (halted(d))
+		return NEVER;
+	if (d->next_demand < d->n_demand && d->demand[d->next_demand].at_ms < t)
+		t = d->demand[d->next_demand].at_ms;
+	return t;
+}
+
+static void dom_resched(struct simhost *h, struct dom *d)
+{
+	d->next_ms = dom_next_time(d);
+	heap_up(h, d->hpos);
+	heap_down(h, d->hpos);
+}
+
+static void heap_remove(struct simhost *h, struct dom *d)
+{
+	size_t pos = d->hpos, last = h->nheap - 1;
+
+	if (pos != last) {
+		struct dom *m = h->heap[last];
+
+		heap_swap(h, pos, last);
+		h->nheap--;
+		heap_up(h, pos);
+		heap_down(h, m->hpos);
+	} else {
+		h->nheap--;
+	}
+}
+
+/* ---- frames ---- */
+
+/* Free frames: clean, dirty and the quarantined ones. */
+static uint64_t frames_free(const struct simhost *h)
+{
+	return h->clean.count + h->dirty.count + h->nquar;
+}
+
+/* Up to max consecutive free frames, clean ones first. */
+static uint64_t frame_alloc_run(struct simhost *h, uint64_t max, uint64_t *start)
+{
+	uint64_t n = fset_take_run(&h->clean, max, start);
+
+	if (!n)
+		n = fset_take_run(&h->dirty, max, start);
+	return n;
+}
+
+/* Xen takes a frame back: no owner, no M2P entry, waiting to be scrubbed. */
+static void frame_release(struct simhost *h, uint64_t mfn)
+{
+	h->owner[mfn] = SIM_DOMID_INVALID;
+	h->m2p[mfn] = INVALID_ENTRY;
+	if (!h->dirty.count) {
+		h->scrub_epoch_ms = h->t;
+		h->scrub_done = 0;
+	}
+	fset_set(&h->dirty, mfn);
+}
+
+/* The scrubber: SCRUB_FRAMES_PER_S since the first dirty frame appeared,
+ * lowest dirty frames first. */
+static void scrub_advance(struct simhost *h, uint64_t t)
+{
+	uint64_t total, k;
+
+	if (!h->dirty.count || t <= h->scrub_epoch_ms)
+		return;
+	total = (t - h->scrub_epoch_ms) * SCRUB_FRAMES_PER_S / 1000;
+	if (total <= h->scrub_done)
+		return;
+	k = total - h->scrub_done;
+	if (k > h->dirty.count)
+		k = h->dirty.count;
+	h->scrub_done += k;
+	while (k) {
+		uint64_t start, n = fset_take_run(&h->dirty, k, &start), i;
+
+		for (i = 0; i < n; i++)
+			fset_set(&h->clean, start + i);
+		k -= n;
+	}
+}
+
+static uint64_t scrub_done_at(const struct simhost *h)
+{
+	uint64_t need;
+
+	if (!h->dirty.count)
+		return NEVER;
+	need = h->scrub_done + h->dirty.count;
+	return h->scrub_epoch_ms + (need * 1000 + SCRUB_FRAMES_PER_S - 1) / SCRUB_FRAMES_PER_S;
+}
+
+static void tot_dec(struct dom *d)
+{
+	d->tot_pages--;
+	if (d->over_max > d->tot_pages)
+		d->over_max = d->tot_pages;
+}
+
+/* ---- XenStore helpers ---- */
+
+static void xs_dom_write(struct simhost *h, uint32_t caller, uint32_t domid, const char *key,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void xs_dom_write(struct simhost *h, uint32_t caller, uint32_t domid, const char *key,
+			 const char *fmt, ...)
+{
+	char path[96], val[128];
 	va_list ap;
 
 	snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, key);
 	va_start(ap, fmt);
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
-	simxs_write(h->xs, 0, path, val);
+	simxs_write(h->xs, caller, path, val);
 }
 
-/* ---- frames ---- */
-
-static bool frame_take(struct simhost *h, uint64_t *ret)
+/* Digits only, as the driver's xenbus_scanf("%llu") would accept them and
+ * nothing else: false for anything else. */
+static bool parse_kib(const char *s, uint64_t *ret)
 {
-	if (h->nclean) {
-		*ret = h->clean[--h->nclean];
-		return true;
-	}
-	if (h->ndirty) { /* Xen scrubs on allocation when it must */
-		*ret = h->dirty[--h->ndirty];
-		return true;
-	}
-	return false;
-}
+	uint64_t v = 0;
 
-/* Xen populates one pfn of d: frame, owner, M2P, then the guest's P2M. */
-static bool populate(struct simhost *h, struct sim_dom *d, uint64_t pfn)
-{
-	uint64_t mfn;
-
-	if (d->tot_pages >= d->max_pages || !frame_take(h, &mfn))
+	if (!*s)
 		return false;
-	h->owner[mfn] = d->domid;
-	h->m2p[mfn] = pfn;
-	d->p2m[pfn] = mfn;
-	d->tot_pages++;
-	d->pop[d->npop++] = pfn;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*ret = v;
 	return true;
 }
 
-/* The guest gives back one pfn: P2M cleared first, then Xen frees the
- * frame (owner, M2P). */
-static void release(struct simhost *h, struct sim_dom *d)
+/* What the guest's driver would read as its target now; false if absent. */
+static bool target_read(const struct simhost *h, const struct dom *d, uint64_t *ret)
 {
-	uint64_t pfn = d->pop[--d->npop];
-	uint64_t mfn = d->p2m[pfn];
+	char path[64], val[32];
 
-	d->p2m[pfn] = INVALID_ENTRY;
-	h->owner[mfn] = SIM_DOMID_INVALID;
-	h->m2p[mfn] = INVALID_ENTRY;
-	h->dirty[h->ndirty++] = mfn;
-	d->tot_pages--;
-	d->holes[d->nholes++] = pfn;
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/target", d->domid);
+	if (simxs_read(h->xs, d->domid, path, val, sizeof(val)) < 0)
+		return false;
+	return parse_kib(val, ret);
 }
 
-struct simhost *simhost_new(uint64_t memory_kib, uint64_t xen_reserved_kib, uint64_t dom0_kib,
-			    uint64_t now_ms)
+static bool reads_target(const struct dom *d)
 {
-	struct sim_domain_spec dom0 = {.name = "Domain-0", .type = SIM_PV, .width = 64};
-	struct simhost *h;
-	uint64_t ram = memory_kib / SIM_PAGE_KIB, xen = xen_reserved_kib / SIM_PAGE_KIB, f;
-	uint64_t hole_lo = HOLE_START_KIB / SIM_PAGE_KIB, hole_hi = HOLE_END_KIB / SIM_PAGE_KIB;
-	uint32_t domid;
+	return d->b.behavior != SIM_BALLOON_NONE;
+}
 
-	if (ram < 1024 || xen + dom0_kib / SIM_PAGE_KIB >= ram || memory_kib > (UINT64_C(1) << 40))
-		return NULL;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return NULL;
-	h->ram_frames = ram;
-	h->nframes = ram > hole_lo ? ram + (hole_hi - hole_lo) : ram;
-	h->owner = malloc(h->nframes * sizeof(*h->owner));
-	h->m2p = malloc(h->nframes * sizeof(*h->m2p));
-	h->clean = malloc(h->nframes * sizeof(*h->clean));
-	h->dirty = malloc(h->nframes * sizeof(*h->dirty));
-	h->xs = simxs_new();
-	if (!h->owner || !h->m2p || !h->clean || !h->dirty || !h->xs) {
-		simhost_free(h);
-		return NULL;
-	}
-	h->now_ms = now_ms;
-	/* Pushed high to low so that allocation pops ascending runs. */
-	for (f = h->nframes; f-- > 0;) {
-		h->m2p[f] = INVALID_ENTRY;
-		if (f >= hole_lo && f < hole_hi && h->nframes > ram)
-			h->owner[f] = SIM_DOMID_IO;
-		else if (f < xen)
-			h->owner[f] = SIM_DOMID_XEN;
-		else {
-			h->owner[f] = SIM_DOMID_INVALID;
-			h->clean[h->nclean++] = f;
+/* ---- the guest agent ---- */
+
+/* Report data/meminfo_total and data/meminfo_free as the guest, writing
+ * only the values that changed. A liar reports a tenth of its use at its
+ * even demand steps and an absurd total (64 times the truth, nothing free)
+ * at its odd ones. */
+static void agent_report(struct simhost *h, struct dom *d, uint64_t t)
+{
+	uint64_t used, total, freek;
+	size_t idx;
+
+	d->agent_last_ms = t;
+	if (!d->n_demand || !d->next_demand || halted(d))
+		return;
+	idx = d->next_demand - 1;
+	used = d->demand[idx].used_kib;
+	total = d->tot_pages * SIM_PAGE_KIB;
+	if (d->b.behavior == SIM_BALLOON_LIAR) {
+		if (idx % 2 == 0) {
+			used /= 10;
+		} else {
+			total *= 64;
+			used = total;
 		}
 	}
-	simxs_write(h->xs, 0, "/local/domain", "");
-	simxs_write(h->xs, 0, "/tool", "");
-	dom0.memory_kib = dom0_kib;
-	dom0.static_max_kib = dom0_kib;
-	dom0.maxmem_kib = dom0_kib;
-	if (simhost_create(h, &dom0, now_ms, &domid) < 0) {
-		simhost_free(h);
-		return NULL;
+	freek = total > used ? total - used : 0;
+	if (!d->total_written || d->total_value != total) {
+		xs_dom_write(h, d->domid, d->domid, "data/meminfo_total", "%" PRIu64, total);
+		d->total_written = true;
+		d->total_value = total;
 	}
-	return h;
+	if (!d->free_written || d->free_value != freek) {
+		xs_dom_write(h, d->domid, d->domid, "data/meminfo_free", "%" PRIu64, freek);
+		d->free_written = true;
+		d->free_value = freek;
+	}
 }
 
-static void dom_free(struct sim_dom *d)
+/* ---- the balloon driver ---- */
+
+/* Moving time: wall time, except that an intermittent driver only moves in
+ * the first half of each 2*period cycle counted from its creation. */
+static uint64_t mv_time(const struct dom *d, uint64_t t)
+{
+	uint64_t p = d->b.period_ms, u, r;
+
+	if (d->b.behavior != SIM_BALLOON_INTERMITTENT || !p)
+		return t;
+	u = t > d->created_ms ? t - d->created_ms : 0;
+	r = u % (2 * p);
+	return u / (2 * p) * p + (r < p ? r : p);
+}
+
+/* The earliest time at which moving time reaches y. */
+static uint64_t mv_inverse(const struct dom *d, uint64_t y)
+{
+	uint64_t p = d->b.period_ms, k;
+
+	if (d->b.behavior != SIM_BALLOON_INTERMITTENT || !p)
+		return y;
+	if (!y)
+		return d->created_ms;
+	k = (y - 1) / p;
+	return d->created_ms + k * 2 * p + (y - k * p);
+}
+
+/* When the batch that brings this run to run_pages ends. */
+static uint64_t batch_end_time(const struct dom *d)
+{
+	uint64_t ms = (d->run_pages * SIM_PAGE_KIB * 1000 + d->b.rate_kib_s - 1) / d->b.rate_kib_s;
+
+	return mv_inverse(d, d->epoch_mv + ms);
+}
+
+/* The number of pages the driver aims for; false when it does not move. */
+static bool driver_goal(const struct dom *d, uint64_t *ret)
+{
+	int64_t g;
+
+	switch (d->b.behavior) {
+	case SIM_BALLOON_NONE:
+	case SIM_BALLOON_STUCK: return false;
+	case SIM_BALLOON_GREEDY:
+		*ret = d->nperm > d->tot_pages ? d->nperm : d->tot_pages;
+		return true;
+	default: break;
+	}
+	if (!d->has_target)
+		return false;
+	if (d->target_kib > (UINT64_C(1) << 50))
+		g = INT64_C(1) << 38;
+	else
+		g = ((int64_t)d->target_kib + d->b.offset_kib) / SIM_PAGE_KIB;
+	if (g < 0)
+		g = 0;
+	if ((uint64_t)g > d->nperm)
+		g = (int64_t)d->nperm;
+	*ret = (uint64_t)g;
+	return true;
+}
+
+static void driver_rest(struct simhost *h, struct dom *d, uint64_t t, enum drv_state st)
+{
+	d->st = st;
+	d->drv_next = NEVER;
+	agent_report(h, d, t);
+}
+
+/* A batch moved nothing: back off 1, 2, 4, 8 s and give up after 4 failed
+ * retries (Linux); a greedy guest never gives up and backs off to 32 s. */
+static void driver_fail(struct simhost *h, struct dom *d, uint64_t t)
+{
+	uint64_t delay_s;
+
+	d->retries++;
+	if (d->b.behavior != SIM_BALLOON_GREEDY && d->retries > MAX_RETRIES) {
+		driver_rest(h, d, t, DRV_GAVE_UP);
+		return;
+	}
+	delay_s = d->retries > 6 ? MAX_BACKOFF_S : 1ull << (d->retries - 1);
+	if (delay_s > MAX_BACKOFF_S)
+		delay_s = MAX_BACKOFF_S;
+	d->st = DRV_WAIT;
+	d->drv_next = t + delay_s * 1000;
+	agent_report(h, d, t);
+}
+
+/* The second half of the batch in flight. */
+static void batch_finish(struct simhost *h, struct dom *d)
+{
+	uint64_t k;
+
+	for (k = 0; k < d->f; k++) {
+		uint64_t pfn = d->perm[d->p + k], mfn = d->batch_mfn[k];
+
+		if (d->dir < 0) {
+			frame_release(
+				h, mfn); /* Xen frees the frame after the guest cleared its P2M */
+			tot_dec(d);
+		} else {
+			d->p2m[pfn] = mfn; /* the guest maps what Xen populated */
+		}
+		jlog(h, d->domid, pfn, mfn);
+	}
+	if (d->dir > 0)
+		d->p += d->f;
+	d->moved_pages += d->f;
+	d->f = 0;
+	d->dir = 0;
+}
+
+/* Release up to n pages: the guest picks populated pfns (in no particular
+ * order, as alloc_page would) and clears their P2M entries. */
+static void batch_release(struct simhost *h, struct dom *d, uint64_t n)
+{
+	uint64_t j, k;
+
+	for (j = 0; j < n; j++) {
+		uint64_t span = d->p - d->w, i = d->w + rng_next(d) % span, tmp = d->perm[i];
+
+		d->perm[i] = d->perm[d->p - 1];
+		d->perm[d->p - 1] = (uint32_t)tmp;
+		d->p--;
+	}
+	d->f = n;
+	for (k = 0; k < n; k++) {
+		uint64_t pfn = d->perm[d->p + k];
+
+		d->batch_mfn[k] = d->p2m[pfn];
+		d->p2m[pfn] = INVALID_ENTRY;
+		jlog(h, d->domid, pfn, d->batch_mfn[k]);
+	}
+	d->dir = -1;
+}
+
+/* Populate up to n pages: Xen allocates frames (refusing beyond max_pages
+ * or when none is free) and sets the M2P. Returns how many it got. */
+static uint64_t batch_populate(struct simhost *h, struct dom *d, uint64_t n)
+{
+	uint64_t got = 0;
+
+	while (got < n && d->tot_pages < d->max_pages) {
+		uint64_t want = n - got, start, cnt, i;
+
+		if (want > d->max_pages - d->tot_pages)
+			want = d->max_pages - d->tot_pages;
+		cnt = frame_alloc_run(h, want, &start);
+		if (!cnt)
+			break;
+		for (i = 0; i < cnt; i++, got++) {
+			uint64_t pfn = d->perm[d->p + got], mfn = start + i;
+
+			h->owner[mfn] = d->domid;
+			h->m2p[mfn] = pfn;
+			d->batch_mfn[got] = mfn;
+			d->tot_pages++;
+			jlog(h, d->domid, pfn, mfn);
+		}
+	}
+	d->f = got;
+	d->dir = got ? 1 : 0;
+	return got;
+}
+
+/* The first half of the next batch, at time t. */
+static void batch_start(struct simhost *h, struct dom *d, uint64_t t)
+{
+	uint64_t goal, n, budget = UINT64_MAX;
+
+	if (!driver_goal(d, &goal) || goal == d->tot_pages) {
+		d->retries = 0;
+		driver_rest(h, d, t, DRV_IDLE);
+		return;
+	}
+	if (d->b.behavior == SIM_BALLOON_STUCK_AFTER) {
+		uint64_t after = d->b.after_kib / SIM_PAGE_KIB;
+
+		budget = after > d->moved_pages ? after - d->moved_pages : 0;
+		if (!budget) {
+			driver_rest(h, d, t, DRV_STOPPED);
+			return;
+		}
+	}
+	if (goal < d->tot_pages) {
+		n = d->tot_pages - goal;
+		if (n > d->p - d->w)
+			n = d->p - d->w;
+		if (d->b.behavior == SIM_BALLOON_FLOOR) {
+			uint64_t fl = d->b.floor_kib / SIM_PAGE_KIB;
+			uint64_t room = d->tot_pages > fl ? d->tot_pages - fl : 0;
+
+			if (n > room)
+				n = room;
+		}
+		if (n > BATCH_PAGES)
+			n = BATCH_PAGES;
+		if (n > budget)
+			n = budget;
+		if (n)
+			batch_release(h, d, n);
+	} else {
+		n = goal - d->tot_pages;
+		if (n > d->nperm - d->p)
+			n = d->nperm - d->p;
+		if (n > BATCH_PAGES)
+			n = BATCH_PAGES;
+		if (n > budget)
+			n = budget;
+		n = batch_populate(h, d, n);
+	}
+	if (!n) {
+		driver_fail(h, d, t);
+		return;
+	}
+	d->retries = 0;
+	d->run_pages += n;
+	d->st = DRV_BATCH;
+	d->drv_next = batch_end_time(d);
+	if (t >= d->agent_last_ms + AGENT_PERIOD_MS)
+		agent_report(h, d, t);
+}
+
+static void driver_step(struct simhost *h, struct dom *d, uint64_t t)
+{
+	switch (d->st) {
+	case DRV_BATCH:
+		batch_finish(h, d);
+		batch_start(h, d, t);
+		break;
+	case DRV_START:
+	case DRV_WAIT:
+		d->epoch_mv = mv_time(d, t);
+		d->run_pages = 0;
+		batch_start(h, d, t);
+		break;
+	default: d->drv_next = NEVER; break;
+	}
+}
+
+/* The driver's watch saw a new target value at time t. */
+static void driver_new_target(struct dom *d, uint64_t t)
+{
+	if (d->b.behavior == SIM_BALLOON_STUCK || d->b.behavior == SIM_BALLOON_NONE)
+		return;
+	switch (d->st) {
+	case DRV_GAVE_UP:
+		d->retries = 0;
+		/* fall through */
+	case DRV_IDLE:
+	case DRV_WAIT:
+		d->st = DRV_START;
+		d->drv_next = t;
+		break;
+	default: break;
+	}
+}
+
+/* Process the domain's events due at t. */
+static void dom_event(struct simhost *h, struct dom *d, uint64_t t)
+{
+	bool demand = false;
+
+	if (d->drv_next <= t)
+		driver_step(h, d, t);
+	while (d->next_demand < d->n_demand && d->demand[d->next_demand].at_ms <= t) {
+		d->next_demand++;
+		demand = true;
+	}
+	if (demand)
+		agent_report(h, d, t);
+}
+
+/* Let every driver read its target if XenStore changed since last time. */
+static void targets_detect(struct simhost *h)
+{
+	uint64_t gen = simxs_generation(h->xs);
+	size_t i;
+
+	if (gen == h->gen_seen)
+		return;
+	h->gen_seen = gen;
+	for (i = 0; i < h->ndoms; i++) {
+		struct dom *d = h->doms[i];
+		uint64_t v;
+
+		if (!reads_target(d) || !target_read(h, d, &v))
+			continue;
+		if (d->has_target && v == d->target_kib)
+			continue;
+		d->has_target = true;
+		d->target_kib = v;
+		driver_new_target(d, h->now_ms);
+		dom_resched(h, d);
+	}
+}
+
+void simhost_advance(struct simhost *h, uint64_t now_ms)
+{
+	if (now_ms < h->now_ms)
+		now_ms = h->now_ms;
+	h->t = h->now_ms;
+	targets_detect(h);
+	while (h->nheap && h->heap[0]->next_ms <= now_ms) {
+		struct dom *d = h->heap[0];
+		uint64_t t = d->next_ms;
+
+		if (t < h->now_ms)
+			t = h->now_ms;
+		scrub_advance(h, t);
+		h->t = t;
+		dom_event(h, d, t);
+		dom_resched(h, d);
+	}
+	scrub_advance(h, now_ms);
+	h->now_ms = now_ms;
+	h->t = now_ms;
+	h->gen_seen = simxs_generation(h->xs);
+}
+
+uint64_t simhost_next_change_ms(const struct simhost *h, uint64_t now_ms)
+{
+	uint64_t t = h->nheap ? h->heap[0]->next_ms : NEVER, s = scrub_done_at(h);
+	size_t i;
+
+	if (s < t)
+		t = s;
+	if (simxs_generation(h->xs) != h->gen_seen) {
+		for (i = 0; i < h->ndoms && t > h->now_ms; i++) {
+			const struct dom *d = h->doms[i];
+			uint64_t v;
+
+			if (!reads_target(d) || halted(d) || d->b.behavior == SIM_BALLOON_STUCK ||
+			    !target_read(h, d, &v) || (d->has_target && v == d->target_kib))
+				continue;
+			if (d->st == DRV_IDLE || d->st == DRV_WAIT || d->st == DRV_GAVE_UP)
+				t = h->now_ms;
+		}
+	}
+	if (t == NEVER)
+		return UINT64_MAX;
+	return t < now_ms ? now_ms : t;
+}
+
+/* ---- building the host ---- */
+
+static void dom_free(struct dom *d)
 {
 	if (!d)
 		return;
-	free(d->p2m);
-	free(d->pop);
-	free(d->holes);
+	big_free(d->p2m, d->npfns * sizeof(*d->p2m));
+	big_free(d->perm, d->nperm * sizeof(*d->perm));
 	free(d->demand);
+	free(d->faults);
 	free(d);
 }
 
@@ -265,19 +1075,277 @@ void simhost_free(struct simhost *h)
 	for (i = 0; i < h->ndoms; i++)
 		dom_free(h->doms[i]);
 	free(h->doms);
-	free(h->owner);
-	free(h->m2p);
-	free(h->clean);
-	free(h->dirty);
+	free(h->heap);
+	big_free(h->owner, h->nframes * sizeof(*h->owner));
+	big_free(h->m2p, h->nframes * sizeof(*h->m2p));
+	fset_free(&h->clean);
+	fset_free(&h->dirty);
+	free(h->quar);
+	if (h->jr)
+		free(h->jr->e);
+	free(h->jr);
 	simxs_free(h->xs);
 	free(h);
+}
+
+static bool name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return false;
+	return i > 0 && i < SIM_NAME_MAX;
+}
+
+/* Check a spec; fills the derived sizes. 0 or -EINVAL. */
+static int spec_check(const struct sim_domain_spec *spec, uint64_t *ret_smax, uint64_t *ret_maxmem)
+{
+	uint64_t smax, maxmem;
+
+	if (!name_ok(spec->name) || spec->memory_kib < SIM_PAGE_KIB ||
+	    spec->memory_kib > MAX_HOST_KIB || (unsigned)spec->type > SIM_HVM ||
+	    (unsigned)spec->balloon.behavior >= N_BEHAVIORS ||
+	    (spec->width && spec->width != 32 && spec->width != 64) ||
+	    (spec->n_demand && !spec->demand))
+		return -EINVAL;
+	smax = spec->static_max_kib ? spec->static_max_kib : spec->memory_kib;
+	maxmem = spec->maxmem_kib ? spec->maxmem_kib : spec->memory_kib + 1024;
+	if (smax < spec->memory_kib || smax > MAX_HOST_KIB || maxmem < spec->memory_kib ||
+	    maxmem > MAX_HOST_KIB || smax / SIM_PAGE_KIB > UINT32_MAX)
+		return -EINVAL;
+	if (spec->balloon.behavior == SIM_BALLOON_INTERMITTENT && !spec->balloon.period_ms)
+		return -EINVAL;
+	*ret_smax = smax;
+	*ret_maxmem = maxmem;
+	return 0;
+}
+
+static void vm_path(uint32_t domid, char *buf, size_t len)
+{
+	snprintf(buf, len, "/vm/00000000-0000-4000-8000-%012x", domid);
+}
+
+/* Build a domain (see simhost_create) with the given domid. */
+static int dom_create(struct simhost *h, const struct sim_domain_spec *spec, uint32_t domid)
+{
+	uint64_t smax, maxmem, pages, pfn, i, k;
+	char vm[64], path[96];
+	struct dom *d;
+	bool idmap;
+	int r;
+
+	r = spec_check(spec, &smax, &maxmem);
+	if (r < 0)
+		return r;
+	pages = spec->memory_kib / SIM_PAGE_KIB;
+	if (pages > h->clean.count + h->dirty.count)
+		return -ENOMEM;
+	if (h->ndoms == h->capdoms) {
+		size_t ncap = h->capdoms ? h->capdoms * 2 : 16;
+		struct dom **a = realloc(h->doms, ncap * sizeof(*a)), **b;
+
+		if (!a)
+			return -ENOMEM;
+		h->doms = a;
+		b = realloc(h->heap, ncap * sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		h->heap = b;
+		h->capdoms = ncap;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	/* dom0 sees the host's E820: the MMIO hole is identity-mapped in its
+	 * P2M and its RAM pfns skip it, as Linux sets up a PV dom0 */
+	idmap = domid == 0 && h->nframes > h->ram_frames;
+	d->nperm = smax / SIM_PAGE_KIB;
+	d->npfns = d->nperm;
+	if (idmap)
+		d->npfns = d->nperm <= HOLE_START_FRAME
+				   ? HOLE_END_FRAME
+				   : d->nperm + HOLE_END_FRAME - HOLE_START_FRAME;
+	d->p2m = big_alloc(d->npfns * sizeof(*d->p2m));
+	d->perm = big_alloc(d->nperm * sizeof(*d->perm));
+	if (spec->n_demand)
+		d->demand = malloc(spec->n_demand * sizeof(*d->demand));
+	if (!d->p2m || !d->perm || (spec->n_demand && !d->demand)) {
+		dom_free(d);
+		return -ENOMEM;
+	}
+	d->domid = domid;
+	snprintf(d->name, sizeof(d->name), "%s", spec->name);
+	d->type = spec->type;
+	d->width = spec->type == SIM_PV && spec->width == 32 ? 32 : 64;
+	d->created_ms = h->now_ms;
+	d->static_max_kib = smax;
+	d->max_pages = maxmem / SIM_PAGE_KIB;
+	d->b = spec->balloon;
+	if (!d->b.rate_kib_s)
+		d->b.rate_kib_s =
+			d->b.behavior == SIM_BALLOON_SLOW ? SLOW_RATE_KIB_S : DEFAULT_RATE_KIB_S;
+	d->rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)domid * 0xbf58476d1ce4e5b9ull);
+	if (!d->rng)
+		d->rng = 1;
+	if (spec->n_demand)
+		memcpy(d->demand, spec->demand, spec->n_demand * sizeof(*d->demand));
+	d->n_demand = spec->n_demand;
+	for (i = 0; i < d->npfns; i++)
+		d->p2m[i] = idmap && i >= HOLE_START_FRAME && i < HOLE_END_FRAME
+				    ? i | SIM_P2M_IDENTITY
+				    : INVALID_ENTRY;
+	for (i = 0; i < d->nperm; i++)
+		d->perm[i] = (uint32_t)(idmap && i >= HOLE_START_FRAME
+						? i + HOLE_END_FRAME - HOLE_START_FRAME
+						: i);
+	/* like the domain builder: frames in runs, pfn order */
+	for (k = 0; k < pages;) {
+		uint64_t start, n = frame_alloc_run(h, pages - k, &start);
+
+		for (i = 0; i < n; i++, k++) {
+			pfn = d->perm[k];
+			h->owner[start + i] = domid;
+			h->m2p[start + i] = pfn;
+			d->p2m[pfn] = start + i;
+			jlog(h, domid, pfn, start + i);
+		}
+	}
+	d->tot_pages = pages;
+	d->p = pages;
+	d->st = DRV_IDLE;
+	d->drv_next = NEVER;
+	d->agent_last_ms = h->now_ms;
+	h->doms[h->ndoms++] = d;
+	d->next_ms = NEVER;
+	d->hpos = h->nheap;
+	h->heap[h->nheap++] = d;
+
+	/* what libxl writes, then the guest boots */
+	xs_dom_write(h, 0, domid, "name", "%s", d->name);
+	xs_dom_write(h, 0, domid, "domid", "%u", domid);
+	vm_path(domid, vm, sizeof(vm));
+	xs_dom_write(h, 0, domid, "vm", "%s", vm);
+	snprintf(path, sizeof(path), "%s/name", vm);
+	simxs_write(h->xs, 0, path, d->name);
+	xs_dom_write(h, 0, domid, "memory/static-max", "%" PRIu64, smax);
+	if (spec->dynamic_min_kib)
+		xs_dom_write(h, 0, domid, "memory/dynamic-min", "%" PRIu64, spec->dynamic_min_kib);
+	if (spec->dynamic_max_kib)
+		xs_dom_write(h, 0, domid, "memory/dynamic-max", "%" PRIu64, spec->dynamic_max_kib);
+	if (d->type == SIM_HVM)
+		xs_dom_write(h, 0, domid, "memory/videoram", "%d", 8192);
+	xs_dom_write(h, 0, domid, "memory/target", "%" PRIu64, spec->memory_kib);
+	xs_dom_write(h, 0, domid, "data", "%s", "");
+	if (reads_target(d)) {
+		uint64_t goal;
+
+		/* the watch fires when the driver registers it */
+		d->has_target = true;
+		d->target_kib = spec->memory_kib;
+		if (driver_goal(d, &goal) && goal != d->tot_pages) {
+			d->st = DRV_START;
+			d->drv_next = h->now_ms;
+		}
+	}
+	while (d->next_demand < d->n_demand && d->demand[d->next_demand].at_ms <= h->now_ms)
+		d->next_demand++;
+	agent_report(h, d, h->now_ms);
+	dom_resched(h, d);
+	return 0;
+}
+
+/* E820 and frame layout for memory_kib of RAM. */
+static void layout(struct simhost *h, uint64_t ram_frames)
+{
+	h->ram_frames = ram_frames;
+	if (ram_frames > HOLE_START_FRAME) {
+		h->nframes = ram_frames + (HOLE_END_FRAME - HOLE_START_FRAME);
+		h->e820[0] = (struct sim_e820_range){0, HOLE_START_FRAME * SIM_PAGE_KIB, true};
+		h->e820[1] = (struct sim_e820_range){HOLE_START_FRAME * SIM_PAGE_KIB,
+						     HOLE_END_FRAME * SIM_PAGE_KIB, false};
+		h->e820[2] = (struct sim_e820_range){HOLE_END_FRAME * SIM_PAGE_KIB,
+						     h->nframes * SIM_PAGE_KIB, true};
+		h->ne820 = 3;
+	} else {
+		h->nframes = ram_frames;
+		h->e820[0] = (struct sim_e820_range){0, ram_frames * SIM_PAGE_KIB, true};
+		h->ne820 = 1;
+	}
+}
+
+static bool in_hole(const struct simhost *h, uint64_t mfn)
+{
+	return h->nframes > h->ram_frames && mfn >= HOLE_START_FRAME && mfn < HOLE_END_FRAME;
+}
+
+struct simhost *simhost_new(uint64_t memory_kib, uint64_t xen_reserved_kib, uint64_t dom0_kib,
+			    uint64_t now_ms)
+{
+	struct sim_domain_spec dom0 = {.name = "Domain-0", .type = SIM_PV, .width = 64};
+	uint64_t ram = memory_kib / SIM_PAGE_KIB, xen = xen_reserved_kib / SIM_PAGE_KIB, f, left;
+	struct simhost *h;
+
+	if (memory_kib > MAX_HOST_KIB || ram < 256 || dom0_kib < SIM_PAGE_KIB ||
+	    xen + dom0_kib / SIM_PAGE_KIB >= ram)
+		return NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	layout(h, ram);
+	h->owner = big_alloc(h->nframes * sizeof(*h->owner));
+	h->m2p = big_alloc(h->nframes * sizeof(*h->m2p));
+	h->jr = calloc(1, sizeof(*h->jr));
+	h->xs = simxs_new();
+	if (!h->owner || !h->m2p || !h->jr || !h->xs || fset_init(&h->clean, h->nframes) < 0 ||
+	    fset_init(&h->dirty, h->nframes) < 0) {
+		simhost_free(h);
+		return NULL;
+	}
+	h->now_ms = h->t = now_ms;
+	memset(h->m2p, 0xff, h->nframes * sizeof(*h->m2p));
+	/* the hole; Xen's frames from the bottom of RAM; the rest free */
+	for (f = 0; f < h->nframes; f++)
+		h->owner[f] = SIM_DOMID_INVALID;
+	if (h->nframes > h->ram_frames) {
+		for (f = HOLE_START_FRAME; f < HOLE_END_FRAME; f++)
+			h->owner[f] = SIM_DOMID_IO;
+		h->io_frames = HOLE_END_FRAME - HOLE_START_FRAME;
+	}
+	for (f = 0, left = xen; left; f++)
+		if (h->owner[f] == SIM_DOMID_INVALID) {
+			h->owner[f] = SIM_DOMID_XEN;
+			left--;
+		}
+	h->xen_frames = xen;
+	if (h->nframes > h->ram_frames && f < HOLE_START_FRAME) {
+		fset_set_range(&h->clean, f, HOLE_START_FRAME);
+		f = HOLE_END_FRAME;
+	}
+	if (f < HOLE_END_FRAME && in_hole(h, f))
+		f = HOLE_END_FRAME;
+	fset_set_range(&h->clean, f, h->nframes);
+	h->next_domid = 1;
+	simxs_write(h->xs, 0, "/local/domain", "");
+	simxs_write(h->xs, 0, "/vm", "");
+	simxs_write(h->xs, 0, "/tool", "");
+	dom0.memory_kib = dom0_kib;
+	dom0.static_max_kib = dom0_kib;
+	dom0.maxmem_kib = dom0_kib; /* dom0_mem=X,max:X */
+	if (dom_create(h, &dom0, 0) < 0) {
+		simhost_free(h);
+		return NULL;
+	}
+	h->gen_seen = simxs_generation(h->xs);
+	return h;
 }
 
 int simhost_lookup(const struct simhost *h, const char *name, uint32_t *ret_domid)
 {
 	size_t i;
 
-	for (i = 0; i < h->ndoms; i++)
+	for (i = 0; name && i < h->ndoms; i++)
 		if (strcmp(h->doms[i]->name, name) == 0) {
 			*ret_domid = h->doms[i]->domid;
 			return 0;
@@ -288,357 +1356,95 @@ int simhost_lookup(const struct simhost *h, const char *name, uint32_t *ret_domi
 int simhost_create(struct simhost *h, const struct sim_domain_spec *spec, uint64_t now_ms,
 		   uint32_t *ret_domid)
 {
-	uint64_t pages = spec->memory_kib / SIM_PAGE_KIB, smax, pfn;
-	struct sim_dom *d, **nv;
+	uint64_t smax, maxmem;
 	uint32_t domid;
+	int r;
 
-	if (!spec->name[0] || pages == 0)
+	if (!spec || spec_check(spec, &smax, &maxmem) < 0 || strcmp(spec->name, "Domain-0") == 0)
 		return -EINVAL;
 	if (simhost_lookup(h, spec->name, &domid) == 0)
 		return -EEXIST;
-	smax = spec->static_max_kib ? spec->static_max_kib : spec->memory_kib;
-	if (smax < spec->memory_kib)
-		return -EINVAL;
-	if (pages > h->nclean + h->ndirty)
-		return -ENOMEM;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->domid = h->ndoms == 0 && strcmp(spec->name, "Domain-0") == 0 ? 0 : ++h->next_domid;
-	snprintf(d->name, sizeof(d->name), "%s", spec->name);
-	d->type = spec->type;
-	d->width = spec->width == 32 ? 32 : 64;
-	d->static_max_kib = smax;
-	d->npfns = smax / SIM_PAGE_KIB;
-	d->max_pages = (spec->maxmem_kib ? spec->maxmem_kib : spec->memory_kib + 1024) / SIM_PAGE_KIB;
-	d->balloon = spec->balloon;
-	if (!d->balloon.rate_kib_s)
-		d->balloon.rate_kib_s = d->balloon.behavior == SIM_BALLOON_SLOW ? SLOW_RATE_KIB_S
-										: DEFAULT_RATE_KIB_S;
-	d->p2m = malloc(d->npfns * sizeof(*d->p2m));
-	d->pop = malloc(d->npfns * sizeof(*d->pop));
-	d->holes = malloc(d->npfns * sizeof(*d->holes));
-	if (spec->n_demand) {
-		d->demand = malloc(spec->n_demand * sizeof(*d->demand));
-		if (d->demand) {
-			memcpy(d->demand, spec->demand, spec->n_demand * sizeof(*d->demand));
-			d->n_demand = spec->n_demand;
-		}
-	}
-	nv = realloc(h->doms, (h->ndoms + 1) * sizeof(*nv));
-	if (!d->p2m || !d->pop || !d->holes || (spec->n_demand && !d->demand) || !nv) {
-		if (nv)
-			h->doms = nv;
-		dom_free(d);
-		return -ENOMEM;
-	}
-	h->doms = nv;
-	for (pfn = 0; pfn < d->npfns; pfn++)
-		d->p2m[pfn] = INVALID_ENTRY;
-	/* Holes are handed out from the top of the stack: lowest pfn first. */
-	for (pfn = d->npfns; pfn-- > pages;)
-		d->holes[d->nholes++] = pfn;
-	d->max_pages = d->max_pages > pages ? d->max_pages : pages;
-	for (pfn = 0; pfn < pages; pfn++)
-		populate(h, d, pfn);
-	d->last_ms = now_ms;
-	h->doms[h->ndoms++] = d;
-
-	xs_set(h, d->domid, "name", "%s", d->name);
-	xs_set(h, d->domid, "domid", "%u", d->domid);
-	xs_set(h, d->domid, "vm", "/vm/00000000-0000-0000-0000-%012x", d->domid);
-	xs_set(h, d->domid, "memory/static-max", "%" PRIu64, smax);
-	if (spec->dynamic_min_kib)
-		xs_set(h, d->domid, "memory/dynamic-min", "%" PRIu64, spec->dynamic_min_kib);
-	if (spec->dynamic_max_kib)
-		xs_set(h, d->domid, "memory/dynamic-max", "%" PRIu64, spec->dynamic_max_kib);
-	if (d->type == SIM_HVM)
-		xs_set(h, d->domid, "memory/videoram", "%d", 8192);
-	xs_set(h, d->domid, "memory/target", "%" PRIu64, spec->memory_kib);
-	xs_set(h, d->domid, "data", "%s", "");
+	if (h->next_domid > MAX_DOMID)
+		return -ENOSPC;
+	simhost_advance(h, now_ms);
+	r = dom_create(h, spec, h->next_domid);
+	if (r < 0)
+		return r;
+	domid = h->next_domid++;
 	simxs_fire_special(h->xs, "@introduceDomain");
-	*ret_domid = d->domid;
+	if (ret_domid)
+		*ret_domid = domid;
 	return 0;
+}
+
+static void quar_remove(struct simhost *h, uint64_t mfn)
+{
+	size_t i;
+
+	for (i = 0; i < h->nquar; i++)
+		if (h->quar[i] == mfn) {
+			h->quar[i] = h->quar[--h->nquar];
+			return;
+		}
 }
 
 int simhost_destroy(struct simhost *h, uint32_t domid, uint64_t now_ms)
 {
-	struct sim_dom *d = dom_find(h, domid);
+	struct dom *d = dom_find(h, domid);
+	uint64_t pfn, freed = 0, k, tot;
 	char path[64];
 	size_t i;
 
-	if (!d || domid == 0)
+	if (!d)
 		return -ENOENT;
-	while (d->npop)
-		release(h, d);
-	/* frames hidden by an injected fault are released too */
-	for (i = 0; i < h->nframes; i++)
-		if (h->owner[i] == domid) {
-			h->owner[i] = SIM_DOMID_INVALID;
-			h->m2p[i] = INVALID_ENTRY;
-			h->dirty[h->ndirty++] = i;
+	if (domid == 0)
+		return -EPERM;
+	simhost_advance(h, now_ms);
+	tot = d->tot_pages;
+	for (pfn = 0; pfn < d->npfns; pfn++) {
+		uint64_t mfn = d->p2m[pfn];
+
+		if (mfn < h->nframes && h->owner[mfn] == domid) {
+			frame_release(h, mfn);
+			jlog(h, domid, pfn, mfn);
+			freed++;
 		}
+	}
+	for (k = 0; k < d->f; k++)
+		if (h->owner[d->batch_mfn[k]] == domid) {
+			frame_release(h, d->batch_mfn[k]);
+			jlog(h, domid, d->perm[d->p + k], d->batch_mfn[k]);
+			freed++;
+		}
+	for (i = 0; i < d->nfaults; i++) {
+		uint64_t mfn = d->faults[i].mfn;
+
+		if (d->faults[i].quarantined) {
+			quar_remove(h, mfn);
+			frame_release(h, mfn);
+		} else if (h->owner[mfn] == domid) {
+			frame_release(h, mfn);
+			freed++;
+		}
+		jlog(h, domid, 0, mfn);
+	}
+	if (freed != tot && !h->internal[0])
+		snprintf(h->internal, sizeof(h->internal),
+			 "destroying domain %u freed %" PRIu64 " frames, tot_pages was %" PRIu64,
+			 domid, freed, tot);
+	heap_remove(h, d);
+	for (i = 0; i < h->ndoms; i++)
+		if (h->doms[i] == d)
+			break;
+	memmove(&h->doms[i], &h->doms[i + 1], (h->ndoms - i - 1) * sizeof(*h->doms));
+	h->ndoms--;
+	dom_free(d);
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
 	simxs_rm(h->xs, 0, path);
-	for (i = 0; i < h->ndoms; i++)
-		if (h->doms[i] == d) {
-			memmove(&h->doms[i], &h->doms[i + 1], (h->ndoms - i - 1) * sizeof(*h->doms));
-			h->ndoms--;
-			break;
-		}
-	dom_free(d);
+	vm_path(domid, path, sizeof(path));
+	simxs_rm(h->xs, 0, path);
 	simxs_fire_special(h->xs, "@releaseDomain");
-	(void)now_ms;
 	return 0;
-}
-
-/* ---- the balloon driver ---- */
-
-/* Pages the driver aims for now, or -1 when it will not move. */
-static int64_t driver_goal(const struct sim_dom *d)
-{
-	const struct sim_balloon *b = &d->balloon;
-	int64_t goal;
-
-	switch (b->behavior) {
-	case SIM_BALLOON_NONE:
-	case SIM_BALLOON_STUCK:
-		return -1;
-	case SIM_BALLOON_GREEDY:
-		return (int64_t)d->max_pages;
-	default:
-		break;
-	}
-	if (!d->have_target)
-		return -1;
-	goal = ((int64_t)d->target_kib + b->offset_kib) / SIM_PAGE_KIB;
-	if (goal < 1)
-		goal = 1;
-	if (b->behavior == SIM_BALLOON_FLOOR && goal < (int64_t)(b->floor_kib / SIM_PAGE_KIB))
-		goal = (int64_t)(b->floor_kib / SIM_PAGE_KIB);
-	if (goal > (int64_t)d->npfns)
-		goal = (int64_t)d->npfns;
-	return goal;
-}
-
-/* Milliseconds of [t0, t1) during which the driver may move. */
-static uint64_t moving_ms(const struct sim_dom *d, uint64_t t0, uint64_t t1)
-{
-	uint64_t p = d->balloon.period_ms, total = 0, t;
-
-	if (d->balloon.behavior != SIM_BALLOON_INTERMITTENT || p == 0)
-		return t1 - t0;
-	for (t = t0; t < t1;) {
-		uint64_t window = t / p, end = (window + 1) * p;
-
-		if (end > t1)
-			end = t1;
-		if (window % 2 == 0)
-			total += end - t;
-		t = end;
-	}
-	return total;
-}
-
-/* Read memory/target the way the driver's watch sees it: only a changed
- * value wakes it (and resets its retries). */
-static void driver_read_target(struct simhost *h, struct sim_dom *d)
-{
-	char path[64], val[32];
-	uint64_t v = 0;
-	char *end;
-
-	snprintf(path, sizeof(path), "/local/domain/%u/memory/target", d->domid);
-	if (simxs_read(h->xs, d->domid, path, val, sizeof(val)) < 0)
-		return;
-	if (d->have_target && strcmp(val, d->target_seen) == 0)
-		return;
-	v = strtoull(val, &end, 10);
-	if (*end || !val[0])
-		return;
-	snprintf(d->target_seen, sizeof(d->target_seen), "%s", val);
-	d->have_target = true;
-	d->target_kib = v;
-	d->retries = 0;
-	d->gave_up = false;
-	d->retry_at_ms = 0;
-}
-
-static void driver_run(struct simhost *h, struct sim_dom *d, uint64_t t0, uint64_t t1)
-{
-	int64_t goal;
-	double allow;
-	uint64_t n, i, start = t0;
-
-	driver_read_target(h, d);
-	goal = driver_goal(d);
-	if (goal < 0 || d->paused || d->shutdown || d->gave_up) {
-		d->credit = 0;
-		return;
-	}
-	if (d->retry_at_ms) {
-		if (t1 < d->retry_at_ms)
-			return;
-		start = d->retry_at_ms > t0 ? d->retry_at_ms : t0;
-		d->retry_at_ms = 0;
-	}
-	allow = d->credit + (double)moving_ms(d, start, t1) * (double)d->balloon.rate_kib_s /
-				   1000.0 / SIM_PAGE_KIB;
-	n = (uint64_t)allow;
-	if (d->balloon.behavior == SIM_BALLOON_STUCK_AFTER) {
-		uint64_t left = d->moved_kib >= d->balloon.after_kib
-					? 0 : (d->balloon.after_kib - d->moved_kib) / SIM_PAGE_KIB;
-
-		if (n > left)
-			n = left;
-	}
-	if ((int64_t)d->tot_pages > goal) {
-		uint64_t want = d->tot_pages - (uint64_t)goal;
-
-		if (n > want)
-			n = want;
-		if (n > d->npop)
-			n = d->npop;
-		for (i = 0; i < n; i++)
-			release(h, d);
-	} else if ((int64_t)d->tot_pages < goal) {
-		uint64_t want = (uint64_t)goal - d->tot_pages;
-
-		if (n > want)
-			n = want;
-		for (i = 0; i < n && d->nholes; i++) {
-			uint64_t pfn = d->holes[d->nholes - 1];
-
-			if (!populate(h, d, pfn))
-				break;
-			d->nholes--;
-		}
-		if (i < n) {
-			/* populate failed (max_pages or no memory): back off
-			 * 1, 2, 4, 8 s, then give up until the target changes */
-			d->retries++;
-			if (d->retries > MAX_RETRIES)
-				d->gave_up = true;
-			else
-				d->retry_at_ms = t1 + (1000ull << (d->retries - 1));
-			n = i;
-			allow = (double)n;
-		}
-	} else {
-		n = 0;
-		allow = 0;
-	}
-	d->moved_kib += n * SIM_PAGE_KIB;
-	d->credit = allow - (double)n;
-	if (d->credit > BATCH_PAGES)
-		d->credit = BATCH_PAGES;
-	if ((int64_t)d->tot_pages == goal)
-		d->credit = 0;
-}
-
-/* The guest agent reports memory use (data/meminfo_*), at most once a
- * second, only when a value changed. A liar claims a tenth of its use. */
-static void agent_run(struct simhost *h, struct sim_dom *d, uint64_t now)
-{
-	uint64_t used = 0, total = d->tot_pages * SIM_PAGE_KIB, freek;
-	char f[24], t[24], path[96];
-	size_t i;
-
-	if (!d->n_demand || now < d->agent_next_ms)
-		return;
-	for (i = 0; i < d->n_demand && d->demand[i].at_ms <= now; i++)
-		used = d->demand[i].used_kib;
-	if (i == 0)
-		return;
-	if (d->balloon.behavior == SIM_BALLOON_LIAR)
-		used /= 10;
-	freek = used < total ? total - used : 0;
-	snprintf(f, sizeof(f), "%" PRIu64, freek);
-	snprintf(t, sizeof(t), "%" PRIu64, total);
-	if (strcmp(f, d->agent_free) == 0 && strcmp(t, d->agent_total) == 0)
-		return;
-	snprintf(path, sizeof(path), "/local/domain/%u/data/meminfo_total", d->domid);
-	simxs_write(h->xs, d->domid, path, t);
-	snprintf(path, sizeof(path), "/local/domain/%u/data/meminfo_free", d->domid);
-	simxs_write(h->xs, d->domid, path, f);
-	memcpy(d->agent_free, f, sizeof(f));
-	memcpy(d->agent_total, t, sizeof(t));
-	d->agent_next_ms = now + AGENT_PERIOD_MS;
-}
-
-void simhost_advance(struct simhost *h, uint64_t now_ms)
-{
-	uint64_t t0 = h->now_ms, n;
-	size_t i;
-
-	if (now_ms < t0)
-		now_ms = t0;
-	h->scrub_credit += (double)(now_ms - t0) * SCRUB_KIB_PER_S / 1000.0 / SIM_PAGE_KIB;
-	n = (uint64_t)h->scrub_credit;
-	if (n > h->ndirty)
-		n = h->ndirty;
-	for (i = 0; i < n; i++)
-		h->clean[h->nclean++] = h->dirty[--h->ndirty];
-	h->scrub_credit = h->ndirty ? h->scrub_credit - (double)n : 0;
-	for (i = 0; i < h->ndoms; i++) {
-		struct sim_dom *d = h->doms[i];
-
-		driver_run(h, d, d->last_ms > t0 ? d->last_ms : t0, now_ms);
-		d->last_ms = now_ms;
-		agent_run(h, d, now_ms);
-	}
-	h->now_ms = now_ms;
-}
-
-uint64_t simhost_next_change_ms(const struct simhost *h, uint64_t now_ms)
-{
-	uint64_t next = UINT64_MAX;
-	size_t i, k;
-
-	if (h->ndirty)
-		next = now_ms + 1 + h->ndirty * SIM_PAGE_KIB * 1000 / SCRUB_KIB_PER_S;
-	for (i = 0; i < h->ndoms; i++) {
-		const struct sim_dom *d = h->doms[i];
-		int64_t goal = driver_goal(d);
-		char path[64], val[32];
-		uint64_t t;
-
-		/* a target value the driver has not seen yet wakes it now */
-		snprintf(path, sizeof(path), "/local/domain/%u/memory/target", d->domid);
-		if (simxs_read(h->xs, 0, path, val, sizeof(val)) >= 0 &&
-		    (!d->have_target || strcmp(val, d->target_seen) != 0) &&
-		    d->balloon.behavior != SIM_BALLOON_NONE)
-			next = now_ms + 1 < next ? now_ms + 1 : next;
-		if (d->n_demand) {
-			for (k = 0; k < d->n_demand; k++)
-				if (d->demand[k].at_ms > now_ms) {
-					t = d->demand[k].at_ms;
-					next = t < next ? t : next;
-					break;
-				}
-			if (d->agent_next_ms > now_ms && d->agent_next_ms < next)
-				next = d->agent_next_ms;
-		}
-		if (goal < 0 || (int64_t)d->tot_pages == goal || d->gave_up || d->paused ||
-		    d->shutdown)
-			continue;
-		if (d->balloon.behavior == SIM_BALLOON_STUCK_AFTER &&
-		    d->moved_kib >= d->balloon.after_kib)
-			continue;
-		if (d->retry_at_ms) {
-			t = d->retry_at_ms;
-		} else {
-			uint64_t left = (uint64_t)llabs((int64_t)d->tot_pages - goal);
-			uint64_t pages = left < BATCH_PAGES ? left : BATCH_PAGES;
-
-			t = now_ms + 1 + pages * SIM_PAGE_KIB * 1000 / d->balloon.rate_kib_s;
-			if (d->balloon.behavior == SIM_BALLOON_INTERMITTENT && d->balloon.period_ms &&
-			    (now_ms / d->balloon.period_ms) % 2 == 1)
-				t = (now_ms / d->balloon.period_ms + 1) * d->balloon.period_ms;
-		}
-		next = t < next ? t : next;
-	}
-	return next;
 }
 
 /* ---- hypercalls ---- */
@@ -646,21 +1452,27 @@ uint64_t simhost_next_change_ms(const struct simhost *h, uint64_t now_ms)
 void simhost_physinfo(const struct simhost *h, struct sim_physinfo *ret)
 {
 	ret->total_kib = h->ram_frames * SIM_PAGE_KIB;
-	ret->free_kib = (h->nclean + h->ndirty) * SIM_PAGE_KIB;
-	ret->scrub_kib = h->ndirty * SIM_PAGE_KIB;
+	ret->free_kib = frames_free(h) * SIM_PAGE_KIB;
+	ret->scrub_kib = h->dirty.count * SIM_PAGE_KIB;
 	ret->outstanding_kib = 0;
 }
 
 size_t simhost_getinfolist(const struct simhost *h, uint32_t first, struct sim_dominfo *ret,
 			   size_t max)
 {
-	size_t i, n = 0;
+	size_t lo = 0, hi = h->ndoms, n = 0;
 
-	for (i = 0; i < h->ndoms && n < max; i++) {
-		const struct sim_dom *d = h->doms[i];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		if (d->domid < first)
-			continue;
+		if (h->doms[mid]->domid < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < h->ndoms && n < max; lo++, n++) {
+		const struct dom *d = h->doms[lo];
+
 		ret[n].domid = d->domid;
 		ret[n].type = d->type;
 		ret[n].dying = false;
@@ -668,172 +1480,607 @@ size_t simhost_getinfolist(const struct simhost *h, uint32_t first, struct sim_d
 		ret[n].paused = d->paused;
 		ret[n].tot_kib = d->tot_pages * SIM_PAGE_KIB;
 		ret[n].max_kib = d->max_pages * SIM_PAGE_KIB;
-		n++;
 	}
 	return n;
 }
 
 int simhost_setmaxmem(struct simhost *h, uint32_t domid, uint64_t max_kib)
 {
-	struct sim_dom *d = dom_find(h, domid);
+	struct dom *d = dom_find(h, domid);
 
 	if (!d)
 		return -ENOENT;
-	if (max_kib > (UINT64_C(1) << 40))
+	if (max_kib > MAX_HOST_KIB)
 		return -EINVAL;
 	d->max_pages = max_kib / SIM_PAGE_KIB;
+	d->over_max = d->max_pages < d->tot_pages ? d->tot_pages : 0;
 	return 0;
 }
 
 int simhost_set_flags(struct simhost *h, uint32_t domid, bool shutdown, bool paused)
 {
-	struct sim_dom *d = dom_find(h, domid);
+	struct dom *d = dom_find(h, domid);
+	bool was = d && halted(d);
+	uint64_t t = h->now_ms;
 
 	if (!d)
 		return -ENOENT;
 	d->shutdown = shutdown;
 	d->paused = paused;
+	h->t = t;
+	if (!was && halted(d) && d->st == DRV_BATCH) {
+		/* the hypercall in progress completes before the vCPU stops */
+		batch_finish(h, d);
+		d->st = DRV_START;
+		d->drv_next = t;
+	}
+	if (was && !halted(d)) {
+		/* resume: a new run starts now */
+		switch (d->st) {
+		case DRV_WAIT:
+		case DRV_START:
+			if (d->drv_next < t)
+				d->drv_next = t;
+			break;
+		case DRV_IDLE:
+			if (reads_target(d) && d->b.behavior != SIM_BALLOON_STUCK) {
+				d->st = DRV_START;
+				d->drv_next = t;
+			}
+			break;
+		default: break;
+		}
+		while (d->next_demand < d->n_demand && d->demand[d->next_demand].at_ms <= t)
+			d->next_demand++;
+		agent_report(h, d, t);
+	}
+	dom_resched(h, d);
 	return 0;
 }
 
-/* ---- invariants and faults ---- */
+/* ---- invariants ---- */
 
-int simhost_check(const struct simhost *h, char *err, size_t errlen)
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
-	uint64_t f, nfree = 0, owned = 0, xen = 0, io = 0;
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EUCLEAN;
+}
+
+/* In-flight pfns of every domain, sorted, for lookups during a check. */
+struct inflight {
+	uint32_t domid;
+	uint64_t n;
+	uint64_t pfn[BATCH_PAGES];
+};
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool is_inflight(const struct inflight *fl, size_t nfl, uint32_t domid, uint64_t pfn)
+{
+	size_t lo = 0, hi = nfl;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fl[mid].domid < domid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == nfl || fl[lo].domid != domid)
+		return false;
+	return bsearch(&pfn, fl[lo].pfn, fl[lo].n, sizeof(uint64_t), u64_cmp) != NULL;
+}
+
+/* One frame: its owner, its free-list membership and (when maps) its M2P
+ * entry agree. */
+static int check_frame(const struct simhost *h, const struct dom *const *byid, uint64_t mfn,
+		       bool maps, const struct inflight *fl, size_t nfl, char *err, size_t errlen)
+{
+	uint32_t o = h->owner[mfn];
+	bool c = fset_test(&h->clean, mfn), dty = fset_test(&h->dirty, mfn);
+	const struct dom *d;
+	uint64_t q;
+
+	if (o == SIM_DOMID_INVALID) {
+		if (c + dty != 1) {
+			size_t i;
+			bool qd = false;
+
+			for (i = 0; i < h->nquar && !qd; i++)
+				qd = h->quar[i] == mfn;
+			if (c + dty + qd != 1)
+				return fail(err, errlen,
+					    "free frame %#" PRIx64 " is on %d free lists", mfn,
+					    c + dty + qd);
+		}
+		if (h->m2p[mfn] != INVALID_ENTRY)
+			return fail(err, errlen, "free frame %#" PRIx64 " has M2P entry %#" PRIx64,
+				    mfn, h->m2p[mfn]);
+		return 0;
+	}
+	if (c || dty)
+		return fail(err, errlen, "frame %#" PRIx64 " owned by %#x is also free", mfn, o);
+	if (o == SIM_DOMID_XEN || o == SIM_DOMID_IO) {
+		if ((o == SIM_DOMID_IO) != in_hole(h, mfn))
+			return fail(err, errlen, "frame %#" PRIx64 " owner %#x vs the E820", mfn,
+				    o);
+		return 0;
+	}
+	d = o <= MAX_DOMID ? byid[o] : NULL;
+	if (!d)
+		return fail(err, errlen,
+			    "frame %#" PRIx64 " owned by domain %u, which does not exist", mfn, o);
+	if (!maps)
+		return 0;
+	q = h->m2p[mfn];
+	if (q >= d->npfns)
+		return fail(err, errlen,
+			    "domain %u frame %#" PRIx64 ": M2P entry %#" PRIx64
+			    " is not one of its pfns",
+			    o, mfn, q);
+	if (d->p2m[q] != mfn && !(d->p2m[q] == INVALID_ENTRY && is_inflight(fl, nfl, o, q)))
+		return fail(err, errlen,
+			    "domain %u frame %#" PRIx64 ": M2P says pfn %#" PRIx64
+			    ", whose P2M entry is %#" PRIx64,
+			    o, mfn, q, d->p2m[q]);
+	return 0;
+}
+
+/* One P2M entry of d agrees with the owner and the M2P. */
+static int check_pfn(const struct simhost *h, const struct dom *d, uint64_t pfn, char *err,
+		     size_t errlen)
+{
+	uint64_t mfn = d->p2m[pfn];
+
+	if (mfn == INVALID_ENTRY)
+		return 0;
+	if (mfn & SIM_P2M_IDENTITY) {
+		if ((mfn & ~SIM_P2M_IDENTITY) != pfn)
+			return fail(err, errlen,
+				    "domain %u pfn %#" PRIx64 ": identity entry %#" PRIx64,
+				    d->domid, pfn, mfn);
+		return 0;
+	}
+	if (mfn >= h->nframes)
+		return fail(err, errlen,
+			    "domain %u pfn %#" PRIx64 " maps frame %#" PRIx64 " beyond max_page",
+			    d->domid, pfn, mfn);
+	if (h->owner[mfn] != d->domid)
+		return fail(err, errlen,
+			    "domain %u pfn %#" PRIx64 " maps frame %#" PRIx64 " owned by %#x",
+			    d->domid, pfn, mfn, h->owner[mfn]);
+	if (h->m2p[mfn] != pfn)
+		return fail(err, errlen,
+			    "domain %u pfn %#" PRIx64 " maps frame %#" PRIx64
+			    " whose M2P entry is %#" PRIx64,
+			    d->domid, pfn, mfn, h->m2p[mfn]);
+	return 0;
+}
+
+static int check_counters(const struct simhost *h, bool maps, char *err, size_t errlen)
+{
+	uint64_t sum = 0, k;
 	size_t i;
 
-	for (f = 0; f < h->nframes; f++) {
-		uint32_t o = h->owner[f];
+	if (h->internal[0])
+		return fail(err, errlen, "%s", h->internal);
+	for (i = 0; i < h->ndoms; i++) {
+		const struct dom *d = h->doms[i];
+		uint64_t cap = d->max_pages > d->over_max ? d->max_pages : d->over_max;
 
+		sum += d->tot_pages;
+		if (d->tot_pages > cap)
+			return fail(err, errlen,
+				    "domain %u: tot_pages %" PRIu64 " above max_pages %" PRIu64,
+				    d->domid, d->tot_pages, d->max_pages);
+		if (d->tot_pages != d->p - d->w + d->f + d->wd_owned)
+			return fail(err, errlen,
+				    "domain %u: tot_pages %" PRIu64 " but %" PRIu64
+				    " populated, %" PRIu64 " in flight, %" PRIu64 " withdrawn",
+				    d->domid, d->tot_pages, d->p - d->w, d->f, d->wd_owned);
+		for (k = 0; k < d->f; k++) {
+			uint64_t mfn = d->batch_mfn[k], pfn = d->perm[d->p + k];
+
+			if (h->owner[mfn] != d->domid)
+				return fail(err, errlen,
+					    "domain %u: frame %#" PRIx64
+					    " in flight is owned by %#x",
+					    d->domid, mfn, h->owner[mfn]);
+			if (maps && (h->m2p[mfn] != pfn || d->p2m[pfn] != INVALID_ENTRY))
+				return fail(err, errlen,
+					    "domain %u: pfn %#" PRIx64 " in flight: P2M %#" PRIx64
+					    ", M2P %#" PRIx64,
+					    d->domid, pfn, d->p2m[pfn], h->m2p[mfn]);
+		}
+	}
+	if (sum + h->xen_frames + h->io_frames + frames_free(h) != h->nframes)
+		return fail(err, errlen,
+			    "frames not conserved: owned %" PRIu64 " + Xen %" PRIu64
+			    " + hole %" PRIu64 " + free %" PRIu64 " != %" PRIu64,
+			    sum, h->xen_frames, h->io_frames, frames_free(h), h->nframes);
+	return 0;
+}
+
+static int check_full(const struct simhost *h, const struct dom *const *byid, bool maps,
+		      const struct inflight *fl, size_t nfl, char *err, size_t errlen)
+{
+	uint64_t *count = calloc(MAX_DOMID + 1, sizeof(*count)), mfn, nfree = 0, xen = 0, io = 0;
+	int r = 0;
+	size_t i;
+
+	if (!count)
+		return -ENOMEM;
+	for (mfn = 0; mfn < h->nframes && !r; mfn++) {
+		uint32_t o = h->owner[mfn];
+
+		r = check_frame(h, byid, mfn, maps, fl, nfl, err, errlen);
 		if (o == SIM_DOMID_INVALID)
 			nfree++;
 		else if (o == SIM_DOMID_XEN)
 			xen++;
 		else if (o == SIM_DOMID_IO)
 			io++;
-		else
-			owned++;
+		else if (o <= MAX_DOMID)
+			count[o]++;
 	}
-	if (nfree != h->nclean + h->ndirty) {
-		snprintf(err, errlen, "free frames %" PRIu64 " but free lists hold %" PRIu64, nfree,
-			 h->nclean + h->ndirty);
-		return -EUCLEAN;
-	}
-	if (nfree + owned + xen != h->ram_frames) {
-		snprintf(err, errlen, "frames not conserved: free %" PRIu64 " + owned %" PRIu64
-			 " + xen %" PRIu64 " != %" PRIu64, nfree, owned, xen, h->ram_frames);
-		return -EUCLEAN;
-	}
-	for (i = 0; i < h->ndoms; i++) {
-		const struct sim_dom *d = h->doms[i];
-		uint64_t valid = 0, pfn;
+	if (!r && (nfree != frames_free(h) || xen != h->xen_frames || io != h->io_frames))
+		r = fail(err, errlen,
+			 "frame owners: %" PRIu64 " free, %" PRIu64 " Xen, %" PRIu64
+			 " hole; counters say %" PRIu64 ", %" PRIu64 ", %" PRIu64,
+			 nfree, xen, io, frames_free(h), h->xen_frames, h->io_frames);
+	for (i = 0; i < h->ndoms && !r; i++) {
+		const struct dom *d = h->doms[i];
+		uint64_t pfn, valid = 0;
 
-		for (pfn = 0; pfn < d->npfns; pfn++) {
-			uint64_t mfn = d->p2m[pfn];
+		if (count[d->domid] != d->tot_pages) {
+			r = fail(err, errlen,
+				 "domain %u owns %" PRIu64 " frames, tot_pages %" PRIu64, d->domid,
+				 count[d->domid], d->tot_pages);
+			break;
+		}
+		if (!maps)
+			continue;
+		for (pfn = 0; pfn < d->npfns && !r; pfn++) {
+			r = check_pfn(h, d, pfn, err, errlen);
+			valid += d->p2m[pfn] != INVALID_ENTRY && !(d->p2m[pfn] & SIM_P2M_IDENTITY);
+		}
+		if (!r && valid != d->p - d->w)
+			r = fail(err, errlen,
+				 "domain %u: %" PRIu64 " valid P2M entries, %" PRIu64
+				 " populated pages",
+				 d->domid, valid, d->p - d->w);
+	}
+	free(count);
+	return r;
+}
 
-			if (mfn == INVALID_ENTRY)
-				continue;
-			valid++;
-			if (h->fault_injected)
-				continue;
-			if (mfn >= h->nframes || h->owner[mfn] != d->domid || h->m2p[mfn] != pfn) {
-				snprintf(err, errlen, "domain %u pfn %" PRIu64 " -> mfn %" PRIu64
-					 " disagrees with the M2P or the owner", d->domid, pfn, mfn);
-				return -EUCLEAN;
+static int check_journal(const struct simhost *h, const struct dom *const *byid, bool maps,
+			 const struct inflight *fl, size_t nfl, char *err, size_t errlen)
+{
+	const struct journal *j = h->jr;
+	size_t i;
+	int r;
+
+	for (i = 0; i < j->n; i++) {
+		const struct jent *e = &j->e[i];
+		const struct dom *d = e->domid <= MAX_DOMID ? byid[e->domid] : NULL;
+		uint64_t k;
+
+		for (k = 0; k < e->n; k++) {
+			if (e->mfn + k < h->nframes) {
+				r = check_frame(h, byid, e->mfn + k, maps, fl, nfl, err, errlen);
+				if (r < 0)
+					return r;
+			}
+			if (maps && d && e->pfn + k < d->npfns) {
+				r = check_pfn(h, d, e->pfn + k, err, errlen);
+				if (r < 0)
+					return r;
 			}
 		}
-		if (!h->fault_injected && valid != d->tot_pages) {
-			snprintf(err, errlen, "domain %u: %" PRIu64 " P2M entries, tot_pages %" PRIu64,
-				 d->domid, valid, d->tot_pages);
-			return -EUCLEAN;
-		}
 	}
-	if (!h->fault_injected)
-		for (f = 0; f < h->nframes; f++)
-			if (h->owner[f] < SIM_DOMID_IO && h->m2p[f] == INVALID_ENTRY) {
-				snprintf(err, errlen, "frame %" PRIu64 " owned by %u has no M2P entry", f,
-					 h->owner[f]);
-				return -EUCLEAN;
-			}
 	return 0;
 }
 
-/* A populated pfn of d that the driver will no longer touch. */
-static bool fault_pick(struct sim_dom *d, uint64_t *ret_pfn)
+int simhost_check_ex(const struct simhost *h, unsigned flags, char *err, size_t errlen)
 {
-	if (d->npop < 2)
-		return false;
-	*ret_pfn = d->pop[--d->npop];
-	return true;
+	struct journal *j = h->jr;
+	bool maps = !h->faulted || (flags & SIMHOST_CHECK_STRICT);
+	bool full = (flags & SIMHOST_CHECK_FULL) || j->overflow || !j->checked_once ||
+		    h->nframes <= FULL_CHECK_FRAMES;
+	struct inflight *fl = NULL;
+	const struct dom **byid;
+	size_t nfl = 0, i;
+	int r;
+
+	r = check_counters(h, maps, err, errlen);
+	if (r < 0)
+		return r;
+	byid = calloc(MAX_DOMID + 1, sizeof(*byid));
+	if (!byid)
+		return -ENOMEM;
+	for (i = 0; i < h->ndoms; i++)
+		byid[h->doms[i]->domid] = h->doms[i];
+	for (i = 0; i < h->ndoms; i++)
+		nfl += h->doms[i]->f > 0;
+	if (nfl) {
+		fl = malloc(nfl * sizeof(*fl));
+		if (!fl) {
+			free(byid);
+			return -ENOMEM;
+		}
+		nfl = 0;
+		for (i = 0; i < h->ndoms; i++) {
+			const struct dom *d = h->doms[i];
+			uint64_t k;
+
+			if (!d->f)
+				continue;
+			fl[nfl].domid = d->domid;
+			fl[nfl].n = d->f;
+			for (k = 0; k < d->f; k++)
+				fl[nfl].pfn[k] = d->perm[d->p + k];
+			qsort(fl[nfl].pfn, d->f, sizeof(uint64_t), u64_cmp);
+			nfl++;
+		}
+	}
+	r = full ? check_full(h, byid, maps, fl, nfl, err, errlen)
+		 : check_journal(h, byid, maps, fl, nfl, err, errlen);
+	free(fl);
+	free(byid);
+	if (r < 0)
+		return r;
+	j->n = 0;
+	j->overflow = false;
+	j->checked_once = true;
+	return 0;
+}
+
+int simhost_check(const struct simhost *h, char *err, size_t errlen)
+{
+	return simhost_check_ex(h, 0, err, errlen);
+}
+
+/* ---- fault injection ---- */
+
+/* Take a random populated pfn of d (not avoid, when d has another) away
+ * from its driver; its frame stays owned. */
+static uint64_t withdraw(struct dom *d, uint64_t avoid)
+{
+	uint64_t i = d->w + rng_next(d) % (d->p - d->w), pfn;
+
+	if (d->perm[i] == avoid && d->p - d->w > 1)
+		i = i + 1 < d->p ? i + 1 : d->w;
+	pfn = d->perm[i];
+
+	d->perm[i] = d->perm[d->w];
+	d->perm[d->w] = (uint32_t)pfn;
+	d->w++;
+	d->wd_owned++;
+	return pfn;
+}
+
+/* Room for n more fault records; 0 or -ENOMEM. */
+static int fault_reserve(struct dom *d, size_t n)
+{
+	size_t ncap;
+	struct dfault *f;
+
+	if (d->nfaults + n <= d->capfaults)
+		return 0;
+	ncap = d->capfaults ? d->capfaults * 2 : 4;
+	if (ncap < d->nfaults + n)
+		ncap = d->nfaults + n;
+	f = realloc(d->faults, ncap * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	d->faults = f;
+	d->capfaults = ncap;
+	return 0;
+}
+
+/* Remember a frame a fault left behind, for destroy (room reserved). */
+static void fault_note(struct dom *d, uint64_t mfn, bool quarantined)
+{
+	d->faults[d->nfaults].mfn = mfn;
+	d->faults[d->nfaults].quarantined = quarantined;
+	d->nfaults++;
 }
 
 int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *cls, char *err,
 			 size_t errlen)
 {
-	struct sim_dom *d = dom_find(h, domid), *other = NULL;
-	uint64_t pfn, pfn2, f;
+	struct dom *d = dom_find(h, domid), *o = NULL;
+	enum fault_kind kind;
+	uint64_t a, b, mfn, q = 0;
 	size_t i;
 
 	if (!d) {
-		snprintf(err, errlen, "no domain %u", domid);
+		fail(err, errlen, "no domain %u", domid);
 		return -ENOENT;
 	}
-	if (!fault_pick(d, &pfn)) {
-		snprintf(err, errlen, "domain %u has too few pages", domid);
+	for (i = 0; cls && i < sizeof(fault_names) / sizeof(*fault_names); i++)
+		if (strcmp(cls, fault_names[i]) == 0)
+			break;
+	if (!cls || i == sizeof(fault_names) / sizeof(*fault_names)) {
+		fail(err, errlen, "unknown fault class \"%s\"", cls ? cls : "(null)");
 		return -EINVAL;
 	}
-	if (strcmp(cls, "M2P_MISMATCH") == 0) {
-		h->m2p[d->p2m[pfn]] = pfn + 1 < d->npfns ? pfn + 1 : pfn - 1;
-	} else if (strcmp(cls, "M2P_INVALID_FOR_MAPPED") == 0) {
-		h->m2p[d->p2m[pfn]] = INVALID_ENTRY;
-	} else if (strcmp(cls, "P2M_ALIAS") == 0) {
-		if (!fault_pick(d, &pfn2))
-			return -EINVAL;
-		d->p2m[pfn2] = d->p2m[pfn];
-	} else if (strcmp(cls, "P2M_MFN_OUT_OF_RANGE") == 0) {
-		d->p2m[pfn] = h->nframes + 1000;
-	} else if (strcmp(cls, "P2M_UNOWNED_MFN") == 0) {
-		if (!h->nclean) {
-			snprintf(err, errlen, "no free frame to point at");
-			return -EINVAL;
-		}
-		d->p2m[pfn] = h->clean[0];
-	} else if (strcmp(cls, "MFN_CROSS_CLAIM") == 0) {
-		for (i = 0; i < h->ndoms; i++)
-			if (h->doms[i] != d && h->doms[i]->npop)
-				other = h->doms[i];
-		if (!other) {
-			snprintf(err, errlen, "no other domain to cross-claim from");
-			return -EINVAL;
-		}
-		d->p2m[pfn] = other->p2m[other->pop[0]];
-	} else {
-		snprintf(err, errlen, "unknown fault class \"%s\"", cls);
-		return -EINVAL;
+	kind = (enum fault_kind)i;
+	if (d->p - d->w < (kind == F_ALIAS ? 2u : 1u) || d->npfns < 2) {
+		fail(err, errlen, "domain %u has too few populated pages", domid);
+		return -ENOSPC;
 	}
-	(void)f;
-	h->fault_injected = true;
+	if (kind == F_CROSS) {
+		for (i = 0; i < h->ndoms && !o; i++)
+			if (h->doms[i] != d && h->doms[i]->p - h->doms[i]->w >= 2)
+				o = h->doms[i];
+		if (!o) {
+			fail(err, errlen, "no other domain to cross-claim a frame from");
+			return -ENOENT;
+		}
+	}
+	if (kind == F_UNOWNED && !h->clean.count && !h->dirty.count) {
+		fail(err, errlen, "no free frame to point at");
+		return -ENOSPC;
+	}
+	if (fault_reserve(d, 2) < 0) {
+		fail(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (kind == F_UNOWNED && h->nquar == h->capquar) {
+		size_t ncap = h->capquar ? h->capquar * 2 : 8;
+		uint64_t *qa = realloc(h->quar, ncap * sizeof(*qa));
+
+		if (!qa) {
+			fail(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		h->quar = qa;
+		h->capquar = ncap;
+	}
+	a = withdraw(d, UINT64_MAX);
+	mfn = d->p2m[a];
+	switch (kind) {
+	case F_M2P_MISMATCH: h->m2p[mfn] = a + 1 < d->npfns ? a + 1 : a - 1; break;
+	case F_M2P_INVALID: h->m2p[mfn] = INVALID_ENTRY; break;
+	case F_ALIAS:
+		b = withdraw(d, UINT64_MAX);
+		fault_note(d, d->p2m[b], false);
+		jlog(h, domid, b, d->p2m[b]);
+		d->p2m[b] = mfn;
+		break;
+	case F_UNOWNED:
+		/* a free frame, kept out of the allocator so that it stays free */
+		if (!fset_take_run(&h->clean, 1, &q))
+			fset_take_run(&h->dirty, 1, &q);
+		h->quar[h->nquar++] = q;
+		fault_note(d, q, true);
+		fault_note(d, mfn, false);
+		d->p2m[a] = q;
+		jlog(h, domid, a, q);
+		break;
+	case F_OUT_OF_RANGE:
+		fault_note(d, mfn, false);
+		d->p2m[a] = h->nframes + (a & 0xfff);
+		break;
+	case F_CROSS:
+		b = withdraw(o, a);
+		fault_note(d, mfn, false);
+		d->p2m[a] = o->p2m[b];
+		jlog(h, o->domid, b, o->p2m[b]);
+		break;
+	}
+	jlog(h, domid, a, mfn);
+	h->faulted = true;
 	return 0;
 }
 
+/* ---- read-only views ---- */
+
 const uint64_t *simhost_m2p(const struct simhost *h, uint64_t *ret_nframes)
 {
-	*ret_nframes = h->nframes;
+	if (ret_nframes)
+		*ret_nframes = h->nframes;
 	return h->m2p;
 }
 
 const uint64_t *simhost_p2m(const struct simhost *h, uint32_t domid, uint64_t *ret_npfns)
 {
-	const struct sim_dom *d = dom_find(h, domid);
+	const struct dom *d = dom_find(h, domid);
 
 	if (!d)
 		return NULL;
-	*ret_npfns = d->npfns;
+	if (ret_npfns)
+		*ret_npfns = d->npfns;
 	return d->p2m;
 }
 
 uint32_t simhost_frame_owner(const struct simhost *h, uint64_t mfn)
 {
 	return mfn < h->nframes ? h->owner[mfn] : SIM_DOMID_INVALID;
+}
+
+const uint32_t *simhost_owner_array(const struct simhost *h, uint64_t *ret_nframes)
+{
+	if (ret_nframes)
+		*ret_nframes = h->nframes;
+	return h->owner;
+}
+
+int simhost_p2m_copy32(const struct simhost *h, uint32_t domid, uint32_t *dst, uint64_t n)
+{
+	const struct dom *d = dom_find(h, domid);
+	uint64_t i;
+
+	if (!d)
+		return -ENOENT;
+	if (n > d->npfns)
+		n = d->npfns;
+	for (i = 0; i < n; i++) {
+		uint64_t e = d->p2m[i];
+
+		if (e == INVALID_ENTRY)
+			dst[i] = UINT32_MAX;
+		else
+			dst[i] = (uint32_t)((e & ((UINT64_C(1) << 30) - 1)) |
+					    ((e >> 63) & 1) << 31 | ((e >> 62) & 1) << 30);
+	}
+	return 0;
+}
+
+size_t simhost_e820(const struct simhost *h, struct sim_e820_range *ret, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < h->ne820 && i < max; i++)
+		ret[i] = h->e820[i];
+	return h->ne820;
+}
+
+unsigned simhost_guest_width(const struct simhost *h, uint32_t domid)
+{
+	const struct dom *d = dom_find(h, domid);
+
+	return d && d->type == SIM_PV ? d->width : 0;
+}
+
+int simhost_balloon_status(const struct simhost *h, uint32_t domid, struct sim_balloon_status *ret)
+{
+	const struct dom *d = dom_find(h, domid);
+	static const enum sim_driver_state map[] = {
+		[DRV_IDLE] = SIM_DRIVER_IDLE,	    [DRV_START] = SIM_DRIVER_MOVING,
+		[DRV_BATCH] = SIM_DRIVER_MOVING,    [DRV_WAIT] = SIM_DRIVER_WAITING,
+		[DRV_GAVE_UP] = SIM_DRIVER_GAVE_UP, [DRV_STOPPED] = SIM_DRIVER_STOPPED,
+	};
+
+	if (!d)
+		return -ENOENT;
+	memset(ret, 0, sizeof(*ret));
+	ret->behavior = d->b.behavior;
+	ret->state = d->b.behavior == SIM_BALLOON_NONE ? SIM_DRIVER_NONE : map[d->st];
+	ret->has_target = d->has_target;
+	ret->target_kib = d->target_kib;
+	ret->retries = d->retries;
+	ret->next_ms = d->drv_next == NEVER ? UINT64_MAX : d->drv_next;
+	ret->inflight_pages = d->f;
+	ret->moved_kib = d->moved_pages * SIM_PAGE_KIB;
+	ret->rate_kib_s = d->b.rate_kib_s;
+	ret->withdrawn_pages = d->w;
+	return 0;
 }

@@ -1,7 +1,14 @@
-/* An in-process XenStore: nodes in a hash table keyed by full path, each
- * knowing its children; watches matched by path prefix; a bounded event
- * queue (the oldest event is dropped on overflow, as a slow watcher on a
- * real xenstored would eventually be). */
+/* An in-process XenStore.
+ *
+ * Nodes live in a hash table keyed by their full path (reads and writes are
+ * one lookup, whatever the size of the store) and are linked into a tree
+ * (parent, first/last child, siblings) so that directory listings and
+ * removals cost what they list or remove. Watches live in a second hash
+ * table keyed by the watched path: a write looks up each ancestor of the
+ * written path, so its cost is the depth of the path, not the number of
+ * watches. Events wait in a bounded FIFO; when it is full the oldest event
+ * is dropped and counted (a real xenstored would eventually drop a watcher
+ * that never reads; dropping the oldest keeps the newest state visible). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,138 +16,362 @@
 
 #include "simxs.h"
 
-#define EVENT_QUEUE_MAX 65536
+#define EVENT_QUEUE_MAX 65536u /* pending watch events kept at most */
+#define NODE_BUCKETS_MIN 256u
+#define WATCH_BUCKETS 64u
 
-struct node {
-	char *path;
-	char *value;
-	char **children; /* names, not paths */
-	size_t n_children, cap_children;
-	struct node *hnext;
+struct xs_node {
+	char *path;  /* full path, the hash key */
+	char *value; /* NUL-terminated; length in vlen */
+	size_t vlen;
+	uint64_t hash;
+	struct xs_node *hnext;
+	struct xs_node *parent, *first, *last, *prev, *next;
+	size_t nchildren;
 };
 
-struct watch {
+struct xs_watch {
 	char *path;
 	char *token;
+	uint64_t hash;
+	uint64_t seq; /* registration order: events fire in this order */
+	struct xs_watch *hnext;
 };
 
-struct event {
-	char *path;
-	char *token;
+/* One pending event: "path\0token\0" in one allocation. */
+struct xs_event {
+	char *buf;
+	size_t toff;
 };
 
 struct simxs {
-	struct node **buckets;
-	size_t n_buckets, n_nodes;
-	struct watch *watches;
-	size_t n_watches;
-	struct event *queue; /* ring */
-	size_t q_head, q_len;
-	uint64_t dropped;
+	struct xs_node **buckets;
+	size_t nbuckets, nnodes;
+	struct xs_node *root;
+	struct xs_watch *wbuckets[WATCH_BUCKETS];
+	size_t nwatches;
+	uint64_t watch_seq;
+	struct xs_event *ring; /* power-of-two capacity, grows up to EVENT_QUEUE_MAX */
+	size_t rcap, rhead, rlen;
+	uint64_t generation;
 	struct simxs_stats stats;
+	/* scratch for collecting the watches one change fires */
+	struct xs_watch **fired;
+	size_t nfired, capfired;
 };
 
-static uint64_t path_hash(const char *s)
+static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = 0xcbf29ce484222325ull;
 
 	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h ^ (h >> 29);
 }
 
-static struct node *node_find(const struct simxs *xs, const char *path)
+static bool path_char_ok(char c)
 {
-	struct node *n = xs->buckets[path_hash(path) % xs->n_buckets];
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '/' || c == '_' || c == '@' || c == '.' || c == '-';
+}
 
-	for (; n; n = n->hnext)
-		if (strcmp(n->path, path) == 0)
+/* Absolute, no "//", no trailing "/" (except "/" itself), XenStore's
+ * character set, shorter than SIMXS_PATH_MAX. */
+static bool path_valid(const char *p)
+{
+	size_t i;
+
+	if (!p || p[0] != '/')
+		return false;
+	for (i = 0; p[i]; i++) {
+		if (i >= SIMXS_PATH_MAX - 1 || !path_char_ok(p[i]))
+			return false;
+		if (p[i] == '/' && p[i + 1] == '/')
+			return false;
+	}
+	return i == 1 || p[i - 1] != '/';
+}
+
+/* A special watch name: "@" then letters. */
+static bool special_valid(const char *p)
+{
+	size_t i;
+
+	if (!p || p[0] != '@' || !p[1])
+		return false;
+	for (i = 1; p[i]; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')) || i > 64)
+			return false;
+	return true;
+}
+
+/* ---- nodes ---- */
+
+static struct xs_node *node_lookup(const struct simxs *xs, const char *path, uint64_t h)
+{
+	struct xs_node *n;
+
+	for (n = xs->buckets[h & (xs->nbuckets - 1)]; n; n = n->hnext)
+		if (n->hash == h && strcmp(n->path, path) == 0)
 			return n;
 	return NULL;
 }
 
-static int rehash(struct simxs *xs)
+static struct xs_node *node_find(const struct simxs *xs, const char *path)
 {
-	size_t nb = xs->n_buckets * 2, i;
-	struct node **b = calloc(nb, sizeof(*b));
+	return node_lookup(xs, path, hash_str(path));
+}
+
+static void table_grow(struct simxs *xs)
+{
+	size_t nb = xs->nbuckets * 2, i;
+	struct xs_node **b = calloc(nb, sizeof(*b));
 
 	if (!b)
-		return -ENOMEM;
-	for (i = 0; i < xs->n_buckets; i++) {
-		struct node *n = xs->buckets[i], *next;
+		return; /* keep the old table: slower chains, still correct */
+	for (i = 0; i < xs->nbuckets; i++) {
+		struct xs_node *n = xs->buckets[i], *next;
 
 		for (; n; n = next) {
-			size_t k = path_hash(n->path) % nb;
-
 			next = n->hnext;
-			n->hnext = b[k];
-			b[k] = n;
+			n->hnext = b[n->hash & (nb - 1)];
+			b[n->hash & (nb - 1)] = n;
 		}
 	}
 	free(xs->buckets);
 	xs->buckets = b;
-	xs->n_buckets = nb;
-	return 0;
+	xs->nbuckets = nb;
 }
 
-static struct node *node_new(struct simxs *xs, const char *path)
+/* A new empty node under parent (NULL only for the root). */
+static struct xs_node *node_new(struct simxs *xs, struct xs_node *parent, const char *path,
+				size_t plen)
 {
-	struct node *n = calloc(1, sizeof(*n));
+	struct xs_node *n = calloc(1, sizeof(*n));
 	size_t k;
 
 	if (!n)
 		return NULL;
-	n->path = strdup(path);
-	n->value = strdup("");
+	n->path = malloc(plen + 1);
+	n->value = malloc(1);
 	if (!n->path || !n->value) {
 		free(n->path);
 		free(n->value);
 		free(n);
 		return NULL;
 	}
-	if (xs->n_nodes + 1 > xs->n_buckets * 2)
-		rehash(xs);
-	k = path_hash(path) % xs->n_buckets;
+	memcpy(n->path, path, plen);
+	n->path[plen] = '\0';
+	n->value[0] = '\0';
+	n->hash = hash_str(n->path);
+	if (xs->nnodes >= xs->nbuckets)
+		table_grow(xs);
+	k = n->hash & (xs->nbuckets - 1);
 	n->hnext = xs->buckets[k];
 	xs->buckets[k] = n;
-	xs->n_nodes++;
+	xs->nnodes++;
+	n->parent = parent;
+	if (parent) {
+		n->prev = parent->last;
+		if (parent->last)
+			parent->last->next = n;
+		else
+			parent->first = n;
+		parent->last = n;
+		parent->nchildren++;
+	}
 	return n;
 }
 
-static int child_add(struct node *parent, const char *name)
+static void node_unhash(struct simxs *xs, struct xs_node *n)
 {
-	size_t i;
+	struct xs_node **pp = &xs->buckets[n->hash & (xs->nbuckets - 1)];
 
-	for (i = 0; i < parent->n_children; i++)
-		if (strcmp(parent->children[i], name) == 0)
-			return 0;
-	if (parent->n_children == parent->cap_children) {
-		size_t cap = parent->cap_children ? parent->cap_children * 2 : 4;
-		char **c = realloc(parent->children, cap * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		parent->children = c;
-		parent->cap_children = cap;
-	}
-	parent->children[parent->n_children] = strdup(name);
-	if (!parent->children[parent->n_children])
-		return -ENOMEM;
-	parent->n_children++;
-	return 0;
-}
-
-static void child_remove(struct node *parent, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < parent->n_children; i++)
-		if (strcmp(parent->children[i], name) == 0) {
-			free(parent->children[i]);
-			parent->children[i] = parent->children[--parent->n_children];
-			return;
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == n) {
+			*pp = n->hnext;
+			break;
 		}
+	xs->nnodes--;
 }
+
+static void node_unlink(struct xs_node *n)
+{
+	struct xs_node *p = n->parent;
+
+	if (!p)
+		return;
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		p->first = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		p->last = n->prev;
+	p->nchildren--;
+	n->parent = n->prev = n->next = NULL;
+}
+
+static void node_destroy(struct xs_node *n)
+{
+	free(n->path);
+	free(n->value);
+	free(n);
+}
+
+/* The node at path, creating it and any missing parents; *created says
+ * whether path itself is new. NULL when out of memory. */
+static struct xs_node *node_make(struct simxs *xs, char *path, bool *created)
+{
+	struct xs_node *n = node_find(xs, path), *parent;
+	size_t len = strlen(path), cut = len;
+
+	*created = false;
+	if (n)
+		return n;
+	/* find the deepest existing ancestor */
+	for (;;) {
+		char save;
+
+		while (cut > 0 && path[cut] != '/')
+			cut--;
+		if (cut == 0) {
+			parent = xs->root;
+			break;
+		}
+		save = path[cut];
+		path[cut] = '\0';
+		parent = node_find(xs, path);
+		path[cut] = save;
+		if (parent)
+			break;
+		cut--;
+	}
+	/* create every component after it */
+	for (;;) {
+		size_t end = cut + 1;
+
+		while (end < len && path[end] != '/')
+			end++;
+		n = node_new(xs, parent, path, end);
+		if (!n)
+			return NULL;
+		if (end == len)
+			break;
+		parent = n;
+		cut = end;
+	}
+	*created = true;
+	return n;
+}
+
+/* ---- events and watches ---- */
+
+static void event_push(struct simxs *xs, const char *path, const char *token)
+{
+	size_t pl = strlen(path), tl = strlen(token);
+	struct xs_event *ev;
+	char *buf;
+
+	if (xs->rlen == xs->rcap) {
+		if (xs->rcap < EVENT_QUEUE_MAX) {
+			size_t ncap = xs->rcap ? xs->rcap * 2 : 64, i;
+			struct xs_event *r = malloc(ncap * sizeof(*r));
+
+			if (!r)
+				return;
+			for (i = 0; i < xs->rlen; i++)
+				r[i] = xs->ring[(xs->rhead + i) & (xs->rcap - 1)];
+			free(xs->ring);
+			xs->ring = r;
+			xs->rcap = ncap;
+			xs->rhead = 0;
+		} else {
+			/* full: drop the oldest */
+			free(xs->ring[xs->rhead].buf);
+			xs->rhead = (xs->rhead + 1) & (xs->rcap - 1);
+			xs->rlen--;
+			xs->stats.events_dropped++;
+		}
+	}
+	buf = malloc(pl + tl + 2);
+	if (!buf)
+		return;
+	memcpy(buf, path, pl + 1);
+	memcpy(buf + pl + 1, token, tl + 1);
+	ev = &xs->ring[(xs->rhead + xs->rlen) & (xs->rcap - 1)];
+	ev->buf = buf;
+	ev->toff = pl + 1;
+	xs->rlen++;
+	xs->stats.events++;
+}
+
+static void fired_add(struct simxs *xs, struct xs_watch *w)
+{
+	if (xs->nfired == xs->capfired) {
+		size_t ncap = xs->capfired ? xs->capfired * 2 : 16;
+		struct xs_watch **f = realloc(xs->fired, ncap * sizeof(*f));
+
+		if (!f)
+			return;
+		xs->fired = f;
+		xs->capfired = ncap;
+	}
+	xs->fired[xs->nfired++] = w;
+}
+
+/* Collect the watches registered exactly on path. */
+static void watches_on(struct simxs *xs, const char *path, size_t plen)
+{
+	uint64_t h;
+	struct xs_watch *w;
+	char tmp[SIMXS_PATH_MAX];
+
+	if (!xs->nwatches)
+		return;
+	memcpy(tmp, path, plen);
+	tmp[plen] = '\0';
+	h = hash_str(tmp);
+	for (w = xs->wbuckets[h % WATCH_BUCKETS]; w; w = w->hnext)
+		if (w->hash == h && strcmp(w->path, tmp) == 0)
+			fired_add(xs, w);
+}
+
+static int watch_seq_cmp(const void *a, const void *b)
+{
+	const struct xs_watch *x = *(struct xs_watch *const *)a, *y = *(struct xs_watch *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Queue the collected watches, in registration order, with event path. */
+static void fired_flush(struct simxs *xs, const char *event_path)
+{
+	size_t i;
+
+	if (xs->nfired > 1)
+		qsort(xs->fired, xs->nfired, sizeof(*xs->fired), watch_seq_cmp);
+	for (i = 0; i < xs->nfired; i++)
+		event_push(xs, event_path, xs->fired[i]->token);
+	xs->nfired = 0;
+}
+
+/* Fire the watches on path and on each of its ancestors (including "/"). */
+static void fire_path(struct simxs *xs, const char *path)
+{
+	size_t len = strlen(path), i;
+
+	if (!xs->nwatches)
+		return;
+	watches_on(xs, "/", 1);
+	for (i = 1; i <= len; i++)
+		if (i == len || path[i] == '/')
+			watches_on(xs, path, i);
+	fired_flush(xs, path);
+}
+
+/* ---- public API ---- */
 
 struct simxs *simxs_new(void)
 {
@@ -148,11 +379,16 @@ struct simxs *simxs_new(void)
 
 	if (!xs)
 		return NULL;
-	xs->n_buckets = 1024;
-	xs->buckets = calloc(xs->n_buckets, sizeof(*xs->buckets));
-	xs->queue = calloc(EVENT_QUEUE_MAX, sizeof(*xs->queue));
-	if (!xs->buckets || !xs->queue || !node_new(xs, "/")) {
-		simxs_free(xs);
+	xs->nbuckets = NODE_BUCKETS_MIN;
+	xs->buckets = calloc(xs->nbuckets, sizeof(*xs->buckets));
+	if (!xs->buckets) {
+		free(xs);
+		return NULL;
+	}
+	xs->root = node_new(xs, NULL, "/", 1);
+	if (!xs->root) {
+		free(xs->buckets);
+		free(xs);
 		return NULL;
 	}
 	return xs;
@@ -164,126 +400,66 @@ void simxs_free(struct simxs *xs)
 
 	if (!xs)
 		return;
-	for (i = 0; xs->buckets && i < xs->n_buckets; i++) {
-		struct node *n = xs->buckets[i], *next;
+	for (i = 0; i < xs->nbuckets; i++) {
+		struct xs_node *n = xs->buckets[i], *next;
 
 		for (; n; n = next) {
-			size_t k;
-
 			next = n->hnext;
-			for (k = 0; k < n->n_children; k++)
-				free(n->children[k]);
-			free(n->children);
-			free(n->path);
-			free(n->value);
-			free(n);
+			node_destroy(n);
 		}
 	}
 	free(xs->buckets);
-	for (i = 0; i < xs->n_watches; i++) {
-		free(xs->watches[i].path);
-		free(xs->watches[i].token);
-	}
-	free(xs->watches);
-	for (i = 0; xs->queue && i < xs->q_len; i++) {
-		struct event *ev = &xs->queue[(xs->q_head + i) % EVENT_QUEUE_MAX];
+	for (i = 0; i < WATCH_BUCKETS; i++) {
+		struct xs_watch *w = xs->wbuckets[i], *next;
 
-		free(ev->path);
-		free(ev->token);
+		for (; w; w = next) {
+			next = w->hnext;
+			free(w->path);
+			free(w->token);
+			free(w);
+		}
 	}
-	free(xs->queue);
+	for (i = 0; i < xs->rlen; i++)
+		free(xs->ring[(xs->rhead + i) & (xs->rcap - 1)].buf);
+	free(xs->ring);
+	free(xs->fired);
 	free(xs);
 }
 
-static bool path_valid(const char *p)
+/* Is path caller's own /local/domain/N or below it? *rest points after it. */
+static bool own_subtree(uint32_t caller, const char *path, const char **rest)
 {
-	size_t i, n = strlen(p);
+	char own[40];
+	int n = snprintf(own, sizeof(own), "/local/domain/%u", caller);
 
-	if (n == 0 || n >= SIMXS_PATH_MAX || p[0] != '/')
+	if (strncmp(path, own, (size_t)n) != 0 || (path[n] != '\0' && path[n] != '/'))
 		return false;
-	if (n > 1 && p[n - 1] == '/')
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (c == '/' && i > 0 && p[i - 1] == '/')
-			return false;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '/' || c == '_' || c == '@' || c == '.' || c == '-'))
-			return false;
-	}
+	*rest = path + n;
 	return true;
 }
 
-/* Guest N may read under /local/domain/N; dom0 reads everything. */
 static bool may_read(uint32_t caller, const char *path)
 {
-	char own[64];
-	size_t n;
+	const char *rest;
 
-	if (caller == 0)
-		return true;
-	n = (size_t)snprintf(own, sizeof(own), "/local/domain/%u", caller);
-	return strncmp(path, own, n) == 0 && (path[n] == '\0' || path[n] == '/');
+	return caller == 0 || own_subtree(caller, path, &rest);
 }
 
-/* Guest N may write data/ and memory/meminfo under its own directory. */
+/* Guest N may write below its data/ directory and its memory/meminfo. */
 static bool may_write(uint32_t caller, const char *path)
 {
-	char own[64];
-	size_t n;
+	const char *rest;
 
 	if (caller == 0)
 		return true;
-	n = (size_t)snprintf(own, sizeof(own), "/local/domain/%u/", caller);
-	if (strncmp(path, own, n) != 0)
+	if (!own_subtree(caller, path, &rest))
 		return false;
-	path += n;
-	return (strncmp(path, "data/", 5) == 0 && path[5]) || strcmp(path, "memory/meminfo") == 0;
-}
-
-static void queue_push(struct simxs *xs, const char *path, const char *token)
-{
-	struct event *ev;
-
-	if (xs->q_len == EVENT_QUEUE_MAX) {
-		ev = &xs->queue[xs->q_head];
-		free(ev->path);
-		free(ev->token);
-		xs->q_head = (xs->q_head + 1) % EVENT_QUEUE_MAX;
-		xs->q_len--;
-		xs->dropped++;
-	}
-	ev = &xs->queue[(xs->q_head + xs->q_len) % EVENT_QUEUE_MAX];
-	ev->path = strdup(path);
-	ev->token = strdup(token);
-	if (!ev->path || !ev->token) {
-		free(ev->path);
-		free(ev->token);
-		return;
-	}
-	xs->q_len++;
-}
-
-/* Fire every watch on path or one of its ancestors. */
-static void fire(struct simxs *xs, const char *path)
-{
-	size_t i;
-
-	for (i = 0; i < xs->n_watches; i++) {
-		const char *w = xs->watches[i].path;
-		size_t n = strlen(w);
-
-		if (strcmp(w, "/") == 0 ||
-		    (strncmp(path, w, n) == 0 && (path[n] == '\0' || path[n] == '/')))
-			queue_push(xs, path, xs->watches[i].token);
-	}
+	return (strncmp(rest, "/data/", 6) == 0 && rest[6]) || strcmp(rest, "/memory/meminfo") == 0;
 }
 
 int simxs_read(const struct simxs *xs, uint32_t caller, const char *path, char *buf, size_t len)
 {
-	const struct node *n;
-	size_t vlen;
+	const struct xs_node *n;
 
 	if (!path_valid(path))
 		return -EINVAL;
@@ -292,146 +468,103 @@ int simxs_read(const struct simxs *xs, uint32_t caller, const char *path, char *
 	n = node_find(xs, path);
 	if (!n)
 		return -ENOENT;
-	vlen = strlen(n->value);
-	if (vlen + 1 > len)
+	if (n->vlen + 1 > len)
 		return -E2BIG;
-	memcpy(buf, n->value, vlen + 1);
-	return (int)vlen;
-}
-
-/* Find or create path and its parents; fires watches for new nodes. */
-static struct node *node_make(struct simxs *xs, const char *path, bool *created)
-{
-	char tmp[SIMXS_PATH_MAX];
-	struct node *n, *parent;
-	char *slash;
-
-	*created = false;
-	n = node_find(xs, path);
-	if (n)
-		return n;
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	slash = strrchr(tmp, '/');
-	if (slash == tmp) {
-		parent = node_find(xs, "/");
-	} else {
-		bool pc;
-
-		*slash = '\0';
-		parent = node_make(xs, tmp, &pc);
-		if (pc)
-			fire(xs, tmp);
-		*slash = '/';
-	}
-	if (!parent)
-		return NULL;
-	n = node_new(xs, path);
-	if (!n)
-		return NULL;
-	if (child_add(parent, strrchr(path, '/') + 1) < 0)
-		return NULL;
-	*created = true;
-	return n;
+	memcpy(buf, n->value, n->vlen + 1);
+	return (int)n->vlen;
 }
 
 int simxs_write(struct simxs *xs, uint32_t caller, const char *path, const char *value)
 {
-	struct node *n;
+	char copy[SIMXS_PATH_MAX];
+	struct xs_node *n;
+	size_t vlen;
 	bool created;
 	char *v;
 
-	if (!path_valid(path) || strcmp(path, "/") == 0)
+	if (!path_valid(path) || strcmp(path, "/") == 0 || !value)
 		return -EINVAL;
-	if (strlen(value) > SIMXS_VALUE_MAX)
+	vlen = strlen(value);
+	if (vlen > SIMXS_VALUE_MAX)
 		return -E2BIG;
 	if (!may_write(caller, path)) {
 		xs->stats.denied++;
 		return -EACCES;
 	}
-	n = node_make(xs, path, &created);
+	snprintf(copy, sizeof(copy), "%s", path);
+	n = node_make(xs, copy, &created);
 	if (!n)
 		return -ENOMEM;
+	if (!created && n->vlen == vlen && memcmp(n->value, value, vlen) == 0) {
+		xs->stats.writes++;
+		if (caller == 0) {
+			xs->stats.dom0_writes++;
+			xs->stats.dom0_noop_writes++;
+		} else {
+			xs->stats.guest_writes++;
+		}
+		return 0; /* nothing changed: no watch fires */
+	}
+	v = malloc(vlen + 1);
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, value, vlen + 1);
+	free(n->value);
+	n->value = v;
+	n->vlen = vlen;
 	xs->stats.writes++;
 	if (caller == 0)
 		xs->stats.dom0_writes++;
 	else
 		xs->stats.guest_writes++;
-	if (!created && strcmp(n->value, value) == 0) {
-		if (caller == 0)
-			xs->stats.dom0_noop_writes++;
-		/* xenstored fires watches even for an unchanged value */
-		fire(xs, path);
-		return 0;
-	}
-	v = strdup(value);
-	if (!v)
-		return -ENOMEM;
-	free(n->value);
-	n->value = v;
-	fire(xs, path);
+	xs->generation++;
+	fire_path(xs, path);
 	return 0;
 }
 
-/* Remove n and its subtree from the table (not from its parent). */
-static void subtree_free(struct simxs *xs, struct node *n)
+/* Remove n's subtree from the table, firing watches registered exactly on
+ * each removed descendant, then free it (pre-order for events). */
+static void subtree_remove(struct simxs *xs, struct xs_node *n, bool top)
 {
-	char child[SIMXS_PATH_MAX];
-	struct node **pp;
-	size_t i;
+	struct xs_node *c, *next;
 
-	for (i = 0; i < n->n_children; i++) {
-		struct node *c;
-
-		snprintf(child, sizeof(child), "%s/%s", n->path, n->children[i]);
-		c = node_find(xs, child);
-		if (c)
-			subtree_free(xs, c);
-		free(n->children[i]);
+	if (!top && xs->nwatches) {
+		watches_on(xs, n->path, strlen(n->path));
+		fired_flush(xs, n->path);
 	}
-	free(n->children);
-	for (pp = &xs->buckets[path_hash(n->path) % xs->n_buckets]; *pp; pp = &(*pp)->hnext)
-		if (*pp == n) {
-			*pp = n->hnext;
-			break;
-		}
-	xs->n_nodes--;
-	free(n->path);
-	free(n->value);
-	free(n);
+	for (c = n->first; c; c = next) {
+		next = c->next;
+		subtree_remove(xs, c, false);
+	}
+	node_unhash(xs, n);
+	node_destroy(n);
 }
 
 int simxs_rm(struct simxs *xs, uint32_t caller, const char *path)
 {
-	char parent_path[SIMXS_PATH_MAX];
-	struct node *n, *parent;
-	char *slash;
+	struct xs_node *n;
 
 	if (!path_valid(path) || strcmp(path, "/") == 0)
 		return -EINVAL;
-	if (caller != 0)
+	if (caller != 0) {
+		xs->stats.denied++;
 		return -EACCES;
+	}
 	n = node_find(xs, path);
 	if (!n)
 		return -ENOENT;
-	snprintf(parent_path, sizeof(parent_path), "%s", path);
-	slash = strrchr(parent_path, '/');
-	if (slash == parent_path)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	parent = node_find(xs, parent_path);
-	if (parent)
-		child_remove(parent, strrchr(path, '/') + 1);
-	subtree_free(xs, n);
-	fire(xs, path);
+	node_unlink(n);
+	xs->generation++;
+	fire_path(xs, path);
+	subtree_remove(xs, n, true);
 	return 0;
 }
 
 int simxs_directory(const struct simxs *xs, uint32_t caller, const char *path, char ***ret)
 {
-	const struct node *n;
+	const struct xs_node *n, *c;
+	size_t i = 0;
 	char **v;
-	size_t i;
 
 	if (!path_valid(path))
 		return -EINVAL;
@@ -440,18 +573,19 @@ int simxs_directory(const struct simxs *xs, uint32_t caller, const char *path, c
 	n = node_find(xs, path);
 	if (!n)
 		return -ENOENT;
-	v = calloc(n->n_children + 1, sizeof(*v));
+	v = calloc(n->nchildren + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	for (i = 0; i < n->n_children; i++) {
-		v[i] = strdup(n->children[i]);
+	for (c = n->first; c; c = c->next) {
+		v[i] = strdup(strrchr(c->path, '/') + 1);
 		if (!v[i]) {
 			simxs_strv_free(v);
 			return -ENOMEM;
 		}
+		i++;
 	}
 	*ret = v;
-	return (int)n->n_children;
+	return (int)i;
 }
 
 void simxs_strv_free(char **v)
@@ -465,80 +599,111 @@ void simxs_strv_free(char **v)
 	free(v);
 }
 
+static struct xs_watch *watch_find(const struct simxs *xs, const char *path, const char *token,
+				   uint64_t h)
+{
+	struct xs_watch *w;
+
+	for (w = xs->wbuckets[h % WATCH_BUCKETS]; w; w = w->hnext)
+		if (w->hash == h && strcmp(w->path, path) == 0 && strcmp(w->token, token) == 0)
+			return w;
+	return NULL;
+}
+
 int simxs_watch(struct simxs *xs, const char *path, const char *token)
 {
-	struct watch *w;
-	size_t i;
+	struct xs_watch *w;
+	uint64_t h;
 
-	if (path[0] != '@' && !path_valid(path))
+	if (!token || (!path_valid(path) && !special_valid(path)))
 		return -EINVAL;
-	for (i = 0; i < xs->n_watches; i++)
-		if (strcmp(xs->watches[i].path, path) == 0 &&
-		    strcmp(xs->watches[i].token, token) == 0)
-			return -EEXIST;
-	w = realloc(xs->watches, (xs->n_watches + 1) * sizeof(*w));
+	h = hash_str(path);
+	if (watch_find(xs, path, token, h))
+		return -EEXIST;
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	xs->watches = w;
-	w = &xs->watches[xs->n_watches];
 	w->path = strdup(path);
 	w->token = strdup(token);
 	if (!w->path || !w->token) {
 		free(w->path);
 		free(w->token);
+		free(w);
 		return -ENOMEM;
 	}
-	xs->n_watches++;
-	queue_push(xs, path, token); /* like xenstored: fires once on registration */
+	w->hash = h;
+	w->seq = ++xs->watch_seq;
+	w->hnext = xs->wbuckets[h % WATCH_BUCKETS];
+	xs->wbuckets[h % WATCH_BUCKETS] = w;
+	xs->nwatches++;
+	event_push(xs, path, token); /* like xenstored: fires once when registered */
 	return 0;
 }
 
 int simxs_unwatch(struct simxs *xs, const char *path, const char *token)
 {
-	size_t i;
+	struct xs_watch **pp;
+	uint64_t h;
 
-	for (i = 0; i < xs->n_watches; i++)
-		if (strcmp(xs->watches[i].path, path) == 0 &&
-		    strcmp(xs->watches[i].token, token) == 0) {
-			free(xs->watches[i].path);
-			free(xs->watches[i].token);
-			xs->watches[i] = xs->watches[--xs->n_watches];
+	if (!path || !token)
+		return -EINVAL;
+	h = hash_str(path);
+	for (pp = &xs->wbuckets[h % WATCH_BUCKETS]; *pp; pp = &(*pp)->hnext) {
+		struct xs_watch *w = *pp;
+
+		if (w->hash == h && strcmp(w->path, path) == 0 && strcmp(w->token, token) == 0) {
+			*pp = w->hnext;
+			free(w->path);
+			free(w->token);
+			free(w);
+			xs->nwatches--;
 			return 0;
 		}
+	}
 	return -ENOENT;
 }
 
 void simxs_fire_special(struct simxs *xs, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < xs->n_watches; i++)
-		if (strcmp(xs->watches[i].path, name) == 0)
-			queue_push(xs, name, xs->watches[i].token);
+	if (!special_valid(name))
+		return;
+	watches_on(xs, name, strlen(name));
+	fired_flush(xs, name);
 }
 
 bool simxs_next_event(struct simxs *xs, char *path, size_t pathlen, char *token, size_t toklen)
 {
-	struct event *ev;
+	struct xs_event *ev;
 
-	if (!xs->q_len)
+	if (!xs->rlen)
 		return false;
-	ev = &xs->queue[xs->q_head];
-	snprintf(path, pathlen, "%s", ev->path);
-	snprintf(token, toklen, "%s", ev->token);
-	free(ev->path);
-	free(ev->token);
-	xs->q_head = (xs->q_head + 1) % EVENT_QUEUE_MAX;
-	xs->q_len--;
+	ev = &xs->ring[xs->rhead];
+	if (pathlen)
+		snprintf(path, pathlen, "%s", ev->buf);
+	if (toklen)
+		snprintf(token, toklen, "%s", ev->buf + ev->toff);
+	free(ev->buf);
+	xs->rhead = (xs->rhead + 1) & (xs->rcap - 1);
+	xs->rlen--;
 	return true;
 }
 
 size_t simxs_pending_events(const struct simxs *xs)
 {
-	return xs->q_len;
+	return xs->rlen;
 }
 
 void simxs_get_stats(const struct simxs *xs, struct simxs_stats *ret)
 {
 	*ret = xs->stats;
+}
+
+uint64_t simxs_generation(const struct simxs *xs)
+{
+	return xs->generation;
+}
+
+size_t simxs_node_count(const struct simxs *xs)
+{
+	return xs->nnodes;
 }

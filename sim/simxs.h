@@ -29,7 +29,10 @@ int simxs_read(const struct simxs *xs, uint32_t caller, const char *path,
  * new. Returns 0, -EACCES, -EINVAL (bad path) or -E2BIG (value too long). */
 int simxs_write(struct simxs *xs, uint32_t caller, const char *path, const char *value);
 
-/* Remove a node and its children (dom0 only). Fires watches. 0 or -ENOENT. */
+/* Remove a node and its children (dom0 only). Fires the watches on path and
+ * its ancestors (event path = path) and, as xenstored does, the watches set
+ * exactly on each removed descendant (event path = that node). 0, -ENOENT,
+ * -EACCES or -EINVAL. */
 int simxs_rm(struct simxs *xs, uint32_t caller, const char *path);
 
 /* Child names of path; *ret is a NULL-terminated malloc'd array of malloc'd
@@ -45,8 +48,10 @@ int simxs_unwatch(struct simxs *xs, const char *path, const char *token);
 /* Fire a special watch ("@introduceDomain" or "@releaseDomain"). */
 void simxs_fire_special(struct simxs *xs, const char *name);
 
-/* Pop the oldest pending watch event: the path that changed and the token.
- * Returns false when none is pending. */
+/* Pop the oldest pending watch event: the path that changed and the token
+ * (each truncated to its buffer). Returns false when none is pending. At
+ * most 65536 events wait; beyond that the oldest is dropped and counted in
+ * simxs_stats.events_dropped. */
 bool simxs_next_event(struct simxs *xs, char *path, size_t pathlen, char *token, size_t toklen);
 size_t simxs_pending_events(const struct simxs *xs);
 
@@ -56,8 +61,18 @@ struct simxs_stats {
 	uint64_t dom0_writes;     /* writes by domid 0 */
 	uint64_t dom0_noop_writes;/* dom0 writes that did not change an existing value */
 	uint64_t guest_writes;
-	uint64_t denied;          /* writes refused for permissions */
+	uint64_t denied;          /* writes and removals refused for permissions */
+	uint64_t events;          /* watch events queued */
+	uint64_t events_dropped;  /* oldest events dropped because the queue was full */
 };
 void simxs_get_stats(const struct simxs *xs, struct simxs_stats *ret);
+
+/* A counter bumped by every change (a new node, a changed value, a
+ * removal; not by a write of the same value), so a caller can tell cheaply
+ * whether anything changed since it last looked. */
+uint64_t simxs_generation(const struct simxs *xs);
+
+/* Number of nodes, including "/" (for tests and reports). */
+size_t simxs_node_count(const struct simxs *xs);
 
 #endif
