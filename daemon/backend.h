@@ -8,10 +8,12 @@
 
 #include <event2/event.h>
 
+#include "audit.h"
 #include "conf.h"
 #include "engine.h"
 
 struct backend;
+struct backend_audit; /* a backend's audit snapshot */
 
 /* Called by a backend when something may have changed (a XenStore watch
  * fired, a domain came or went): the daemon schedules a decision round. */
@@ -43,6 +45,23 @@ struct backend_ops {
 	int (*adjust_conf)(struct backend *b, struct conf *conf, char *err, size_t errlen);
 	/* Read back everything persisted (called once at start). */
 	int (*restore)(struct backend *b, backend_restore_fn fn, void *arg);
+
+	/* ---- M2P/P2M audit source (design/AUDIT.md); all three optional
+	 * together: NULL means the backend cannot audit. ----
+	 * audit_open runs on the event loop and must be quick: it captures
+	 * (sim: copies) or prepares (xen: remembers domids, nothing mapped)
+	 * what an audit of the listed domains needs; ndomids == 0 means every
+	 * domain. audit_read then runs on a worker thread and fills t with the
+	 * tables as they are now; t and everything it points at stay valid
+	 * until audit_close. audit_read must not touch struct backend, the
+	 * event loop or libevent (xen: its own xc/xenforeignmemory handles,
+	 * opened in audit_read). A re-check after the settle delay is a second
+	 * open/read/close. 0 or -errno with a sentence in err. */
+	int (*audit_open)(struct backend *b, const uint32_t *domids, size_t ndomids,
+			  struct backend_audit **ret, char *err, size_t errlen);
+	int (*audit_read)(struct backend_audit *a, struct audit_tables *t, char *err,
+			  size_t errlen);
+	void (*audit_close)(struct backend_audit *a);
 };
 
 /* Every backend starts with this. */
