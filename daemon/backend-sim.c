@@ -335,6 +335,12 @@ static int sim_persist(struct backend *b, uint32_t domid, const char *key, const
 	struct backend_sim *s = (struct backend_sim *)b;
 	char path[128];
 
+	if (key && strcmp(key, BACKEND_KEY_RESERVATION) == 0) {
+		snprintf(path, sizeof(path), "/tool/balloond/reservation/%u", domid);
+		if (!value)
+			return simxs_rm(simhost_xs(s->host), 0, path);
+		return simxs_write(simhost_xs(s->host), 0, path, value);
+	}
 	if (!key) {
 		snprintf(path, sizeof(path), "/tool/balloond/domain/%u", domid);
 		return simxs_rm(simhost_xs(s->host), 0, path);
@@ -350,6 +356,19 @@ static int sim_restore(struct backend *b, backend_restore_fn fn, void *arg)
 	char **doms = NULL, **keys = NULL;
 	int n, i, j;
 
+	n = simxs_directory(xs, 0, "/tool/balloond/reservation", &doms);
+	for (i = 0; i < n; i++) {
+		uint64_t id;
+		char path[256], val[160];
+
+		snprintf(path, sizeof(path), "/tool/balloond/reservation/%s", doms[i]);
+		if (u64_parse_strict(doms[i], BACKEND_RESV_ID_MAX, &id) == 0 &&
+		    simxs_read(xs, 0, path, val, sizeof(val)) >= 0)
+			fn(arg, (uint32_t)id, BACKEND_KEY_RESERVATION, val);
+	}
+	if (n >= 0)
+		simxs_strv_free(doms);
+	doms = NULL;
 	n = simxs_directory(xs, 0, "/tool/balloond/domain", &doms);
 	if (n == -ENOENT)
 		return 0;

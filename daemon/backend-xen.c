@@ -1048,10 +1048,20 @@ static int xen_persist(struct backend *bk, uint32_t domid, const char *key, cons
 	struct backend_xen *b = (struct backend_xen *)bk;
 	char path[160];
 
-	if (domid >= XEN_DOMID_LIMIT || (key && (!xen_key_ok(key) || !value)))
-		return -EINVAL;
 	if (!b->xs)
 		return -ENOTCONN;
+	if (key && strcmp(key, BACKEND_KEY_RESERVATION) == 0) {
+		snprintf(path, sizeof(path), XEN_STATE_ROOT "/reservation/%u", domid);
+		errno = 0;
+		if (!value ? xs_rm(b->xs, XBT_NULL, path)
+			   : xs_write(b->xs, XBT_NULL, path, value, (unsigned int)strlen(value)))
+			return 0;
+		if (!value && errno == ENOENT)
+			return 0;
+		return xen_xs_error(b, errno_or_eio());
+	}
+	if (domid >= XEN_DOMID_LIMIT || (key && (!xen_key_ok(key) || !value)))
+		return -EINVAL;
 	if (!key) {
 		snprintf(path, sizeof(path), XEN_STATE_ROOT "/domain/%u", domid);
 		errno = 0;
@@ -1079,6 +1089,20 @@ static int xen_restore(struct backend *bk, backend_restore_fn fn, void *arg)
 
 	if (!b->xs)
 		return -ENOTCONN;
+	errno = 0;
+	doms = xs_directory(b->xs, XBT_NULL, XEN_STATE_ROOT "/reservation", &nd);
+	for (i = 0; doms && i < nd; i++) {
+		char path[256], *v = NULL;
+		uint64_t id;
+
+		if (u64_parse_strict(doms[i], BACKEND_RESV_ID_MAX, &id) < 0)
+			continue;
+		snprintf(path, sizeof(path), XEN_STATE_ROOT "/reservation/%s", doms[i]);
+		if (xen_xs_read(b, path, &v) == 0)
+			fn(arg, (uint32_t)id, BACKEND_KEY_RESERVATION, v);
+		free(v);
+	}
+	free(doms);
 	errno = 0;
 	doms = xs_directory(b->xs, XBT_NULL, XEN_STATE_ROOT "/domain", &nd);
 	if (!doms)

@@ -107,6 +107,17 @@ void backend_apply(const struct backend_ops *ops, struct backend *be, struct eng
 				log_warnx("domain %u: persisting %s failed: %s", a->domid, a->key,
 					  strerror(-r));
 			break;
+		case ACT_PERSIST_RESV:
+		case ACT_FORGET_RESV:
+			r = ops->persist(be, a->domid, BACKEND_KEY_RESERVATION,
+					 a->type == ACT_PERSIST_RESV ? a->value : NULL);
+			stats->persists++;
+			if (r == -ENOENT && a->type == ACT_FORGET_RESV)
+				r = 0;
+			if (r < 0)
+				log_warnx("reservation %u: persisting failed: %s", a->domid,
+					  strerror(-r));
+			break;
 		case ACT_FORGET:
 			r = ops->persist(be, a->domid, NULL, NULL);
 			if (r == -ENOENT)

@@ -19,9 +19,16 @@ struct backend_audit; /* a backend's audit snapshot */
  * fired, a domain came or went): the daemon schedules a decision round. */
 typedef void (*backend_notify_fn)(void *arg);
 
-/* Called once per persisted key by restore. */
+/* Called once per persisted key by restore. A reservation record
+ * (/tool/balloond/reservation/<id>) comes as key BACKEND_KEY_RESERVATION
+ * with the id in domid. */
 typedef void (*backend_restore_fn)(void *arg, uint32_t domid, const char *key,
 				   const char *value);
+
+/* persist() with this key writes (value) or removes (NULL) the record of
+ * reservation <domid> instead of a domain key. */
+#define BACKEND_KEY_RESERVATION "@reservation"
+#define BACKEND_RESV_ID_MAX 0xffffffffu
 
 struct backend_ops {
 	const char *name;

@@ -58,6 +58,9 @@ static void log_event(const struct engine_event *ev)
 	case EV_UNPIN:
 		log_notice("domain %u (%s): %s", ev->domid, ev->name, ev->text);
 		break;
+	case EV_RESERVATION:
+		log_notice("%s", ev->text);
+		break;
 	case EV_PRESSURE:
 		if (ev->new_kib == PRESSURE_NONE)
 			log_info("%s", ev->text);
@@ -248,6 +251,13 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 
 static void restore_cb(void *arg, uint32_t domid, const char *key, const char *value)
 {
+	if (strcmp(key, BACKEND_KEY_RESERVATION) == 0) {
+		if (engine_restore_reservation(arg, domid, value) < 0)
+			log_warnx("ignoring persisted reservation %u: \"%.64s\"", domid, value);
+		else
+			log_info("restored reservation %u: %s", domid, value);
+		return;
+	}
 	if (engine_restore(arg, domid, key, value) < 0)
 		log_warnx("ignoring persisted state for domain %u: %s = \"%.32s\"", domid, key, value);
 	else

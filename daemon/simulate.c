@@ -21,6 +21,17 @@
 
 #define MAX_REPORTED_VIOLATIONS 20
 #define CREATE_GRACE_MS 1000 /* a new domain may eat into the pool this long */
+#define SIM_RESV_MAX 64
+
+/* What became of each reserve event, in scenario order. */
+struct sim_resv {
+	uint32_t id;        /* the engine's; 0 when refused at once */
+	uint64_t min_kib, max_kib, amount_kib, asked_ms, answer_by_ms;
+	bool granted, failed, refused;
+	uint64_t granted_ms;
+	char state[16];
+	char why[256];
+};
 
 struct sim_run {
 	uint64_t vt;
@@ -41,6 +52,8 @@ struct sim_run {
 	json_object *violation_list;
 	unsigned failed_events;
 	json_object *event_errors;
+	struct sim_resv resv[SIM_RESV_MAX];
+	unsigned n_resv;
 };
 
 static void violation(struct sim_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -65,7 +78,10 @@ static void violation(struct sim_run *r, const char *fmt, ...)
 
 static void restore_cb(void *arg, uint32_t domid, const char *key, const char *value)
 {
-	engine_restore(arg, domid, key, value);
+	if (strcmp(key, BACKEND_KEY_RESERVATION) == 0)
+		engine_restore_reservation(arg, domid, value);
+	else
+		engine_restore(arg, domid, key, value);
 }
 
 static int engine_start(struct sim_run *r)
@@ -157,6 +173,47 @@ static void check_host(struct sim_run *r)
 		r->last_unsettled_ms = r->vt;
 }
 
+/* Every reservation is answered by its deadline; a granted one keeps its
+ * memory free beyond the pool until it is transferred or ends. */
+static void check_reservations(struct sim_run *r)
+{
+	const struct conf *c = &r->conf;
+	struct sim_physinfo pi;
+	uint64_t granted_held = 0;
+	size_t i;
+
+	for (i = 0; i < r->n_resv; i++) {
+		struct sim_resv *sr = &r->resv[i];
+		const struct engine_resv *er = sr->id ? engine_reservation_find(r->engine, sr->id)
+						      : NULL;
+
+		if (!er)
+			continue;
+		snprintf(sr->state, sizeof(sr->state), "%s", resv_state_name(er->state));
+		sr->amount_kib = er->amount_kib;
+		if (er->state == RESV_GRANTED) {
+			granted_held += er->held_kib;
+			if (!sr->granted) {
+				sr->granted = true;
+				sr->granted_ms = r->vt;
+			}
+		}
+		if (er->state == RESV_FAILED && !sr->failed) {
+			sr->failed = true;
+			snprintf(sr->why, sizeof(sr->why), "%s", er->why);
+		}
+		if (er->state == RESV_PENDING && r->vt > er->answer_by_ms + c->poll_interval_ms)
+			violation(r, "reservation %u still pending %" PRIu64 " ms after its deadline",
+				  er->id, r->vt - er->answer_by_ms);
+	}
+	simhost_physinfo(r->host, &pi);
+	if (granted_held && pi.free_kib < c->pool_kib + granted_held &&
+	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS))
+		violation(r, "granted reservations hold %" PRIu64 " KiB but only %" PRIu64
+			     " KiB is free beyond the pool", granted_held,
+			  pi.free_kib > c->pool_kib ? pi.free_kib - c->pool_kib : 0);
+}
+
 /* One scenario event at its time. */
 static void play(struct sim_run *r, const struct scenario_event *ev)
 {
@@ -185,10 +242,59 @@ static void play(struct sim_run *r, const struct scenario_event *ev)
 	case SCN_RESUME:
 		engine_pause(r->engine, ev->action == SCN_PAUSE);
 		break;
-	case SCN_RESERVE:
-		snprintf(err, sizeof(err), "reservations are not implemented yet");
-		rc = -ENOTSUP;
+	case SCN_RESERVE: {
+		struct sim_resv *sr;
+
+		if (r->n_resv >= SIM_RESV_MAX) {
+			snprintf(err, sizeof(err), "more than %d reservations", SIM_RESV_MAX);
+			rc = -E2BIG;
+			break;
+		}
+		sr = &r->resv[r->n_resv++];
+		sr->min_kib = ev->min_kib;
+		sr->max_kib = ev->max_kib;
+		sr->asked_ms = r->vt;
+		rc = engine_reserve(r->engine, ev->min_kib, ev->max_kib, ev->ttl_ms, r->vt, &sr->id,
+				    sr->why, sizeof(sr->why));
+		if (rc < 0) {
+			/* a refusal is an answer, not a scenario error */
+			sr->id = 0;
+			sr->refused = true;
+			snprintf(sr->state, sizeof(sr->state), "refused");
+			rc = 0;
+		} else {
+			const struct engine_resv *er = engine_reservation_find(r->engine, sr->id);
+
+			sr->answer_by_ms = er->answer_by_ms;
+			sr->amount_kib = er->amount_kib;
+			snprintf(sr->state, sizeof(sr->state), "pending");
+		}
 		break;
+	}
+	case SCN_TRANSFER:
+	case SCN_CANCEL: {
+		uint32_t domid;
+		const struct sim_resv *sr = ev->resv <= r->n_resv ? &r->resv[ev->resv - 1] : NULL;
+
+		if (!sr || !sr->id) {
+			snprintf(err, sizeof(err), "no reservation %u was made", ev->resv);
+			rc = -ENOENT;
+			break;
+		}
+		if (ev->action == SCN_CANCEL) {
+			rc = engine_reservation_cancel(r->engine, sr->id, r->vt, err, sizeof(err));
+			break;
+		}
+		/* the toolstack knows the new domid before balloond sees it */
+		if (simhost_lookup(r->host, ev->name, &domid) < 0) {
+			snprintf(err, sizeof(err), "no domain %s", ev->name);
+			rc = -ENOENT;
+			break;
+		}
+		rc = engine_reservation_transfer(r->engine, sr->id, domid, r->vt, err,
+						 sizeof(err));
+		break;
+	}
 	default:
 		rc = backend_sim_play(r->be, ev, r->vt, err, sizeof(err));
 		if (ev->action == SCN_CREATE && rc == 0) {
@@ -273,6 +379,7 @@ static int step(struct sim_run *r)
 	backend_apply(r->be->ops, r->be, r->engine, &r->out, &r->apply);
 	r->steps++;
 	check_host(r);
+	check_reservations(r);
 	return 0;
 }
 
@@ -297,7 +404,7 @@ static json_object *expect_item(bool want, bool got)
 int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 {
 	struct sim_run run = {0}, *r = &run;
-	json_object *rep, *xs, *doms, *exp, *aud;
+	json_object *rep, *xs, *doms, *exp, *aud, *rs;
 	struct audit_result *audit = NULL;
 	struct simxs_stats xst;
 	size_t next_event = 0, i;
@@ -415,6 +522,28 @@ int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 		json_object_array_add(doms, o);
 	}
 	json_object_object_add(rep, "domains", doms);
+	rs = json_object_new_array();
+	for (i = 0; i < r->n_resv; i++) {
+		const struct sim_resv *sr = &r->resv[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_int64(sr->id));
+		json_object_object_add(o, "asked_at", json_object_new_double(sr->asked_ms / 1000.0));
+		json_object_object_add(o, "min", json_object_new_int64((int64_t)sr->min_kib));
+		json_object_object_add(o, "max", json_object_new_int64((int64_t)sr->max_kib));
+		json_object_object_add(o, "amount", json_object_new_int64((int64_t)sr->amount_kib));
+		json_object_object_add(o, "granted", json_object_new_boolean(sr->granted));
+		if (sr->granted)
+			json_object_object_add(o, "granted_after",
+					       json_object_new_double((double)(sr->granted_ms -
+										sr->asked_ms) /
+								      1000.0));
+		json_object_object_add(o, "state", json_object_new_string(sr->state));
+		if (sr->why[0])
+			json_object_object_add(o, "why", json_object_new_string(sr->why));
+		json_object_array_add(rs, o);
+	}
+	json_object_object_add(rep, "reservations", rs);
 	aud = json_object_new_object();
 	if (audit) {
 		int c;
@@ -468,9 +597,13 @@ int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 		ok = ok && got;
 	}
 	if (r->scn->expect.has_reservations_ok) {
-		json_object_object_add(exp, "unsupported",
-				       json_object_new_string("reservations are not implemented yet"));
-		ok = false;
+		bool all = r->n_resv > 0;
+
+		for (i = 0; i < r->n_resv; i++)
+			all = all && r->resv[i].granted;
+		json_object_object_add(exp, "reservations_ok",
+				       expect_item(r->scn->expect.reservations_ok, all));
+		ok = ok && all == r->scn->expect.reservations_ok;
 	}
 	if (r->failed_events) {
 		ok = false;

@@ -100,6 +100,8 @@ void conf_init(struct conf *c)
 	c->poll_interval_ms = 250;
 	c->stall_timeout_ms = SECONDS(5);
 	c->uncooperative_timeout_ms = SECONDS(20);
+	c->reserve_timeout_ms = SECONDS(30);
+	c->reserve_ttl_ms = MINUTES(5);
 	c->manage_dom0 = false;
 	c->max_message = 64 * 1024;
 	c->max_clients = 64;
@@ -376,6 +378,9 @@ static const struct main_key main_keys[] = {
 	{"stall_timeout", KEY_DURATION, FIELD(stall_timeout_ms), 100, HOURS(1), NULL, NULL},
 	{"uncooperative_timeout", KEY_DURATION, FIELD(uncooperative_timeout_ms), 100, HOURS(24),
 	 NULL, NULL},
+	{"reserve_timeout", KEY_DURATION, FIELD(reserve_timeout_ms), SECONDS(1), HOURS(1), NULL,
+	 NULL},
+	{"reserve_ttl", KEY_DURATION, FIELD(reserve_ttl_ms), SECONDS(1), HOURS(24), NULL, NULL},
 	{"manage_dom0", KEY_BOOL, FIELD(manage_dom0), 0, 0, NULL, NULL},
 	{"max_message", KEY_BYTES, FIELD(max_message), 1, MIB(16), NULL, NULL},
 	{"max_clients", KEY_COUNT, FIELD(max_clients), 1, 4096, NULL, NULL},

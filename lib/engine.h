@@ -66,14 +66,16 @@ enum engine_action_type {
 	ACT_SET_TARGET,   /* write memory/target = kib */
 	ACT_PERSIST,      /* write /tool/balloond/domain/<domid>/<key> = value */
 	ACT_FORGET,       /* remove /tool/balloond/domain/<domid> */
+	ACT_PERSIST_RESV, /* write /tool/balloond/reservation/<domid = id> = value */
+	ACT_FORGET_RESV,  /* remove /tool/balloond/reservation/<domid = id> */
 };
 
 struct engine_action {
 	enum engine_action_type type;
-	uint32_t domid;
+	uint32_t domid; /* the reservation id for *_RESV */
 	uint64_t kib;
 	char key[16];
-	char value[32];
+	char value[128];
 };
 
 enum engine_event_type {
@@ -84,6 +86,7 @@ enum engine_event_type {
 	EV_PIN,           /* pinned (by memctl or an external memory/target write) */
 	EV_UNPIN,
 	EV_PRESSURE,      /* host pressure level changed */
+	EV_RESERVATION,   /* a reservation changed state (resv_id, text) */
 };
 
 struct engine_event {
@@ -92,7 +95,8 @@ struct engine_event {
 	char name[ENGINE_NAME_MAX];
 	uint64_t old_kib, new_kib;
 	enum dom_state old_state, new_state;
-	char text[160];
+	uint32_t resv_id;
+	char text[256];
 };
 
 /* What one step produced. Arrays are owned by the output; reuse one output
@@ -201,6 +205,62 @@ int engine_pin(struct engine *e, uint32_t domid, uint64_t target_kib, uint64_t n
 int engine_unpin(struct engine *e, uint32_t domid, uint64_t now_ms, char *err, size_t errlen);
 
 void engine_pause(struct engine *e, bool paused);
+
+/* ---- reservations (POLICY.md 9): memory freed for a VM about to start ----
+ * pending: balloond frees memory (decreases now, no increase meanwhile);
+ * granted: free >= amount + pool, held until transferred, cancelled or the
+ * TTL ends; transferred: held for one domain until it has taken the amount
+ * (its growth since the transfer is subtracted), it runs, or the TTL ends;
+ * failed: not granted by the deadline, or every donor settled short of it
+ * (why names the domains that did not give back). Active ones are persisted
+ * (times are the caller's monotonic clock, which survives a daemon restart). */
+enum resv_state {
+	RESV_PENDING,
+	RESV_GRANTED,
+	RESV_TRANSFERRED,
+	RESV_FAILED,
+	RESV_EXPIRED,
+	RESV_CANCELLED,
+	RESV_DONE, /* transferred and taken by its domain */
+};
+
+#define ENGINE_RESV_MAX 64 /* active reservations at once */
+
+struct engine_resv {
+	uint32_t id;
+	enum resv_state state;
+	uint64_t min_kib, max_kib;
+	uint64_t amount_kib;   /* what it wants (pending) or holds at most */
+	uint64_t held_kib;     /* what it keeps out of the fair share now */
+	uint64_t created_ms, answer_by_ms, expires_ms, ended_ms;
+	uint32_t domid;        /* transferred to */
+	bool dom_seen;         /* that domain has been observed since */
+	char why[256];         /* failure reason, naming the domains that refused */
+};
+
+const char *resv_state_name(enum resv_state s);
+/* Still holding (or trying to hold) memory. */
+bool resv_active(const struct engine_resv *r);
+
+/* Reserve between min and max KiB (equal for a fixed size) for ttl_ms.
+ * Answers at once with the id; the reservation is granted or fails in a
+ * later step. -EINVAL (bad sizes or ttl), -ENOSPC (the host cannot free
+ * even min: err says how much it can), -EBUSY (too many active). */
+int engine_reserve(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_t ttl_ms,
+		   uint64_t now_ms, uint32_t *ret_id, char *err, size_t errlen);
+/* -ENOENT no such reservation, -EINVAL no longer active. */
+int engine_reservation_cancel(struct engine *e, uint32_t id, uint64_t now_ms, char *err,
+			      size_t errlen);
+/* Hand a granted reservation to a domain (the VM it was made for). -ENOENT
+ * no such reservation or domain, -EINVAL not granted. */
+int engine_reservation_transfer(struct engine *e, uint32_t id, uint32_t domid, uint64_t now_ms,
+				char *err, size_t errlen);
+/* Feed back one persisted reservation record (before the first step).
+ * Damaged records are ignored with -EINVAL. */
+int engine_restore_reservation(struct engine *e, uint32_t id, const char *value);
+size_t engine_reservation_count(const struct engine *e);
+const struct engine_resv *engine_reservation_at(const struct engine *e, size_t i);
+const struct engine_resv *engine_reservation_find(const struct engine *e, uint32_t id);
 
 /* The backend could not carry out an action from the last step: forget
  * that it was done so the next step retries (or re-reads) instead of

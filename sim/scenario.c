@@ -469,6 +469,8 @@ static const struct {
 	{"restart", SCN_RESTART, {NULL}},
 	{"pause", SCN_PAUSE, {NULL}},
 	{"resume", SCN_RESUME, {NULL}},
+	{"transfer", SCN_TRANSFER, {"id", "name"}},
+	{"cancel", SCN_CANCEL, {"id"}},
 };
 
 #define N_EVENT_TYPES (sizeof(event_types) / sizeof(*event_types))
@@ -514,7 +516,7 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 		       struct scenario_event *ev)
 {
 	static const char *const all[] = {"at",	 "do",	   "domain", "name",  "size",  "min", "max",
-					  "ttl", "target", "key",    "value", "class", NULL};
+					  "ttl", "target", "key",    "value", "class", "id", NULL};
 	char p[PATH_LEN], act[24];
 	json_object *v;
 	size_t t;
@@ -532,8 +534,8 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 			break;
 	if (t == N_EVENT_TYPES)
 		return bad(c, p,
-			   "\"%s\" is not one of create, destroy, reserve, set-target, "
-			   "xs-write, corrupt, restart, pause, resume",
+			   "\"%s\" is not one of create, destroy, reserve, transfer, cancel, "
+			   "set-target, xs-write, corrupt, restart, pause, resume",
 			   act);
 	ev->action = event_types[t].action;
 	/* members this kind of event does not take */
@@ -638,6 +640,20 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 				"P2M_ALIAS, P2M_UNOWNED_MFN, P2M_MFN_OUT_OF_RANGE, MFN_CROSS_CLAIM",
 				ev->fault_class);
 		return 0;
+	case SCN_TRANSFER:
+	case SCN_CANCEL: {
+		int64_t id;
+
+		if (ev->action == SCN_TRANSFER && event_name(c, path, o, ev) < 0)
+			return -EINVAL;
+		path_member(p, path, "id");
+		if (!(v = member(o, "id")))
+			return required(c, p);
+		if (get_int(c, p, v, 1, 64, &id) < 0)
+			return -EINVAL;
+		ev->resv = (unsigned)id;
+		return 0;
+	}
 	case SCN_RESTART:
 	case SCN_PAUSE:
 	case SCN_RESUME: return 0;

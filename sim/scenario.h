@@ -21,6 +21,8 @@ enum scenario_action {
 	SCN_RESTART,     /* restart the daemon (engine state rebuilt from XenStore) */
 	SCN_PAUSE,
 	SCN_RESUME,
+	SCN_TRANSFER,    /* id (the n-th reserve event, from 1), name */
+	SCN_CANCEL,      /* id */
 };
 
 struct scenario_event {
@@ -29,6 +31,7 @@ struct scenario_event {
 	struct sim_domain_spec domain; /* SCN_CREATE */
 	char name[SIM_NAME_MAX];
 	uint64_t size_kib, min_kib, max_kib, ttl_ms, target_kib;
+	unsigned resv;                 /* SCN_TRANSFER, SCN_CANCEL */
 	char key[128];
 	char value[256];
 	char fault_class[32];
