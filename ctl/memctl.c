@@ -59,6 +59,10 @@ struct memctl {
 	size_t len, cap, consumed;
 	bool eof;
 	bool error_reply; /* the last call failed because balloond refused it */
+	bool prometheus;  /* metrics --prometheus: the text exposition format */
+	bool no_wait;     /* --no-wait: commands that wait for an outcome return at once */
+	int64_t ttl_s;    /* --ttl for reserve; 0 = balloond's reserve_ttl */
+	int wait_s;       /* how long reserve waits for its answer */
 };
 
 struct cmd_entry {
@@ -1307,6 +1311,699 @@ static int cmd_reload(struct memctl *m, const struct cmd_entry *cmd, int argc, c
 			    "");
 }
 
+/* explain DOM: the decisive reason first, then the whole picture. */
+static int cmd_explain(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
+{
+	json_object *params = domain_params(cmd, argv[0]), *reply = NULL, *result = NULL;
+	const char *reason, *state, *mode, *report = NULL;
+	char name[128], r1[CELL_MAX], s1[32], m1[32], a[32], t[32], err[256];
+	int64_t actual, target = 0, used = 0, demand = 0;
+	bool tnull = false, unull = true, dnull = true;
+	json_object *v;
+	int r;
+
+	if (!params)
+		return MEMCTL_EXIT_USAGE;
+	r = ctl_call(m, "domain.get", params, false, &reply, &result);
+	if (r != MEMCTL_EXIT_OK)
+		return r;
+	if (m->json) {
+		print_json(result);
+		json_object_put(reply);
+		return MEMCTL_EXIT_OK;
+	}
+	if (!result_name(result, name, sizeof(name)) ||
+	    get_str(result, "reason", &reason, err, sizeof(err)) < 0 ||
+	    get_str(result, "state", &state, err, sizeof(err)) < 0 ||
+	    get_str(result, "mode", &mode, err, sizeof(err)) < 0 ||
+	    get_kib(result, "actual", false, &actual, NULL, err, sizeof(err)) < 0 ||
+	    get_kib(result, "target", true, &target, &tnull, err, sizeof(err)) < 0) {
+		json_object_put(reply);
+		return malformed("domain.get", err);
+	}
+	get_kib(result, "used", true, &used, &unull, err, sizeof(err));
+	get_kib(result, "demand", true, &demand, &dnull, err, sizeof(err));
+	if (json_object_object_get_ex(result, "report", &v) && json_object_is_type(v, json_type_string))
+		report = json_object_get_string(v);
+	printf("%s: target %s, actual %s (%s, %s)\n", name,
+	       tnull ? "unset" : fmt_kib(target, t, sizeof(t)), fmt_kib(actual, a, sizeof(a)),
+	       sanitize(mode, m1, sizeof(m1), 0), sanitize(state, s1, sizeof(s1), 0));
+	printf("decided by: %s\n", sanitize(reason, r1, sizeof(r1), 0));
+	if (!unull && !dnull)
+		printf("demand:     uses %s by its own report, needs %s (used x 1.3)\n",
+		       fmt_kib(used, a, sizeof(a)), fmt_kib(demand, t, sizeof(t)));
+	else
+		printf("demand:     %s\n", report && strncmp(report, "rejected", 8) == 0
+					       ? "its report was rejected as implausible"
+					       : "no report: the weighted fair share decides");
+	if (strcmp(state, "uncooperative") == 0)
+		printf("state:      uncooperative: counted as it is, not asked to give memory\n");
+	else if (strcmp(state, "stalled") == 0)
+		printf("state:      stalled: its target is re-armed\n");
+	printf("\n");
+	r = print_domain_detail(result);
+	json_object_put(reply);
+	return r;
+}
+
+static int cmd_plan(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
+{
+	static const bool left[] = {false, true, true, false, false, true};
+	json_object *reply = NULL, *result = NULL, *acts, *notes, *v;
+	struct table t;
+	size_t i, n;
+	int r;
+
+	r = ctl_call(m, "plan", NULL, false, &reply, &result);
+	if (r != MEMCTL_EXIT_OK)
+		return r;
+	if (m->json) {
+		print_json(result);
+		json_object_put(reply);
+		return MEMCTL_EXIT_OK;
+	}
+	if (!json_object_object_get_ex(result, "actions", &acts) ||
+	    !json_object_is_type(acts, json_type_array) ||
+	    !json_object_object_get_ex(result, "notes", &notes) ||
+	    !json_object_is_type(notes, json_type_array)) {
+		json_object_put(reply);
+		return malformed("plan", "no \"actions\" or \"notes\" array");
+	}
+	if (json_object_object_get_ex(result, "paused", &v) && json_object_get_boolean(v))
+		printf("balloond is paused; after 'memctl resume' it would:\n");
+	n = json_object_array_length(acts);
+	if (n == 0)
+		printf("nothing to change: every target stands\n");
+	if (n && table_init(&t, 6, left, n) == 0) {
+		static const char *const head[] = {"DOMID", "NAME", "WHAT", "FROM", "TO", "WHY"};
+		char(*row)[CELL_MAX] = table_add_row(&t);
+
+		for (i = 0; i < 6; i++)
+			snprintf(row[i], CELL_MAX, "%s", head[i]);
+		for (i = 0; i < n; i++) {
+			json_object *o = json_object_array_get_idx(acts, i);
+			const char *s;
+			char err[128];
+			int64_t x;
+			bool isnull;
+
+			row = table_add_row(&t);
+			if (!row)
+				break;
+			if (get_int(o, "domid", false, &x, NULL, err, sizeof(err)) == 0)
+				snprintf(row[0], CELL_MAX, "%" PRId64, x);
+			if (get_str(o, "name", &s, err, sizeof(err)) == 0)
+				sanitize(s, row[1], CELL_MAX, NAME_COLS);
+			if (get_str(o, "what", &s, err, sizeof(err)) == 0)
+				sanitize(s, row[2], CELL_MAX, 0);
+			if (get_kib(o, "from", true, &x, &isnull, err, sizeof(err)) == 0)
+				isnull ? snprintf(row[3], CELL_MAX, "-") : (void)fmt_kib(x, row[3], CELL_MAX);
+			if (get_kib(o, "to", false, &x, NULL, err, sizeof(err)) == 0)
+				fmt_kib(x, row[4], CELL_MAX);
+			if (get_str(o, "reason", &s, err, sizeof(err)) == 0)
+				sanitize(s, row[5], CELL_MAX, 0);
+			else
+				snprintf(row[5], CELL_MAX, "-");
+		}
+		table_print(&t, stdout);
+		table_free(&t);
+	}
+	for (i = 0; i < json_object_array_length(notes); i++) {
+		char s[CELL_MAX];
+
+		printf("note: %s\n", sanitize(json_object_get_string(json_object_array_get_idx(notes, i)),
+					      s, sizeof(s), 0));
+	}
+	json_object_put(reply);
+	return MEMCTL_EXIT_OK;
+}
+
+/* ---- reservations ---- */
+
+/* "4G" or "2G..3G" into KiB. 0 or -EINVAL/-ERANGE. */
+static int range_parse(const char *s, uint64_t *ret_min, uint64_t *ret_max)
+{
+	const char *dots = strstr(s, "..");
+	char lo[64];
+	int r;
+
+	if (!dots) {
+		r = size_parse(s, ret_min);
+		*ret_max = *ret_min;
+		return r;
+	}
+	if ((size_t)(dots - s) >= sizeof(lo))
+		return -EINVAL;
+	memcpy(lo, s, (size_t)(dots - s));
+	lo[dots - s] = '\0';
+	r = size_parse(lo, ret_min);
+	if (r == 0)
+		r = size_parse(dots + 2, ret_max);
+	if (r == 0 && *ret_min > *ret_max)
+		return -EINVAL;
+	return r;
+}
+
+/* One reservation in words: "3 granted 4G (held 4G, expires in 4m 58s)". */
+static int resv_describe(json_object *o, char *buf, size_t len)
+{
+	const char *state, *why = NULL, *dom = NULL;
+	char err[128], a[32], b[32], c[32], st[32], w[200], dn[64];
+	int64_t id, amount, mn, mx;
+	double in = 0;
+	bool has_in = false, dummy;
+	json_object *v;
+
+	if (get_int(o, "id", false, &id, NULL, err, sizeof(err)) < 0 ||
+	    get_str(o, "state", &state, err, sizeof(err)) < 0 ||
+	    get_kib(o, "amount", false, &amount, NULL, err, sizeof(err)) < 0 ||
+	    get_kib(o, "min", false, &mn, NULL, err, sizeof(err)) < 0 ||
+	    get_kib(o, "max", false, &mx, NULL, err, sizeof(err)) < 0)
+		return -EPROTO;
+	has_in = get_num(o, "expires_in", false, &in, &dummy, err, sizeof(err)) == 0 ||
+		 get_num(o, "answer_in", false, &in, &dummy, err, sizeof(err)) == 0;
+	if (json_object_object_get_ex(o, "why", &v) && json_object_is_type(v, json_type_string))
+		why = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "domain", &v) && json_object_is_type(v, json_type_string))
+		dom = json_object_get_string(v);
+	snprintf(buf, len, "reservation %" PRId64 " %s: %s%s%s%s%s%s%s%s", id,
+		 sanitize(state, st, sizeof(st), 0), fmt_kib(amount, a, sizeof(a)),
+		 mn != mx ? " (asked " : "", mn != mx ? fmt_kib(mn, b, sizeof(b)) : "",
+		 mn != mx ? ".." : "", mn != mx ? fmt_kib(mx, c, sizeof(c)) : "",
+		 mn != mx ? ")" : "", dom ? " for " : "", dom ? sanitize(dom, dn, sizeof(dn), 0) : "");
+	if (has_in) {
+		char t[32];
+
+		snprintf(buf + strlen(buf), len - strlen(buf), "; %s in %s",
+			 strcmp(state, "pending") == 0 ? "answer due" : "expires",
+			 fmt_secs(in, true, t, sizeof(t)));
+	}
+	if (why)
+		snprintf(buf + strlen(buf), len - strlen(buf), "; %s",
+			 sanitize(why, w, sizeof(w), 0));
+	return 0;
+}
+
+/* The reservation id from the list, or NULL (borrowed from result). */
+static json_object *resv_pick(json_object *result, int64_t id)
+{
+	json_object *arr;
+	size_t i;
+
+	if (!json_object_object_get_ex(result, "reservations", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return NULL;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		int64_t v;
+		char err[64];
+
+		if (get_int(o, "id", false, &v, NULL, err, sizeof(err)) == 0 && v == id)
+			return o;
+	}
+	return NULL;
+}
+
+static int cmd_reserve(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
+{
+	json_object *params, *reply = NULL, *result = NULL, *cur;
+	uint64_t mn, mx;
+	int64_t id, deadline;
+	const char *state;
+	char line[512], err[256];
+	int r;
+
+	r = range_parse(argv[0], &mn, &mx);
+	if (r < 0 || !mn)
+		return usage_error(cmd, "%s: bad size \"%s\": give SIZE (e.g. 4G) or MIN..MAX "
+					"(e.g. 2G..4G)", cmd->name, argv[0]);
+	params = json_object_new_object();
+	if (mn == mx) {
+		json_object_object_add(params, "size", json_object_new_int64((int64_t)mn));
+	} else {
+		json_object_object_add(params, "min", json_object_new_int64((int64_t)mn));
+		json_object_object_add(params, "max", json_object_new_int64((int64_t)mx));
+	}
+	if (m->ttl_s)
+		json_object_object_add(params, "ttl", json_object_new_int64(m->ttl_s));
+	r = ctl_call(m, "reserve", params, false, &reply, &result);
+	if (r != MEMCTL_EXIT_OK)
+		return r;
+	if (get_int(result, "id", false, &id, NULL, err, sizeof(err)) < 0) {
+		json_object_put(reply);
+		return malformed("reserve", err);
+	}
+	cur = json_object_get(result);
+	json_object_put(reply);
+	/* Wait for the answer unless told not to: balloond frees memory now. */
+	deadline = now_ms() + (int64_t)m->wait_s * 1000;
+	while (!m->no_wait && get_str(cur, "state", &state, err, sizeof(err)) == 0 &&
+	       strcmp(state, "pending") == 0 && now_ms() < deadline) {
+		json_object *found;
+
+		usleep(200 * 1000);
+		r = ctl_call(m, "reservation.list", NULL, false, &reply, &result);
+		if (r != MEMCTL_EXIT_OK) {
+			json_object_put(cur);
+			return r;
+		}
+		found = resv_pick(result, id);
+		if (found) {
+			json_object_put(cur);
+			cur = json_object_get(found);
+		}
+		json_object_put(reply);
+		if (!found)
+			break;
+	}
+	if (m->json) {
+		print_json(cur);
+	} else if (resv_describe(cur, line, sizeof(line)) < 0) {
+		json_object_put(cur);
+		return malformed("reservation.list", "a reservation lacks a member");
+	} else {
+		printf("%s\n", line);
+	}
+	r = get_str(cur, "state", &state, err, sizeof(err)) == 0 &&
+			    (strcmp(state, "failed") == 0 || strcmp(state, "expired") == 0 ||
+			     strcmp(state, "cancelled") == 0)
+		    ? MEMCTL_EXIT_DAEMON
+		    : MEMCTL_EXIT_OK;
+	if (!m->json && r == MEMCTL_EXIT_OK && strcmp(state, "granted") == 0)
+		printf("hand it to the new domain with: memctl transfer %" PRId64 " DOM\n", id);
+	json_object_put(cur);
+	return r;
+}
+
+static int cmd_reservations(struct memctl *m, const struct cmd_entry *cmd, int argc,
+			    char **argv)
+{
+	static const bool left[] = {false, true, false, false, false, false, true, false, true};
+	json_object *reply = NULL, *result = NULL, *arr;
+	struct table t;
+	size_t i;
+	int r;
+
+	r = ctl_call(m, "reservation.list", NULL, false, &reply, &result);
+	if (r != MEMCTL_EXIT_OK)
+		return r;
+	if (m->json) {
+		print_json(result);
+		json_object_put(reply);
+		return MEMCTL_EXIT_OK;
+	}
+	if (!json_object_object_get_ex(result, "reservations", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		json_object_put(reply);
+		return malformed("reservation.list", "no \"reservations\" array");
+	}
+	if (json_object_array_length(arr) == 0) {
+		printf("no reservation\n");
+		json_object_put(reply);
+		return MEMCTL_EXIT_OK;
+	}
+	if (table_init(&t, 9, left, json_object_array_length(arr)) < 0) {
+		json_object_put(reply);
+		return MEMCTL_EXIT_DAEMON;
+	}
+	{
+		static const char *const head[] = {"ID",   "STATE",  "AMOUNT", "MIN", "MAX",
+						   "HELD", "DOMAIN", "IN",     "WHY"};
+		char(*row)[CELL_MAX] = table_add_row(&t);
+
+		for (i = 0; i < 9; i++)
+			snprintf(row[i], CELL_MAX, "%s", head[i]);
+	}
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		json_object *o = json_object_array_get_idx(arr, i), *v;
+		char(*row)[CELL_MAX] = table_add_row(&t);
+		char err[128];
+		const char *s;
+		int64_t x;
+		double in;
+		bool dummy;
+
+		if (!row)
+			break;
+		if (get_int(o, "id", false, &x, NULL, err, sizeof(err)) < 0 ||
+		    get_str(o, "state", &s, err, sizeof(err)) < 0) {
+			table_free(&t);
+			json_object_put(reply);
+			return malformed("reservation.list", err);
+		}
+		snprintf(row[0], CELL_MAX, "%" PRId64, x);
+		sanitize(s, row[1], CELL_MAX, 0);
+		if (get_kib(o, "amount", false, &x, NULL, err, sizeof(err)) == 0)
+			fmt_kib(x, row[2], CELL_MAX);
+		if (get_kib(o, "min", false, &x, NULL, err, sizeof(err)) == 0)
+			fmt_kib(x, row[3], CELL_MAX);
+		if (get_kib(o, "max", false, &x, NULL, err, sizeof(err)) == 0)
+			fmt_kib(x, row[4], CELL_MAX);
+		if (get_kib(o, "held", false, &x, NULL, err, sizeof(err)) == 0)
+			fmt_kib(x, row[5], CELL_MAX);
+		if (json_object_object_get_ex(o, "domain", &v) &&
+		    json_object_is_type(v, json_type_string))
+			sanitize(json_object_get_string(v), row[6], CELL_MAX, NAME_COLS);
+		else
+			snprintf(row[6], CELL_MAX, "-");
+		if (get_num(o, "expires_in", false, &in, &dummy, err, sizeof(err)) == 0 ||
+		    get_num(o, "answer_in", false, &in, &dummy, err, sizeof(err)) == 0)
+			fmt_secs(in, true, row[7], CELL_MAX);
+		else
+			snprintf(row[7], CELL_MAX, "-");
+		if (json_object_object_get_ex(o, "why", &v) &&
+		    json_object_is_type(v, json_type_string))
+			sanitize(json_object_get_string(v), row[8], CELL_MAX, 0);
+		else
+			snprintf(row[8], CELL_MAX, "-");
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+	json_object_put(reply);
+	return MEMCTL_EXIT_OK;
+}
+
+/* A reservation id argument; -1 when it is not one. */
+static int64_t resv_id_arg(const char *s)
+{
+	uint64_t v;
+
+	return u64_parse_strict(s, UINT32_MAX, &v) == 0 && v ? (int64_t)v : -1;
+}
+
+/* cancel ID / transfer ID DOM: call, then say what became of it. */
+static int resv_call(struct memctl *m, const struct cmd_entry *cmd, const char *method,
+		     json_object *params)
+{
+	json_object *reply = NULL, *result = NULL;
+	char line[512];
+	int r = ctl_call(m, method, params, false, &reply, &result);
+
+	if (r != MEMCTL_EXIT_OK)
+		return r;
+	if (m->json)
+		print_json(result);
+	else if (resv_describe(result, line, sizeof(line)) < 0)
+		r = malformed(method, "the result is not a reservation");
+	else
+		printf("%s\n", line);
+	json_object_put(reply);
+	return r;
+}
+
+static int cmd_cancel(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
+{
+	int64_t id = resv_id_arg(argv[0]);
+	json_object *params;
+
+	if (id < 0)
+		return usage_error(cmd, "%s: \"%s\" is not a reservation id", cmd->name, argv[0]);
+	params = json_object_new_object();
+	json_object_object_add(params, "id", json_object_new_int64(id));
+	return resv_call(m, cmd, "reservation.cancel", params);
+}
+
+static int cmd_transfer(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
+{
+	int64_t id = resv_id_arg(argv[0]);
+	json_object *params, *dom;
+
+	if (id < 0)
+		return usage_error(cmd, "%s: \"%s\" is not a reservation id", cmd->name, argv[0]);
+	dom = domain_arg(cmd, argv[1]);
+	if (!dom)
+		return MEMCTL_EXIT_USAGE;
+	params = json_object_new_object();
+	json_object_object_add(params, "id", json_object_new_int64(id));
+	json_object_object_add(params, "domain", dom);
+	return resv_call(m, cmd, "reservation.transfer", params);
+}
+
+/* ---- events and metrics ---- */
+
+/* An integer member, or -1 when missing or not an integer. */
+static int64_t member_int(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -1;
+	return json_object_get_int64(v);
+}
+
+/* A string member sanitized into buf, or NULL when missing or not a string. */
+static const char *member_str(json_object *o, const char *key, char *buf, size_t len)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return sanitize(json_object_get_string(v), buf, len, 0);
+}
+
+/* A size member in words: "2G", or "unset" when null or missing. */
+static const char *member_kib(json_object *o, const char *key, char *buf, size_t len)
+{
+	int64_t v = member_int(o, key);
+
+	if (v < 0)
+		snprintf(buf, len, "unset");
+	else
+		fmt_kib(v, buf, len);
+	return buf;
+}
+
+/* One event notification's params as one line of words: local time, topic,
+ * the domain, what changed and why. Unknown kinds show their members. */
+static void print_event(json_object *p)
+{
+	char when[32] = "?", topic[32], name[NAME_COLS + 1], what[320], reason[256];
+	char a[64], b[64], c[32];
+	const char *kind;
+	double t = 0;
+	int64_t domid = member_int(p, "domid");
+
+	if (get_num(p, "time", false, &t, NULL, what, sizeof(what)) == 0) {
+		time_t secs = (time_t)t;
+		struct tm tm;
+
+		if (localtime_r(&secs, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	}
+	if (!member_str(p, "topic", topic, sizeof(topic)))
+		snprintf(topic, sizeof(topic), "?");
+	kind = member_str(p, "kind", c, sizeof(c));
+	if (!kind)
+		kind = "";
+	what[0] = '\0';
+	if (strcmp(topic, "dropped") == 0)
+		snprintf(what, sizeof(what),
+			 "%" PRId64 " events were dropped: this client read too slowly",
+			 member_int(p, "dropped"));
+	else if (strcmp(kind, "target") == 0)
+		snprintf(what, sizeof(what), "target %s -> %s", member_kib(p, "old", a, sizeof(a)),
+			 member_kib(p, "new", b, sizeof(b)));
+	else if (strcmp(kind, "pin") == 0)
+		snprintf(what, sizeof(what), "pinned at %s", member_kib(p, "new", a, sizeof(a)));
+	else if (strcmp(kind, "unpin") == 0)
+		snprintf(what, sizeof(what), "unpinned");
+	else if (strcmp(kind, "new") == 0 || strcmp(kind, "gone") == 0)
+		snprintf(what, sizeof(what), "%s", kind[0] == 'n' ? "appeared" : "is gone");
+	else if (strcmp(kind, "state") == 0 || strcmp(kind, "pressure") == 0)
+		snprintf(what, sizeof(what), "%s%s -> %s", kind[0] == 'p' ? "pressure " : "",
+			 member_str(p, "old", a, sizeof(a)) ? a : "?",
+			 member_str(p, "new", b, sizeof(b)) ? b : "?");
+	else if (strcmp(kind, "reservation") == 0)
+		snprintf(what, sizeof(what), "reservation %" PRId64 " %s, %s", member_int(p, "id"),
+			 member_str(p, "state", a, sizeof(a)) ? a : "?",
+			 member_kib(p, "amount", b, sizeof(b)));
+	else
+		sanitize(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN), what,
+			 sizeof(what), 200);
+	printf("%s  %-11s ", when, topic);
+	if (domid >= 0)
+		printf("%s (%" PRId64 "): ",
+		       member_str(p, "name", name, sizeof(name)) ? name : "?", domid);
+	printf("%s", what);
+	if (member_str(p, "reason", reason, sizeof(reason)) && reason[0])
+		printf(": %s", reason);
+	printf("\n");
+}
+
+static int cmd_events(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
+{
+	json_object *params = NULL, *reply = NULL, *result = NULL, *msg, *method, *p;
+	char err[256];
+	size_t len;
+	int i, r;
+
+	if (argc > 0) {
+		json_object *topics = json_object_new_array();
+
+		for (i = 0; i < argc; i++)
+			json_object_array_add(topics, json_object_new_string(argv[i]));
+		params = json_object_new_object();
+		json_object_object_add(params, "topics", topics);
+	}
+	r = ctl_call(m, "events.subscribe", params, false, &reply, &result);
+	if (r != MEMCTL_EXIT_OK)
+		return r;
+	json_object_put(reply);
+	for (;;) {
+		r = ctl_read_line(m, -1, &len);
+		if (r == -ECONNRESET || r == -EPIPE) {
+			memctl_warnx("events: balloond closed the connection (%s)", m->socket_path);
+			return MEMCTL_EXIT_CONNECT;
+		}
+		if (r == -EMSGSIZE)
+			return malformed("events", "notification longer than 16 MiB");
+		if (r < 0) {
+			memctl_warnx("events: %s: %s", m->socket_path, strerror(-r));
+			return MEMCTL_EXIT_CONNECT;
+		}
+		if (rpc_parse(m->buf, len, REPLY_MAX_DEPTH, &msg, err, sizeof(err)) != 0) {
+			char what[300];
+
+			snprintf(what, sizeof(what), "not JSON (%s)", err);
+			return malformed("events", what);
+		}
+		if (!is_notification(msg) || !json_object_object_get_ex(msg, "method", &method) ||
+		    !json_object_is_type(method, json_type_string) ||
+		    strcmp(json_object_get_string(method), "event") != 0 ||
+		    !json_object_object_get_ex(msg, "params", &p) ||
+		    !json_object_is_type(p, json_type_object)) {
+			int code;
+			const char *message;
+			json_object *data;
+
+			/* The daemon may say why it drops the connection. */
+			if (null_id_error(msg, &code, &message, &data)) {
+				r = report_error(m, "events", code, message, data);
+				json_object_put(msg);
+				return r;
+			}
+			json_object_put(msg);
+			continue;
+		}
+		if (m->json)
+			printf("%s\n", json_object_to_json_string_ext(
+					       p, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE));
+		else
+			print_event(p);
+		json_object_put(msg);
+		if (fflush(stdout) != 0)
+			return MEMCTL_EXIT_DAEMON; /* main reports the write error */
+	}
+}
+
+/* The labels object of a sample as "k=v,k=v", sanitized. */
+static const char *labels_format(json_object *labels, char *buf, size_t len)
+{
+	char tmp[CELL_MAX * 2] = "";
+	size_t n = 0;
+
+	if (json_object_is_type(labels, json_type_object)) {
+		json_object_object_foreach(labels, key, val)
+		{
+			int w = snprintf(tmp + n, sizeof(tmp) - n, "%s%s=%s", n ? "," : "", key,
+					 json_object_get_string(val));
+
+			if (w < 0 || (size_t)w >= sizeof(tmp) - n)
+				break;
+			n += (size_t)w;
+		}
+	}
+	return sanitize(tmp, buf, len, 0);
+}
+
+/* The metrics table: NAME, LABELS, VALUE (sizes in words). */
+static int print_metrics(json_object *result)
+{
+	static const bool left[3] = {true, true, false};
+	json_object *list, *fam, *name, *samples, *s, *labels, *value;
+	char(*row)[CELL_MAX];
+	struct table t;
+	size_t i, j;
+
+	if (!json_object_object_get_ex(result, "metrics", &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return malformed("metrics", "member \"metrics\" is missing or not an array");
+	if (table_init(&t, 3, left, 64) < 0) {
+		memctl_warnx("out of memory");
+		return MEMCTL_EXIT_DAEMON;
+	}
+	row = table_add_row(&t);
+	snprintf(row[0], CELL_MAX, "METRIC");
+	snprintf(row[1], CELL_MAX, "LABELS");
+	snprintf(row[2], CELL_MAX, "VALUE");
+	for (i = 0; i < json_object_array_length(list); i++) {
+		fam = json_object_array_get_idx(list, i);
+		if (!json_object_object_get_ex(fam, "name", &name) ||
+		    !json_object_is_type(name, json_type_string) ||
+		    !json_object_object_get_ex(fam, "samples", &samples) ||
+		    !json_object_is_type(samples, json_type_array)) {
+			table_free(&t);
+			return malformed("metrics", "a metric without a name or samples");
+		}
+		for (j = 0; j < json_object_array_length(samples); j++) {
+			const char *n = json_object_get_string(name);
+			size_t nl = strlen(n);
+
+			s = json_object_array_get_idx(samples, j);
+			if (!json_object_object_get_ex(s, "labels", &labels) ||
+			    !json_object_object_get_ex(s, "value", &value) ||
+			    (!json_object_is_type(value, json_type_int) &&
+			     !json_object_is_type(value, json_type_double))) {
+				table_free(&t);
+				return malformed("metrics", "a sample without labels or value");
+			}
+			row = table_add_row(&t);
+			if (!row) {
+				table_free(&t);
+				memctl_warnx("out of memory");
+				return MEMCTL_EXIT_DAEMON;
+			}
+			sanitize(n, row[0], CELL_MAX, 0);
+			labels_format(labels, row[1], CELL_MAX);
+			if (json_object_is_type(value, json_type_double))
+				snprintf(row[2], CELL_MAX, "%.3f", json_object_get_double(value));
+			else if (nl > 6 && strcmp(n + nl - 6, "_bytes") == 0)
+				fmt_kib(json_object_get_int64(value) / 1024, row[2], CELL_MAX);
+			else
+				snprintf(row[2], CELL_MAX, "%" PRId64,
+					 json_object_get_int64(value));
+		}
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+	return MEMCTL_EXIT_OK;
+}
+
+static int cmd_metrics(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
+{
+	json_object *params = json_object_new_object(), *reply = NULL, *result = NULL;
+	const char *text;
+	char err[256];
+	int r;
+
+	json_object_object_add(params, "format",
+			       json_object_new_string(m->prometheus ? "prometheus" : "json"));
+	r = ctl_call(m, "metrics", params, false, &reply, &result);
+	if (r != MEMCTL_EXIT_OK)
+		return r;
+	if (m->json)
+		print_json(result);
+	else if (!m->prometheus)
+		r = print_metrics(result);
+	else if (get_str(result, "text", &text, err, sizeof(err)) < 0)
+		r = malformed("metrics", err);
+	else
+		fputs(text, stdout);
+	json_object_put(reply);
+	return r;
+}
+
 static int cmd_help(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
 {
 	const struct cmd_entry *c;
@@ -1343,6 +2040,17 @@ static const struct cmd_entry commands[] = {
 	 "current target, and balloond's last decisions about it (newest first).\n"
 	 "DOM is a domain id (all digits) or a name.",
 	 cmd_show},
+	{"explain", NULL, "DOM", 1, 1, "why a domain has its target",
+	 "What decided DOM's target (a bound, its demand, its weight's fair share, a\n"
+	 "pin, its balloon state), what it reports using, then every field and\n"
+	 "balloond's recent decisions about it, newest first.",
+	 cmd_explain},
+	{"plan", NULL, "", 0, 0, "dry run: what balloond would change now",
+	 "Ask balloond to decide on the host as it is now without writing anything:\n"
+	 "the targets and maxmem values it would write, from what to what and why,\n"
+	 "and reservation or state changes it would make. When balloond is paused,\n"
+	 "what it would do after 'memctl resume'.",
+	 cmd_plan},
 	{"set-target", NULL, "DOM SIZE", 2, 2, "pin a domain's balloon target",
 	 "Pin DOM at SIZE: balloond writes that target (raising maxmem first when\n"
 	 "needed) and stops balancing the domain until 'memctl unpin'. SIZE takes a\n"
@@ -1372,6 +2080,48 @@ static const struct cmd_entry commands[] = {
 	 "does not parse is refused (the error names file:line) and the running\n"
 	 "configuration stays in force.",
 	 cmd_reload},
+	{"reserve", NULL, "SIZE|MIN..MAX", 1, 1, "free memory for a VM about to start",
+	 "Ask balloond to free SIZE (or as much as it can between MIN and MAX) and\n"
+	 "hold it for a new domain: guests give memory back first, and the\n"
+	 "reservation is granted once host free memory covers it beyond the safety\n"
+	 "pool. memctl waits for the answer (up to reserve_timeout; --no-wait returns\n"
+	 "at once) and exits 1 when it failed, naming the guests that did not give\n"
+	 "memory back. A granted reservation is held for --ttl (default\n"
+	 "reserve_ttl in balloond.conf) until 'memctl transfer' hands it to the new\n"
+	 "domain or 'memctl cancel' gives it back. Reservations survive a restart\n"
+	 "of balloond.\n"
+	 "Example: memctl reserve 4G --ttl 10m; memctl reserve 2G..4G",
+	 cmd_reserve},
+	{"reservations", NULL, "", 0, 0, "reservations and what became of them",
+	 "One line per reservation: id, state (pending, granted, transferred, failed,\n"
+	 "expired, cancelled, done), the amount, the range asked for, what it holds\n"
+	 "now, the domain it was transferred to, the time left (to its answer while\n"
+	 "pending, to its expiry after) and why it ended. Ended ones are listed\n"
+	 "for a minute.",
+	 cmd_reservations},
+	{"transfer", NULL, "ID DOM", 2, 2, "hand a granted reservation to its domain",
+	 "The domain DOM (just created for it) takes reservation ID's memory: the\n"
+	 "reservation holds what the domain has not populated yet and ends when the\n"
+	 "domain runs. DOM may be a domid balloond has not seen yet.",
+	 cmd_transfer},
+	{"cancel", NULL, "ID", 1, 1, "give a reservation's memory back",
+	 "End reservation ID now; its memory returns to the guests.", cmd_cancel},
+	{"events", NULL, "[TOPIC...]", 0, 8, "follow balloond's events as they happen",
+	 "Print one line per event until interrupted: the local time, the topic, the\n"
+	 "domain and what changed, and why. TOPIC is target (targets written, pins),\n"
+	 "state (balloon states), domain (domains appearing and going), pressure,\n"
+	 "reservation or audit; without one, every topic. With --json, each event's\n"
+	 "params object on its own line. If memctl reads too slowly, balloond drops\n"
+	 "events and then says how many. Exits 3 when balloond goes away.\n"
+	 "Example: memctl events target state",
+	 cmd_events},
+	{"metrics", NULL, "", 0, 0, "host, domain and daemon metrics",
+	 "Every metric balloond exports: host memory, each domain's sizes, type, mode\n"
+	 "and state, and counters (decision rounds, target and maxmem writes, failed\n"
+	 "actions, control connections, events sent and dropped), as a table.\n"
+	 "--prometheus prints the Prometheus text exposition format (0.0.4) instead,\n"
+	 "e.g. for node_exporter's textfile collector; --json the result verbatim.",
+	 cmd_metrics},
 	{"help", NULL, "[COMMAND]", 0, 1, "this help, or one command's",
 	 "Without an argument, list the commands and options; with one, explain\n"
 	 "that command (the same as 'memctl COMMAND --help').",
@@ -1415,6 +2165,9 @@ static void help_general(FILE *f)
 		"  -j, --json             print balloond's result as JSON, for scripts\n"
 		"  -t, --timeout SECONDS  wait at most this long for each reply (default 10,\n"
 		"                         0 = no limit)\n"
+		"  -W, --no-wait          reserve: return at once, do not wait for the answer\n"
+		"  -T, --ttl DURATION     reserve: hold the memory this long (1s to 24h)\n"
+		"      --prometheus       metrics: the Prometheus text format\n"
 		"  -h, --help             this help; after a command, that command's help\n"
 		"  -V, --version          memctl's own version\n"
 		"\n"
@@ -1462,9 +2215,14 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'},  {"json", no_argument, NULL, 'j'},
 		{"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	   {NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, 'V'},	   {"no-wait", no_argument, NULL, 'W'},
+		{"ttl", required_argument, NULL, 'T'},
+		{"prometheus", no_argument, NULL, 'P'},
+		{NULL, 0, NULL, 0},
 	};
-	struct memctl mm = {.fd = -1, .next_id = 1, .timeout_ms = DEFAULT_TIMEOUT_MS}, *m = &mm;
+	struct memctl mm = {.fd = -1, .next_id = 1, .timeout_ms = DEFAULT_TIMEOUT_MS,
+			    .wait_s = 3600},
+		      *m = &mm;
 	const struct cmd_entry *cmd;
 	const char *env;
 	bool help = false;
@@ -1473,8 +2231,20 @@ int main(int argc, char **argv)
 	/* Options may come before or after the command ("memctl show web1
 	 * --json"); "--" ends them. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:jt:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:jt:hVWT:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'W': m->no_wait = true; break;
+		case 'P': m->prometheus = true; break;
+		case 'T': {
+			uint64_t ms;
+
+			if (duration_parse(optarg, &ms) < 0 || ms < 1000 || ms > 86400000)
+				return usage_error(NULL, "--ttl: \"%s\" is not a duration from 1s "
+							 "to 24h (e.g. 90s, 10m)",
+						   optarg);
+			m->ttl_s = (int64_t)((ms + 999) / 1000);
+			break;
+		}
 		case 's': m->socket_path = optarg; break;
 		case 'j': m->json = true; break;
 		case 't':
@@ -1518,6 +2288,8 @@ int main(int argc, char **argv)
 		help_command(stdout, cmd);
 		return MEMCTL_EXIT_OK;
 	}
+	if (m->prometheus && strcmp(cmd->name, "metrics") != 0)
+		return usage_error(cmd, "--prometheus applies to 'memctl metrics' only");
 	nargs = argc - optind - 1;
 	if (nargs < cmd->min_args || nargs > cmd->max_args)
 		return usage_error(cmd, "%s: %s", cmd->name,

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,13 @@ struct backend_sim {
 	struct sim_dominfo *info;
 	struct engine_obs_domain *doms;
 	size_t cap;
+	struct sim_audit *audit_spare; /* buffers of the last audit, for the next */
+	pthread_t audit_warm;	       /* faulting in the first snapshot's buffers */
+	bool audit_warming;
 };
+
+static void sim_audit_free(struct sim_audit *a);
+static void sim_audit_prepare(struct backend_sim *s);
 
 static uint64_t mono_ms(void)
 {
@@ -160,9 +168,10 @@ static void sim_kick(struct backend_sim *s)
 	evtimer_add(s->tick, &tv);
 }
 
-/* Parse the scenario and build the host; shared by both clocks. */
-static int sim_new(struct backend_sim **ret, const char *path, const uint64_t *vclock, char *err,
-		   size_t errlen)
+/* Parse the scenario (the file at path, or text named path when text is
+ * not NULL) and build the host; shared by both clocks. */
+static int sim_new(struct backend_sim **ret, const char *path, const char *text,
+		   const uint64_t *vclock, char *err, size_t errlen)
 {
 	struct backend_sim *s = calloc(1, sizeof(*s));
 	struct simxs *xs;
@@ -170,7 +179,8 @@ static int sim_new(struct backend_sim **ret, const char *path, const uint64_t *v
 
 	if (!s)
 		return -ENOMEM;
-	r = scenario_parse_file(path, &s->scn, err, errlen);
+	r = text ? scenario_parse_string(text, path, &s->scn, err, errlen)
+		 : scenario_parse_file(path, &s->scn, err, errlen);
 	if (r < 0) {
 		free(s);
 		return r;
@@ -197,7 +207,7 @@ static int sim_open(struct backend **ret, const struct conf *conf, struct event_
 {
 	const char *path = conf->scenario[0] ? conf->scenario : DEFAULT_SCENARIO;
 	struct backend_sim *s;
-	int r = sim_new(&s, path, NULL, err, errlen);
+	int r = sim_new(&s, path, NULL, NULL, err, errlen);
 
 	if (r < 0)
 		return r;
@@ -207,6 +217,8 @@ static int sim_open(struct backend **ret, const struct conf *conf, struct event_
 	s->tick = evtimer_new(base, sim_tick_cb, s);
 	log_info("sim: host from %s: %" PRIu64 " MiB, %zu domains", path,
 		 s->scn.host_memory_kib / 1024, s->scn.n_domains + 1);
+	if (conf->audit_interval_ms)
+		sim_audit_prepare(s);
 	sim_kick(s);
 	*ret = &s->base;
 	return 0;
@@ -215,8 +227,14 @@ static int sim_open(struct backend **ret, const struct conf *conf, struct event_
 int backend_sim_open_virtual(struct backend **ret, const char *scenario_path,
 			     const uint64_t *vclock, char *err, size_t errlen)
 {
+	return backend_sim_open_virtual_text(ret, scenario_path, NULL, vclock, err, errlen);
+}
+
+int backend_sim_open_virtual_text(struct backend **ret, const char *name, const char *text,
+				  const uint64_t *vclock, char *err, size_t errlen)
+{
 	struct backend_sim *s;
-	int r = sim_new(&s, scenario_path, vclock, err, errlen);
+	int r = sim_new(&s, name, text, vclock, err, errlen);
 
 	if (r < 0)
 		return r;
@@ -236,6 +254,9 @@ static void sim_close(struct backend *b)
 	scenario_free(&s->scn);
 	free(s->info);
 	free(s->doms);
+	if (s->audit_warming)
+		pthread_join(s->audit_warm, NULL);
+	sim_audit_free(s->audit_spare);
 	free(s);
 }
 
@@ -403,6 +424,246 @@ static int sim_adjust_conf(struct backend *b, struct conf *conf, char *err, size
 	return scenario_apply_config(&s->scn, conf, err, errlen);
 }
 
+/* An audit snapshot: private copies of the host's tables, so that the
+ * worker thread never reads the live simulator. Its buffers are kept for
+ * the next snapshot (touching fresh memory costs more than copying): an
+ * audit must be closed before the backend. */
+struct sim_audit {
+	struct backend_sim *sim;
+	uint64_t *m2p;
+	uint32_t *owners;
+	uint64_t nframes;
+	unsigned char *arena; /* every P2M, one after the other */
+	size_t arena_cap;
+	struct audit_domain *doms;
+	size_t ndoms;
+};
+
+static void sim_audit_free(struct sim_audit *a)
+{
+	if (!a)
+		return;
+	free(a->m2p);
+	free(a->owners);
+	free(a->arena);
+	free(a->doms);
+	free(a);
+}
+
+static void sim_audit_close(struct backend_audit *ba)
+{
+	struct sim_audit *a = (struct sim_audit *)ba;
+
+	if (!a)
+		return;
+	free(a->doms);
+	a->doms = NULL;
+	a->ndoms = 0;
+	if (!a->sim->audit_spare)
+		a->sim->audit_spare = a;
+	else
+		sim_audit_free(a);
+}
+
+/* A P2M's room in the arena, rounded up so that the next one is aligned. */
+static size_t sim_audit_p2m_bytes(const struct audit_domain *ad)
+{
+	return (size_t)(ad->npfns * (ad->width / 8) + 7) & ~(size_t)7;
+}
+
+/* Runs on a helper thread: touch the first snapshot's buffers, so that the
+ * first audit_open copies into memory already mapped (a fresh page costs
+ * more to fault in than to copy). */
+static void *sim_audit_warm(void *arg)
+{
+	struct sim_audit *a = arg;
+
+	memset(a->m2p, 0, a->nframes * sizeof(*a->m2p));
+	memset(a->owners, 0, a->nframes * sizeof(*a->owners));
+	memset(a->arena, 0, a->arena_cap);
+	return NULL;
+}
+
+/* Allocate the first snapshot's buffers for the host as it starts and fault
+ * them in on a helper thread; a failure only makes the first audit slower. */
+static void sim_audit_prepare(struct backend_sim *s)
+{
+	struct sim_audit *a = calloc(1, sizeof(*a));
+	struct sim_dominfo info[64];
+	size_t n, i;
+	uint32_t first = 0;
+	sigset_t all, old;
+	int r;
+
+	if (!a)
+		return;
+	a->sim = s;
+	simhost_m2p(s->host, &a->nframes);
+	do {
+		n = simhost_getinfolist(s->host, first, info, 64);
+		for (i = 0; i < n; i++) {
+			struct audit_domain ad = {.width = 64};
+			uint64_t npfns = 0;
+
+			if (info[i].type != SIM_PV || !simhost_p2m(s->host, info[i].domid, &npfns))
+				continue;
+			if (simhost_guest_width(s->host, info[i].domid) == 32)
+				ad.width = 32;
+			ad.npfns = npfns;
+			a->arena_cap += sim_audit_p2m_bytes(&ad);
+		}
+		if (n)
+			first = info[n - 1].domid + 1;
+	} while (n == 64);
+	a->m2p = malloc(a->nframes * sizeof(*a->m2p));
+	a->owners = malloc(a->nframes * sizeof(*a->owners));
+	a->arena = malloc(a->arena_cap ? a->arena_cap : 1);
+	if (!a->m2p || !a->owners || !a->arena) {
+		sim_audit_free(a);
+		return;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&s->audit_warm, NULL, sim_audit_warm, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		sim_audit_free(a);
+		return;
+	}
+	s->audit_warming = true;
+	s->audit_spare = a;
+}
+
+/* The domains to audit (all when ndomids is 0) with their P2M sizes; the
+ * P2Ms themselves are copied afterwards. Returns the bytes they need. */
+static size_t sim_audit_list(struct sim_audit *a, const struct simhost *h,
+			     const struct sim_dominfo *info, size_t n, const uint32_t *domids,
+			     size_t ndomids)
+{
+	size_t i, j, bytes = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct sim_dominfo *in = &info[i];
+		struct audit_domain *ad = &a->doms[a->ndoms];
+		uint64_t npfns = 0;
+
+		if (ndomids) {
+			for (j = 0; j < ndomids && domids[j] != in->domid; j++)
+				;
+			if (j == ndomids)
+				continue;
+		}
+		memset(ad, 0, sizeof(*ad));
+		ad->domid = in->domid;
+		ad->guest = in->type == SIM_PV ? AUDIT_GUEST_PV
+			    : in->type == SIM_PVH ? AUDIT_GUEST_PVH : AUDIT_GUEST_HVM;
+		ad->width = in->type == SIM_PV && simhost_guest_width(h, in->domid) == 32 ? 32 : 64;
+		ad->flags = (in->dying ? AUDIT_DOM_DYING : 0) | (in->shutdown ? AUDIT_DOM_SHUTDOWN : 0);
+		ad->tot_pages = in->tot_kib / SIM_PAGE_KIB;
+		if (ad->guest == AUDIT_GUEST_PV && simhost_p2m(h, in->domid, &npfns)) {
+			ad->npfns = npfns;
+			bytes += sim_audit_p2m_bytes(ad);
+		}
+		a->ndoms++;
+	}
+	return bytes;
+}
+
+/* Snapshot the M2P, the frame owners and each listed domain's P2M now;
+ * domids that no longer exist are left out. */
+static int sim_audit_open(struct backend *b, const uint32_t *domids, size_t ndomids,
+			  struct backend_audit **ret, char *err, size_t errlen)
+{
+	struct backend_sim *s = (struct backend_sim *)b;
+	struct sim_dominfo *info = NULL;
+	struct sim_audit *a = s->audit_spare;
+	const uint64_t *m2p;
+	size_t n, i, want = 64, bytes, off = 0;
+	uint64_t nframes;
+
+	if (s->audit_warming) {
+		pthread_join(s->audit_warm, NULL);
+		s->audit_warming = false;
+	}
+	s->audit_spare = NULL;
+	simhost_advance(s->host, sim_now(s));
+	if (!a && !(a = calloc(1, sizeof(*a))))
+		goto nomem;
+	a->sim = s;
+	for (;;) {
+		void *p = realloc(info, want * sizeof(*info));
+
+		if (!p)
+			goto nomem;
+		info = p;
+		n = simhost_getinfolist(s->host, 0, info, want);
+		if (n < want)
+			break;
+		want *= 2;
+	}
+	a->doms = calloc(n ? n : 1, sizeof(*a->doms));
+	if (!a->doms)
+		goto nomem;
+	bytes = sim_audit_list(a, s->host, info, n, domids, ndomids);
+	if (bytes > a->arena_cap) {
+		free(a->arena);
+		a->arena_cap = 0;
+		a->arena = malloc(bytes);
+		if (!a->arena)
+			goto nomem;
+		a->arena_cap = bytes;
+	}
+	m2p = simhost_m2p(s->host, &nframes);
+	if (nframes != a->nframes) {
+		free(a->m2p);
+		free(a->owners);
+		a->nframes = 0;
+		a->m2p = malloc(nframes * sizeof(*a->m2p));
+		a->owners = malloc(nframes * sizeof(*a->owners));
+		if (!a->m2p || !a->owners)
+			goto nomem;
+		a->nframes = nframes;
+	}
+	memcpy(a->m2p, m2p, nframes * sizeof(*a->m2p));
+	memcpy(a->owners, simhost_owner_array(s->host, NULL), nframes * sizeof(*a->owners));
+	for (i = 0; i < a->ndoms; i++) {
+		struct audit_domain *ad = &a->doms[i];
+		void *dst = a->arena + off;
+
+		if (!ad->npfns)
+			continue;
+		if (ad->width == 32)
+			simhost_p2m_copy32(s->host, ad->domid, dst, ad->npfns);
+		else
+			memcpy(dst, simhost_p2m(s->host, ad->domid, NULL), ad->npfns * 8);
+		ad->p2m = dst;
+		off += sim_audit_p2m_bytes(ad);
+	}
+	free(info);
+	*ret = (struct backend_audit *)a;
+	return 0;
+nomem:
+	free(info);
+	sim_audit_free(a);
+	snprintf(err, errlen, "out of memory copying the simulated host's tables");
+	return -ENOMEM;
+}
+
+/* Runs on the worker: the tables are the snapshot's, nothing to read. */
+static int sim_audit_read(struct backend_audit *ba, struct audit_tables *t, char *err,
+			  size_t errlen)
+{
+	struct sim_audit *a = (struct sim_audit *)ba;
+
+	memset(t, 0, sizeof(*t));
+	t->m2p = a->m2p;
+	t->nframes = a->nframes;
+	t->owner_array = a->owners;
+	t->doms = a->doms;
+	t->ndoms = a->ndoms;
+	return 0;
+}
+
 const struct backend_ops backend_sim_ops = {
 	.name = "sim",
 	.open = sim_open,
@@ -413,4 +674,7 @@ const struct backend_ops backend_sim_ops = {
 	.persist = sim_persist,
 	.adjust_conf = sim_adjust_conf,
 	.restore = sim_restore,
+	.audit_open = sim_audit_open,
+	.audit_read = sim_audit_read,
+	.audit_close = sim_audit_close,
 };

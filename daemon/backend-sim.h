@@ -12,6 +12,11 @@
 int backend_sim_open_virtual(struct backend **ret, const char *scenario_path,
 			     const uint64_t *vclock, char *err, size_t errlen);
 
+/* The same on a scenario held in memory (text, named name in messages);
+ * text NULL reads the file name. */
+int backend_sim_open_virtual_text(struct backend **ret, const char *name, const char *text,
+				  const uint64_t *vclock, char *err, size_t errlen);
+
 struct simhost *backend_sim_host(struct backend *b);
 const struct scenario *backend_sim_scenario(struct backend *b);
 

@@ -20,11 +20,15 @@
 #include <systemd/sd-daemon.h>
 
 #include "control.h"
+#include "events.h"
 #include "log.h"
 
 #define JSON_MAX_DEPTH 32
 #define SEND_QUEUE_MAX (4u << 20) /* a client that does not read is dropped */
 #define ACCEPT_BACKOFF_MS 1000
+/* Events queued for one subscriber at most; past it events are dropped
+ * until the queue has drained to half (then one "dropped" notice). */
+#define EVENTS_QUEUE_MAX (256u << 10)
 
 enum client_role { ROLE_NONE, ROLE_READ, ROLE_ADMIN };
 
@@ -35,6 +39,9 @@ struct client {
 	pid_t pid;
 	enum client_role role;
 	bool closing; /* flush what is queued, then close */
+	unsigned topics;  /* events subscribed to (events_topic_bit mask) */
+	bool dropping;	  /* the event queue overflowed: dropping until it drains */
+	uint64_t dropped; /* events lost since the last "dropped" notice */
 	struct client *next;
 };
 
@@ -49,6 +56,7 @@ struct control {
 	unsigned n_clients;
 	gid_t read_gid;
 	bool have_read_gid;
+	uint64_t connections, events_sent, events_dropped;
 };
 
 static void client_free(struct client *c)
@@ -62,6 +70,8 @@ static void client_free(struct client *c)
 			break;
 		}
 	ctl->n_clients--;
+	if (ctl->d->rpc_client == c)
+		ctl->d->rpc_client = NULL;
 	bufferevent_free(c->bev);
 	free(c);
 	if (!event_pending(ctl->accept_ev, EV_READ, NULL) &&
@@ -106,7 +116,7 @@ static void client_fail(struct client *c, int code, const char *msg)
 static json_object *client_handle_one(struct client *c, json_object *obj)
 {
 	struct rpc_request req;
-	json_object *id = NULL;
+	json_object *id = NULL, *reply;
 	char err[256];
 
 	if (rpc_request_parse(obj, &req, &id, err, sizeof(err)) != 0)
@@ -118,7 +128,10 @@ static json_object *client_handle_one(struct client *c, json_object *obj)
 			 "not permitted: uid %u is neither root nor in the read group", (unsigned)c->uid);
 		return rpc_make_error(req.id, RPC_ERR_NOT_PERMITTED, err, NULL);
 	}
-	return methods_dispatch(c->ctl->d, &req, c->role != ROLE_ADMIN);
+	c->ctl->d->rpc_client = c;
+	reply = methods_dispatch(c->ctl->d, &req, c->role != ROLE_ADMIN);
+	c->ctl->d->rpc_client = NULL;
+	return reply;
 }
 
 /* Handle one line: a request or a batch. */
@@ -206,12 +219,108 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 		client_free(c);
 }
 
+/* Tell a subscriber that has caught up how many events it lost. */
+static void client_send_dropped(struct client *c)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "dropped", json_object_new_int64((int64_t)c->dropped));
+	client_send(c, events_notification_new("dropped", p));
+	c->dropped = 0;
+	c->dropping = false;
+}
+
 static void client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
 
-	if (c->closing)
+	if (c->closing) {
 		client_free(c);
+		return;
+	}
+	if (c->dropping)
+		client_send_dropped(c);
+}
+
+/* Idle and slow-client timeouts, except for a subscriber (which may wait
+ * for events for hours and whose event queue is bounded). */
+static void client_set_timeouts(struct client *c)
+{
+	uint64_t ms = c->ctl->d->conf.client_timeout_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000)};
+
+	if (c->topics)
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+	else
+		bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+unsigned control_client_topics(const struct client *c)
+{
+	return c->topics;
+}
+
+void control_client_set_topics(struct client *c, unsigned topics)
+{
+	bool was = c->topics != 0;
+
+	c->topics = topics;
+	if (was != (topics != 0))
+		client_set_timeouts(c);
+}
+
+bool control_has_subscribers(const struct control *ctl, unsigned mask)
+{
+	const struct client *c;
+
+	for (c = ctl->clients; c; c = c->next)
+		if (c->topics & mask)
+			return true;
+	return false;
+}
+
+void control_publish(struct control *ctl, unsigned mask, const char *line, size_t len)
+{
+	struct client *c;
+
+	for (c = ctl->clients; c; c = c->next) {
+		struct evbuffer *out;
+		size_t queued;
+
+		if (!(c->topics & mask) || c->closing)
+			continue;
+		out = bufferevent_get_output(c->bev);
+		queued = evbuffer_get_length(out);
+		if (c->dropping && queued <= EVENTS_QUEUE_MAX / 2) {
+			client_send_dropped(c);
+			queued = evbuffer_get_length(out);
+		}
+		if (c->dropping || queued + len + 1 > EVENTS_QUEUE_MAX) {
+			if (!c->dropping)
+				log_debug("control: client pid %d reads events too slowly, "
+					  "dropping them", (int)c->pid);
+			c->dropping = true;
+			c->dropped++;
+			ctl->events_dropped++;
+			continue;
+		}
+		evbuffer_add(out, line, len);
+		evbuffer_add(out, "\n", 1);
+		ctl->events_sent++;
+	}
+}
+
+void control_get_stats(const struct control *ctl, struct control_stats *ret)
+{
+	const struct client *c;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->connections = ctl->connections;
+	ret->events_sent = ctl->events_sent;
+	ret->events_dropped = ctl->events_dropped;
+	ret->clients = ctl->n_clients;
+	for (c = ctl->clients; c; c = c->next)
+		ret->subscribers += c->topics != 0;
 }
 
 static void client_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -249,7 +358,6 @@ static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct control *ctl = arg;
 	const struct conf *conf = &ctl->d->conf;
-	struct timeval tv;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct client *c;
@@ -294,10 +402,9 @@ static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	c->next = ctl->clients;
 	ctl->clients = c;
 	ctl->n_clients++;
+	ctl->connections++;
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
-	tv.tv_sec = (time_t)(conf->client_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(conf->client_timeout_ms % 1000 * 1000);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	client_set_timeouts(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 
 	if (ctl->n_clients > conf->max_clients) {

@@ -14,6 +14,8 @@
 #include "jsonrpc.h"
 
 struct control;
+struct client;
+struct audit_sched;
 
 struct daemon {
 	struct event_base *base;
@@ -25,6 +27,7 @@ struct daemon {
 	const struct backend_ops *bops;
 	struct backend *be;
 	struct control *ctl;
+	struct audit_sched *audit; /* NULL until set up (and in --simulate) */
 	struct event *step_ev;
 	struct event *watchdog_ev;
 	uint64_t start_ms;
@@ -33,6 +36,14 @@ struct daemon {
 	uint64_t step_due_ms;  /* when the pending step fires */
 	bool observe_failing;
 	char last_status[256];
+	/* The control connection whose request is being dispatched (NULL
+	 * otherwise): for methods that act on their own connection
+	 * (events.subscribe). */
+	struct client *rpc_client;
+	/* Counters for the metrics method: decision rounds, and what
+	 * backend_apply did over the daemon's life. */
+	uint64_t steps;
+	struct apply_stats applied;
 };
 
 /* Monotonic milliseconds. */
@@ -54,6 +65,20 @@ int daemon_load_conf(const char *path, bool explicit_path, struct conf *ret, cha
 
 /* balloond --simulate: run a scenario in virtual time (simulate.c). */
 int simulate_main(const char *scenario_path, const char *conf_path, bool conf_explicit);
+
+/* The same run without printing: the scenario is the file at path, or text
+ * (named path in messages) when text is not NULL. *ret_report gets the
+ * report (caller puts it) when the run happened. Returns 0 (clean, expect
+ * met), 1 (not) or 2 (could not run; message on stderr, no report). */
+int simulate_run(const char *path, const char *text, const char *conf_path, bool conf_explicit,
+		 json_object **ret_report);
+
+/* balloond --simulate-random SEED [--count N] [--print]: generated
+ * scenarios (seeds SEED..SEED+N-1) run like --simulate and checked for the
+ * properties of a clean run; --print writes the scenario of SEED instead
+ * (property.c). Returns the exit status. */
+int property_main(const char *seed, const char *count, bool print, const char *conf_path,
+		  bool conf_explicit);
 
 /* Re-read the config file; keeps the old config when the new one is bad.
  * 0 or -errno with a sentence in err. */

@@ -14,8 +14,10 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "audit-run.h"
 #include "control.h"
 #include "daemon.h"
+#include "events.h"
 #include "log.h"
 #include "units.h"
 
@@ -131,7 +133,12 @@ int daemon_step(struct daemon *d)
 	}
 	for (i = 0; i < d->out.n_events; i++)
 		log_event(&d->out.events[i]);
-	backend_apply(d->bops, d->be, d->engine, &d->out, NULL);
+	d->steps++;
+	backend_apply(d->bops, d->be, d->engine, &d->out, &d->applied);
+	for (i = 0; i < d->out.n_events; i++) {
+		events_publish_engine(d, &d->out.events[i]);
+		audit_sched_engine_event(d->audit, &d->out.events[i]);
+	}
 	daemon_status(d);
 	if (d->out.next_wake_ms != UINT64_MAX)
 		step_schedule(d, d->out.next_wake_ms > now ? d->out.next_wake_ms - now : 0);
@@ -213,6 +220,8 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 			conf_free(&d->conf);
 			d->conf = nc;
 			log_set_level(d->conf.log_level);
+			if (d->audit)
+				audit_sched_reconf(d->audit);
 		} else {
 			conf_free(&nc);
 			snprintf(err, errlen, "out of memory");
@@ -277,6 +286,9 @@ static void usage(FILE *f)
 		"      --backend NAME      auto, xen or sim (overrides the config)\n"
 		"      --scenario FILE     simulated host to run (sim backend)\n"
 		"      --simulate FILE     run a scenario in virtual time, print a JSON report\n"
+		"      --simulate-random SEED [--count N] [--print]\n"
+		"                          run generated scenarios (seeds SEED..SEED+N-1) and\n"
+		"                          check their properties; --print shows SEED's scenario\n"
 		"  -n, --check-config      check the configuration and exit\n"
 		"      --log-level LEVEL   err, warning, info or debug\n"
 		"  -V, --version           print the version and exit\n"
@@ -293,6 +305,9 @@ int main(int argc, char **argv)
 		{"backend", required_argument, NULL, 'B'},
 		{"scenario", required_argument, NULL, 'S'},
 		{"simulate", required_argument, NULL, 'M'},
+		{"simulate-random", required_argument, NULL, 'R'},
+		{"count", required_argument, NULL, 'C'},
+		{"print", no_argument, NULL, 'P'},
 		{"check-config", no_argument, NULL, 'n'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"version", no_argument, NULL, 'V'},
@@ -301,6 +316,8 @@ int main(int argc, char **argv)
 	};
 	const char *opt_socket = NULL, *opt_backend = NULL, *opt_scenario = NULL;
 	const char *opt_log = NULL, *opt_simulate = NULL;
+	const char *opt_random = NULL, *opt_count = NULL;
+	bool opt_print = false;
 	struct daemon dd = {0}, *d = &dd;
 	struct event *ev_hup, *ev_term, *ev_int;
 	const char *bname;
@@ -334,6 +351,15 @@ int main(int argc, char **argv)
 		case 'M':
 			opt_simulate = optarg;
 			break;
+		case 'R':
+			opt_random = optarg;
+			break;
+		case 'C':
+			opt_count = optarg;
+			break;
+		case 'P':
+			opt_print = true;
+			break;
 		case 'n':
 			check_only = true;
 			break;
@@ -360,6 +386,13 @@ int main(int argc, char **argv)
 	log_init(LOG_LEVEL_INFO);
 	if (opt_simulate)
 		return simulate_main(opt_simulate, d->conf_path, d->conf_path_explicit);
+	if (opt_random)
+		return property_main(opt_random, opt_count, opt_print, d->conf_path,
+				     d->conf_path_explicit);
+	if (opt_count || opt_print) {
+		fprintf(stderr, "balloond: --count and --print go with --simulate-random\n");
+		return 2;
+	}
 	r = daemon_load_conf(d->conf_path, d->conf_path_explicit, &d->conf, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "balloond: %s\n", err);
@@ -427,6 +460,9 @@ int main(int argc, char **argv)
 	r = d->bops->restore(d->be, restore_cb, d->engine);
 	if (r < 0)
 		log_warnx("reading persisted state failed: %s; starting without it", strerror(-r));
+	r = audit_sched_new(d, &d->audit);
+	if (r < 0)
+		fatalx("cannot set up the auditor: %s", strerror(-r));
 
 	r = control_open(&d->ctl, d, d->conf.socket, err, sizeof(err));
 	if (r < 0) {
@@ -456,6 +492,8 @@ int main(int argc, char **argv)
 
 	event_base_dispatch(d->base);
 
+	audit_sched_free(d->audit);
+	d->audit = NULL;
 	control_close(d->ctl);
 	d->bops->close(d->be);
 	engine_output_free(&d->out);

@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit-run.h"
 #include "daemon.h"
+#include "events.h"
 #include "log.h"
+#include "metrics.h"
 
 #define REFRESH_MAX_AGE_MS 200
 
@@ -346,6 +349,245 @@ static json_object *m_config_reload(struct daemon *d, json_object *params, int *
 	return o;
 }
 
+/* ---- plan: a dry run of the next decision round ---- */
+
+static json_object *m_plan(struct daemon *d, json_object *params, int *code, json_object **data,
+			   char *err, size_t errlen)
+{
+	struct engine_output out = {0};
+	struct engine_obs obs;
+	struct engine_host h;
+	json_object *o, *acts, *notes;
+	size_t i, j;
+	int r;
+
+	if (!params_none(params, code, err, errlen))
+		return NULL;
+	r = d->bops->observe(d->be, &obs);
+	if (r < 0) {
+		*code = RPC_ERR_BACKEND;
+		snprintf(err, errlen, "observing the host failed: %s", strerror(-r));
+		return NULL;
+	}
+	engine_host_status(d->engine, &h);
+	r = engine_plan(d->engine, &obs, daemon_now_ms(), true, &out);
+	if (r < 0) {
+		engine_output_free(&out);
+		*code = RPC_INTERNAL_ERROR;
+		snprintf(err, errlen, "planning failed: %s", strerror(-r));
+		return NULL;
+	}
+	acts = json_object_new_array();
+	for (i = 0; i < out.n_actions; i++) {
+		const struct engine_action *a = &out.actions[i];
+		const struct engine_dom *dom = engine_find(d->engine, a->domid);
+		json_object *j_a;
+
+		if (a->type != ACT_SET_TARGET && a->type != ACT_SET_MAXMEM)
+			continue;
+		j_a = json_object_new_object();
+		json_object_object_add(j_a, "domid", json_object_new_int64(a->domid));
+		json_object_object_add(j_a, "name", json_object_new_string(dom ? dom->name : ""));
+		json_object_object_add(j_a, "what", json_object_new_string(
+							    a->type == ACT_SET_TARGET ? "target"
+										      : "maxmem"));
+		json_object_object_add(j_a, "from",
+				       !dom ? NULL
+				       : a->type == ACT_SET_TARGET
+					       ? (dom->has_target ? json_kib(dom->target_kib) : NULL)
+					       : json_kib(dom->maxmem_kib));
+		json_object_object_add(j_a, "to", json_kib(a->kib));
+		for (j = 0; j < out.n_events; j++)
+			if (out.events[j].type == EV_TARGET && out.events[j].domid == a->domid &&
+			    a->type == ACT_SET_TARGET)
+				json_object_object_add(j_a, "reason",
+						       json_object_new_string(out.events[j].text));
+		json_object_array_add(acts, j_a);
+	}
+	notes = json_object_new_array();
+	for (j = 0; j < out.n_events; j++)
+		if (out.events[j].type == EV_RESERVATION || out.events[j].type == EV_STATE ||
+		    out.events[j].type == EV_PRESSURE)
+			json_object_array_add(notes, json_object_new_string(out.events[j].text));
+	o = json_object_new_object();
+	json_object_object_add(o, "paused", json_object_new_boolean(h.paused));
+	json_object_object_add(o, "actions", acts);
+	json_object_object_add(o, "notes", notes);
+	engine_output_free(&out);
+	return o;
+}
+
+/* ---- reservations ---- */
+
+static json_object *resv_to_json(struct daemon *d, const struct engine_resv *r, uint64_t now)
+{
+	json_object *o = json_object_new_object();
+	const struct engine_dom *dom = r->domid ? engine_find(d->engine, r->domid) : NULL;
+
+	json_object_object_add(o, "id", json_object_new_int64(r->id));
+	json_object_object_add(o, "state", json_object_new_string(resv_state_name(r->state)));
+	json_object_object_add(o, "min", json_kib(r->min_kib));
+	json_object_object_add(o, "max", json_kib(r->max_kib));
+	json_object_object_add(o, "amount", json_kib(r->amount_kib));
+	json_object_object_add(o, "held", json_kib(r->held_kib));
+	json_object_object_add(o, "age", json_object_new_double((double)(now - r->created_ms) /
+								1000.0));
+	if (resv_active(r)) {
+		uint64_t by = r->state == RESV_PENDING ? r->answer_by_ms : r->expires_ms;
+
+		json_object_object_add(o, r->state == RESV_PENDING ? "answer_in" : "expires_in",
+				       json_object_new_double(by > now ? (double)(by - now) / 1000.0
+									: 0.0));
+	}
+	if (r->domid) {
+		json_object_object_add(o, "domid", json_object_new_int64(r->domid));
+		json_object_object_add(o, "domain",
+				       dom ? json_object_new_string(dom->name) : NULL);
+	}
+	if (r->why[0])
+		json_object_object_add(o, "why", json_object_new_string(r->why));
+	return o;
+}
+
+struct reserve_params {
+	uint64_t size, min, max, ttl, id;
+	bool has_size, has_min, has_max;
+	struct rpc_domain_ref domain;
+};
+
+static const struct rpc_field reserve_fields[] = {
+	{"size", RPC_FIELD_SIZE, offsetof(struct reserve_params, size), 0, false, 0,
+	 offsetof(struct reserve_params, has_size)},
+	{"min", RPC_FIELD_SIZE, offsetof(struct reserve_params, min), 0, false, 0,
+	 offsetof(struct reserve_params, has_min)},
+	{"max", RPC_FIELD_SIZE, offsetof(struct reserve_params, max), 0, false, 0,
+	 offsetof(struct reserve_params, has_max)},
+	{"ttl", RPC_FIELD_DURATION, offsetof(struct reserve_params, ttl), 0, false, 0,
+	 RPC_NO_PRESENT},
+	{NULL},
+};
+
+static const struct rpc_field resv_id_fields[] = {
+	{"id", RPC_FIELD_U64, offsetof(struct reserve_params, id), 0, true, UINT32_MAX,
+	 RPC_NO_PRESENT},
+	{NULL},
+};
+
+static const struct rpc_field transfer_fields[] = {
+	{"id", RPC_FIELD_U64, offsetof(struct reserve_params, id), 0, true, UINT32_MAX,
+	 RPC_NO_PRESENT},
+	{"domain", RPC_FIELD_DOMAIN, offsetof(struct reserve_params, domain), 0, true, 0,
+	 RPC_NO_PRESENT},
+	{NULL},
+};
+
+static json_object *m_reserve(struct daemon *d, json_object *params, int *code,
+			      json_object **data, char *err, size_t errlen)
+{
+	struct reserve_params p = {0};
+	uint32_t id;
+	int r;
+
+	if (rpc_params_decode(params, reserve_fields, &p, err, errlen) != 0) {
+		*code = RPC_INVALID_PARAMS;
+		return NULL;
+	}
+	if (p.has_size == (p.has_min || p.has_max) || p.has_min != p.has_max) {
+		*code = RPC_INVALID_PARAMS;
+		snprintf(err, errlen, "give either \"size\" or both \"min\" and \"max\"");
+		return NULL;
+	}
+	if (p.has_size)
+		p.min = p.max = p.size;
+	daemon_refresh(d, 0);
+	r = engine_reserve(d->engine, p.min, p.max, p.ttl, daemon_now_ms(), &id, err, errlen);
+	switch (r) {
+	case 0: break;
+	case -EINVAL: *code = RPC_INVALID_PARAMS; return NULL;
+	case -ENOSPC: *code = RPC_ERR_INSUFFICIENT_MEMORY; return NULL;
+	case -EBUSY: *code = RPC_ERR_BUSY; return NULL;
+	default: *code = RPC_INTERNAL_ERROR; return NULL;
+	}
+	log_notice("reservation %u: %" PRIu64 "..%" PRIu64 " KiB asked", id, p.min, p.max);
+	daemon_step(d);
+	return resv_to_json(d, engine_reservation_find(d->engine, id), daemon_now_ms());
+}
+
+static json_object *m_reservation_list(struct daemon *d, json_object *params, int *code,
+				       json_object **data, char *err, size_t errlen)
+{
+	json_object *o, *arr;
+	uint64_t now = daemon_now_ms();
+	size_t i;
+
+	if (!params_none(params, code, err, errlen))
+		return NULL;
+	arr = json_object_new_array();
+	for (i = 0; i < engine_reservation_count(d->engine); i++)
+		json_object_array_add(arr,
+				      resv_to_json(d, engine_reservation_at(d->engine, i), now));
+	o = json_object_new_object();
+	json_object_object_add(o, "reservations", arr);
+	return o;
+}
+
+static json_object *m_reservation_cancel(struct daemon *d, json_object *params, int *code,
+					 json_object **data, char *err, size_t errlen)
+{
+	struct reserve_params p = {0};
+	int r;
+
+	if (rpc_params_decode(params, resv_id_fields, &p, err, errlen) != 0) {
+		*code = RPC_INVALID_PARAMS;
+		return NULL;
+	}
+	r = engine_reservation_cancel(d->engine, (uint32_t)p.id, daemon_now_ms(), err, errlen);
+	if (r < 0) {
+		*code = r == -ENOENT ? RPC_ERR_NO_SUCH_RESERVATION : RPC_INVALID_PARAMS;
+		return NULL;
+	}
+	log_notice("reservation %u: cancelled by admin", (uint32_t)p.id);
+	daemon_step(d);
+	return resv_to_json(d, engine_reservation_find(d->engine, (uint32_t)p.id),
+			    daemon_now_ms());
+}
+
+static json_object *m_reservation_transfer(struct daemon *d, json_object *params, int *code,
+					   json_object **data, char *err, size_t errlen)
+{
+	struct reserve_params p = {0};
+	uint32_t domid;
+	int r;
+
+	if (rpc_params_decode(params, transfer_fields, &p, err, errlen) != 0) {
+		*code = RPC_INVALID_PARAMS;
+		return NULL;
+	}
+	daemon_refresh(d, 0);
+	/* A name must be known; a bare domid may be one just created. */
+	if (p.domain.by_name) {
+		const struct engine_dom *dom = dom_lookup(d, &p.domain, code, err, errlen);
+
+		if (!dom)
+			return NULL;
+		domid = dom->domid;
+	} else {
+		domid = p.domain.domid;
+	}
+	r = engine_reservation_transfer(d->engine, (uint32_t)p.id, domid, daemon_now_ms(), err,
+					errlen);
+	if (r < 0) {
+		*code = r != -ENOENT			   ? RPC_INVALID_PARAMS
+			: strncmp(err, "no reservation", 14) == 0 ? RPC_ERR_NO_SUCH_RESERVATION
+								  : RPC_ERR_NO_SUCH_DOMAIN;
+		return NULL;
+	}
+	log_notice("reservation %u: transferred to domain %u", (uint32_t)p.id, domid);
+	daemon_step(d);
+	return resv_to_json(d, engine_reservation_find(d->engine, (uint32_t)p.id),
+			    daemon_now_ms());
+}
+
 static const struct method methods[] = {
 	{"hello", true, m_hello},
 	{"host.status", true, m_host_status},
@@ -356,6 +598,17 @@ static const struct method methods[] = {
 	{"pause", false, m_pause},
 	{"resume", false, m_resume},
 	{"config.reload", false, m_config_reload},
+	{"events.subscribe", true, events_method_subscribe},
+	{"events.unsubscribe", true, events_method_unsubscribe},
+	{"metrics", true, metrics_method},
+	{"plan", true, m_plan},
+	{"reserve", false, m_reserve},
+	{"reservation.list", true, m_reservation_list},
+	{"reservation.cancel", false, m_reservation_cancel},
+	{"reservation.transfer", false, m_reservation_transfer},
+	{"audit.run", false, audit_method_run},
+	{"audit.status", true, audit_method_status},
+	{"audit.findings", true, audit_method_findings},
 };
 
 json_object *methods_capabilities(void)

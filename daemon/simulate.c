@@ -44,6 +44,8 @@ struct sim_run {
 	struct apply_stats apply;
 	uint64_t steps;
 	uint64_t last_unsettled_ms;
+	uint64_t last_target_write_ms;
+	bool trace;
 	uint64_t last_create_ms;
 	bool created_any;
 	uint64_t *last_actual; /* by domid: to tell a guest growing on its own */
@@ -376,6 +378,18 @@ static int step(struct sim_run *r)
 	if (rc < 0)
 		return rc;
 	check_actions(r);
+	for (size_t i = 0; i < r->out.n_actions; i++) {
+		const struct engine_action *a = &r->out.actions[i];
+
+		if (a->type == ACT_SET_TARGET)
+			r->last_target_write_ms = r->vt;
+		/* BALLOOND_SIM_TRACE=1: every target and maxmem write on stderr */
+		if (r->trace && (a->type == ACT_SET_TARGET || a->type == ACT_SET_MAXMEM))
+			fprintf(stderr, "%10.3f %s dom%u %" PRIu64 " KiB (free %" PRIu64 ")\n",
+				(double)r->vt / 1000.0,
+				a->type == ACT_SET_TARGET ? "target" : "maxmem", a->domid, a->kib,
+				obs.free_kib);
+	}
 	backend_apply(r->be->ops, r->be, r->engine, &r->out, &r->apply);
 	r->steps++;
 	check_host(r);
@@ -401,7 +415,8 @@ static json_object *expect_item(bool want, bool got)
 	return o;
 }
 
-int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
+int simulate_run(const char *path, const char *text, const char *conf_path, bool conf_explicit,
+		 json_object **ret_report)
 {
 	struct sim_run run = {0}, *r = &run;
 	json_object *rep, *xs, *doms, *exp, *aud, *rs;
@@ -419,7 +434,7 @@ int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 		fprintf(stderr, "balloond: %s\n", err);
 		return 2;
 	}
-	rc = backend_sim_open_virtual(&r->be, path, &r->vt, err, sizeof(err));
+	rc = backend_sim_open_virtual_text(&r->be, path, text, &r->vt, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "balloond: %s\n", err);
 		conf_free(&r->conf);
@@ -436,6 +451,7 @@ int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 	r->violation_list = json_object_new_array();
 	r->event_errors = json_object_new_array();
 	r->min_free_kib = UINT64_MAX;
+	r->trace = getenv("BALLOOND_SIM_TRACE") && strcmp(getenv("BALLOOND_SIM_TRACE"), "1") == 0;
 	r->last_actual = calloc(0x8000, sizeof(*r->last_actual));
 	if (!r->last_actual) {
 		fprintf(stderr, "balloond: out of memory\n");
@@ -498,6 +514,14 @@ int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 			       json_object_new_double((double)r->last_unsettled_ms / 1000.0));
 	json_object_object_add(rep, "min_free", json_object_new_int64((int64_t)r->min_free_kib));
 	json_object_object_add(rep, "pool", json_object_new_int64((int64_t)r->conf.pool_kib));
+	json_object_object_add(rep, "last_target_write_at",
+			       json_object_new_double((double)r->last_target_write_ms / 1000.0));
+	{
+		struct sim_physinfo pi;
+
+		simhost_physinfo(r->host, &pi);
+		json_object_object_add(rep, "final_free", json_object_new_int64((int64_t)pi.free_kib));
+	}
 	simxs_get_stats(simhost_xs(r->host), &xst);
 	xs = json_object_new_object();
 	json_object_object_add(xs, "dom0_writes", json_object_new_int64((int64_t)xst.dom0_writes));
@@ -519,6 +543,9 @@ int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 		json_object_object_add(o, "state", json_object_new_string(dom_state_name(d->state)));
 		json_object_object_add(o, "actual", json_object_new_int64((int64_t)d->actual_kib));
 		json_object_object_add(o, "target", json_object_new_int64((int64_t)d->target_kib));
+		json_object_object_add(o, "managed", json_object_new_boolean(d->managed));
+		json_object_object_add(o, "dmin", json_object_new_int64((int64_t)d->dmin_kib));
+		json_object_object_add(o, "ceiling", json_object_new_int64((int64_t)d->ceiling_kib));
 		json_object_array_add(doms, o);
 	}
 	json_object_object_add(rep, "domains", doms);
@@ -610,9 +637,7 @@ int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 	}
 	json_object_object_add(rep, "expect", exp);
 	json_object_object_add(rep, "ok", json_object_new_boolean(ok));
-	printf("%s\n", json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PRETTY |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(rep);
+	*ret_report = rep;
 	audit_result_free(audit);
 	engine_output_free(&r->out);
 	engine_free(r->engine);
@@ -620,4 +645,16 @@ int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
 	conf_free(&r->conf);
 	free(r->last_actual);
 	return ok ? 0 : 1;
+}
+
+int simulate_main(const char *path, const char *conf_path, bool conf_explicit)
+{
+	json_object *rep = NULL;
+	int rc = simulate_run(path, NULL, conf_path, conf_explicit, &rep);
+
+	if (rep)
+		printf("%s\n", json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PRETTY |
+								      JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(rep);
+	return rc;
 }

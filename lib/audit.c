@@ -3,6 +3,7 @@
  * that disagree (ownership, aliases, M2P classes). See audit.h for the
  * precedence of classes and what is kept. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ struct audit_result {
 	size_t ndoms;
 	struct rec *recs; /* while running; freed when findings are built */
 	size_t nrecs, caprecs, max_records;
+	struct audit_opts opts; /* of audit_run, for re-checks */
 	struct audit_finding *findings; /* sorted by class, domain, pfn */
 	size_t cls_start[AUDIT_NCLASSES + 1];
 	uint64_t count[AUDIT_NCLASSES];
@@ -344,20 +346,27 @@ scan_suspect(struct scan *s, uint64_t pfn, uint64_t mfn, uint64_t v)
 		s->err = -ENOMEM;
 }
 
-/* The hot loop, specialised by the compiler for each entry width and
- * owner source. Special entries all compare >= nframes. */
-static inline __attribute__((always_inline)) void scan_loop(struct scan *s, unsigned width,
-							    bool inline_owner)
+/* Entry pfn of d in the 64-bit encoding, for a width known at compile time. */
+static inline __attribute__((always_inline)) uint64_t p2m_at(const struct audit_domain *d,
+							     uint64_t pfn, unsigned width)
+{
+	return width == 32 ? p2m_widen32(((const uint32_t *)d->p2m)[pfn])
+			   : ((const uint64_t *)d->p2m)[pfn];
+}
+
+/* The plain pass over pfns [begin, end) in order, recording as it goes;
+ * specialised by the compiler for each entry width and owner source.
+ * Special entries all compare >= nframes. */
+static inline __attribute__((always_inline)) void
+scan_range_impl(struct scan *s, uint64_t begin, uint64_t end, unsigned width, bool inline_owner)
 {
 	const uint64_t *m2p = s->t->m2p;
 	const uint32_t *oa = s->t->owner_array;
-	const uint64_t *p64 = s->d->p2m;
-	const uint32_t *p32 = s->d->p2m;
-	uint64_t nframes = s->t->nframes, n = s->d->npfns, pfn, ram = 0;
+	uint64_t nframes = s->t->nframes, pfn, ram = 0;
 	uint32_t domid = s->d->domid;
 
-	for (pfn = 0; pfn < n; pfn++) {
-		uint64_t e = width == 32 ? p2m_widen32(p32[pfn]) : p64[pfn], v;
+	for (pfn = begin; pfn < end; pfn++) {
+		uint64_t e = p2m_at(s->d, pfn, width), v;
 
 		if (__builtin_expect(e >= nframes, 0)) {
 			scan_special(s, pfn, e);
@@ -370,16 +379,428 @@ static inline __attribute__((always_inline)) void scan_loop(struct scan *s, unsi
 		scan_suspect(s, pfn, e, v);
 	}
 	s->dr->ram += ram;
-	s->dr->scanned = n;
+}
+
+/* Scan pfns [begin, end) of s's domain in order, recording as it goes. */
+static void scan_range(struct scan *s, uint64_t begin, uint64_t end)
+{
+	if (s->d->width == 32)
+		s->t->owner_array ? scan_range_impl(s, begin, end, 32, true)
+				  : scan_range_impl(s, begin, end, 32, false);
+	else
+		s->t->owner_array ? scan_range_impl(s, begin, end, 64, true)
+				  : scan_range_impl(s, begin, end, 64, false);
+}
+
+/* ---- the blocked pass ----
+ *
+ * After much ballooning consecutive pfns map frames all over the host, and
+ * a pfn-order scan reads the M2P and owner arrays at random: a cache and
+ * TLB miss per entry. So a domain is read in blocks of pfns. In a block,
+ * windows whose RAM entries mostly run over consecutive frames are checked
+ * in place (their lookups are sequential already); the others become
+ * (mfn, pfn) pairs, counting-sorted by M2P region and checked region by
+ * region with prefetch, which turns the lookups into forward sweeps over
+ * a few MiB at a time. Entries that fail the fast check are flagged and go
+ * to the slow path in pfn order, so findings, statistics and the order in
+ * which findings are recorded (which decides what max_records keeps) are
+ * exactly those of a plain pfn-order scan. Each entry is classified from
+ * one read of it (a first read only sizes the buckets, and a bucket that
+ * fills up early, because the guest changed its P2M meanwhile, sends the
+ * entry to the in-place check). Blocks are independent: with several
+ * threads each takes one block per round and the calling thread records
+ * the flags of the round in block order, so results do not depend on the
+ * thread count or block size, and the owner callback is only ever called
+ * from the calling thread. */
+
+#define WIN 512		     /* pfns per window */
+#define WIN_MAX_BREAKS (WIN / 16) /* in place if runs average 16 frames or more */
+#define PACK_SHIFT 24	     /* pair: mfn << PACK_SHIFT | pfn - block start */
+#define PACK_OFF_MASK ((UINT64_C(1) << PACK_SHIFT) - 1)
+#define PACK_MFN_LIMIT (UINT64_C(1) << (64 - PACK_SHIFT))
+#define BLOCK_MAX (UINT64_C(1) << PACK_SHIFT)
+#define BLOCK_AUTO_MIN (UINT64_C(1) << 16)
+#define BLOCK_AUTO_MAX (UINT64_C(1) << 22)
+#define FANOUT 512 /* M2P regions per block (at most) */
+#define PREFETCH_AHEAD 32
+#define FLAGS_MIN 64
+
+/* An entry for the slow path: a special entry (e >= nframes), or a RAM
+ * entry whose M2P entry v or owner did not match. */
+struct flag {
+	uint64_t pfn, e, v;
+};
+
+/* One block's work: its buffers (kept across blocks) and what it found. */
+struct worker {
+	const struct audit_tables *t;
+	const struct audit_domain *d;
+	unsigned shift;	 /* region of a frame: mfn >> shift */
+	size_t nregions;
+	uint64_t *pairs; /* block pairs */
+	uint32_t *start; /* nregions + 1: region k's pairs are [start[k], start[k+1]) */
+	uint32_t *fill;	 /* nregions */
+	uint32_t *defer; /* windows left for the sorted check, by number */
+	struct flag *flags;
+	size_t nflags, capflags, maxflags;
+	uint64_t begin, end;
+	uint64_t ram, ballooned, foreign, identity;
+	bool dense; /* over maxflags: the block is scanned again in place */
+	int err;
+	pthread_t thread;
+	bool started;
+};
+
+/* What audit_run needs for the blocked pass: workers and block size. */
+struct pass {
+	struct worker *w;
+	unsigned nworkers;
+	uint64_t block; /* pfns per block; 0: plain scan */
+};
+
+/* Keep an entry for the slow path; past maxflags the block is dense. */
+static void __attribute__((noinline))
+flag_add(struct worker *w, uint64_t pfn, uint64_t e, uint64_t v)
+{
+	if (w->nflags == w->capflags) {
+		size_t cap = w->capflags ? w->capflags * 2 : FLAGS_MIN;
+		struct flag *nv;
+
+		if (w->capflags >= w->maxflags) {
+			w->dense = true;
+			return;
+		}
+		if (cap > w->maxflags)
+			cap = w->maxflags;
+		nv = realloc(w->flags, cap * sizeof(*nv));
+		if (!nv) {
+			w->err = -ENOMEM;
+			w->dense = true;
+			return;
+		}
+		w->flags = nv;
+		w->capflags = cap;
+	}
+	w->flags[w->nflags++] = (struct flag){.pfn = pfn, .e = e, .v = v};
+}
+
+/* Count a special entry that is not a finding, flag one that may be. */
+static inline __attribute__((always_inline)) void entry_special(struct worker *w, uint64_t pfn,
+								uint64_t e)
+{
+	if (e == AUDIT_P2M_INVALID)
+		w->ballooned++;
+	else if (e & AUDIT_P2M_FOREIGN)
+		w->foreign++;
+	else if (e == (AUDIT_P2M_IDENTITY | pfn))
+		w->identity++;
+	else
+		flag_add(w, pfn, e, 0);
+}
+
+/* The fast check of pfns [begin, end) in place; returns the RAM entries. */
+static inline __attribute__((always_inline)) uint64_t
+window_check(struct worker *w, uint64_t begin, uint64_t end, unsigned width, bool inline_owner)
+{
+	const struct audit_domain *d = w->d;
+	const uint64_t *m2p = w->t->m2p;
+	const uint32_t *oa = w->t->owner_array;
+	uint64_t nframes = w->t->nframes, pfn, ram = 0;
+	uint32_t domid = d->domid;
+
+	for (pfn = begin; pfn < end; pfn++) {
+		uint64_t e = p2m_at(d, pfn, width), v;
+
+		if (__builtin_expect(e >= nframes, 0)) {
+			entry_special(w, pfn, e);
+			continue;
+		}
+		ram++;
+		v = m2p[e];
+		if (__builtin_expect(v == pfn && (!inline_owner || oa[e] == domid), 1))
+			continue;
+		flag_add(w, pfn, e, v);
+	}
+	return ram;
+}
+
+/* Check the block's sorted pairs region by region, prefetching ahead. */
+static inline __attribute__((always_inline)) void block_probe(struct worker *w, size_t n,
+							      bool inline_owner)
+{
+	const uint64_t *m2p = w->t->m2p, *pairs = w->pairs;
+	const uint32_t *oa = w->t->owner_array;
+	uint32_t domid = w->d->domid;
+	uint64_t begin = w->begin;
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		uint64_t x = pairs[j], e = x >> PACK_SHIFT, pfn = begin + (x & PACK_OFF_MASK), v;
+
+		if (j + PREFETCH_AHEAD < n) {
+			uint64_t f = pairs[j + PREFETCH_AHEAD] >> PACK_SHIFT;
+
+			__builtin_prefetch(&m2p[f]);
+			if (inline_owner)
+				__builtin_prefetch(&oa[f]);
+		}
+		v = m2p[e];
+		if (__builtin_expect(v == pfn && (!inline_owner || oa[e] == domid), 1))
+			continue;
+		flag_add(w, pfn, e, v);
+		if (w->dense)
+			return;
+	}
+}
+
+/* Run w's block [begin, end): count, flag, never record; specialised by the
+ * compiler for each entry width and owner source. */
+static inline __attribute__((always_inline)) void block_scan_impl(struct worker *w, unsigned width,
+								  bool inline_owner)
+{
+	const struct audit_domain *d = w->d;
+	uint64_t nframes = w->t->nframes, begin = w->begin, end = w->end, wb, pfn, ram = 0;
+	uint32_t *start = w->start, *fill = w->fill;
+	uint64_t *pairs = w->pairs;
+	unsigned shift = w->shift;
+	size_t ndefer = 0, i, k, n;
+
+	memset(start, 0, (w->nregions + 1) * sizeof(*start));
+	/* first read: runs are checked in place, the rest sized by region */
+	for (wb = begin; wb < end && !w->dense; wb += WIN) {
+		uint64_t we = wb + WIN < end ? wb + WIN : end, prev = AUDIT_P2M_INVALID;
+		unsigned breaks = 0;
+
+		for (pfn = wb; pfn < we; pfn++) {
+			uint64_t e = p2m_at(d, pfn, width);
+
+			breaks += e < nframes && e != prev + 1;
+			prev = e;
+		}
+		if (breaks <= WIN_MAX_BREAKS) {
+			ram += window_check(w, wb, we, width, inline_owner);
+			continue;
+		}
+		for (pfn = wb; pfn < we; pfn++) {
+			uint64_t e = p2m_at(d, pfn, width);
+
+			if (e < nframes)
+				start[(e >> shift) + 1]++;
+		}
+		w->defer[ndefer++] = (uint32_t)((wb - begin) / WIN);
+	}
+	w->ram += ram;
+	if (!ndefer || w->dense)
+		return;
+	for (k = 0; k < w->nregions; k++) {
+		start[k + 1] += start[k];
+		fill[k] = start[k];
+	}
+	/* second read: the pairs, by region */
+	ram = 0;
+	for (i = 0; i < ndefer && !w->dense; i++) {
+		uint64_t we;
+
+		wb = begin + (uint64_t)w->defer[i] * WIN;
+		we = wb + WIN < end ? wb + WIN : end;
+		for (pfn = wb; pfn < we; pfn++) {
+			uint64_t e = p2m_at(d, pfn, width);
+
+			if (__builtin_expect(e >= nframes, 0)) {
+				entry_special(w, pfn, e);
+				continue;
+			}
+			k = e >> shift;
+			if (__builtin_expect(fill[k] == start[k + 1], 0)) {
+				ram += window_check(w, pfn, pfn + 1, width, inline_owner);
+				continue;
+			}
+			ram++;
+			pairs[fill[k]++] = e << PACK_SHIFT | (pfn - begin);
+		}
+	}
+	w->ram += ram;
+	if (w->dense)
+		return;
+	/* close the gaps a changing P2M left */
+	for (k = 0, n = 0; k < w->nregions; k++) {
+		size_t c = fill[k] - start[k];
+
+		if (n != start[k])
+			memmove(pairs + n, pairs + start[k], c * sizeof(*pairs));
+		n += c;
+	}
+	block_probe(w, n, inline_owner);
+}
+
+/* Run w's block: counts and flags, nothing recorded. */
+static void block_scan(struct worker *w)
+{
+	w->nflags = 0;
+	w->ram = w->ballooned = w->foreign = w->identity = 0;
+	w->dense = false;
+	w->err = 0;
+	if (w->d->width == 32)
+		w->t->owner_array ? block_scan_impl(w, 32, true) : block_scan_impl(w, 32, false);
+	else
+		w->t->owner_array ? block_scan_impl(w, 64, true) : block_scan_impl(w, 64, false);
+}
+
+static void *block_thread(void *arg)
+{
+	block_scan(arg);
+	return NULL;
+}
+
+static int flag_cmp_pfn(const void *a, const void *b)
+{
+	const struct flag *x = a, *y = b;
+
+	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
+}
+
+/* Record w's block into s: its flags through the slow path in pfn order,
+ * or, for a dense block, a plain scan of it. */
+static int block_record(struct scan *s, struct worker *w)
+{
+	size_t i;
+
+	if (w->err)
+		return w->err;
+	if (w->dense) {
+		scan_range(s, w->begin, w->end);
+		return s->err;
+	}
+	for (i = 1; i < w->nflags && w->flags[i - 1].pfn < w->flags[i].pfn; i++)
+		;
+	if (i < w->nflags)
+		qsort(w->flags, w->nflags, sizeof(*w->flags), flag_cmp_pfn);
+	for (i = 0; i < w->nflags && !s->err; i++) {
+		const struct flag *f = &w->flags[i];
+
+		if (f->e >= s->t->nframes)
+			scan_special(s, f->pfn, f->e);
+		else
+			scan_suspect(s, f->pfn, f->e, f->v);
+	}
+	s->dr->ram += w->ram;
+	s->dr->ballooned += w->ballooned;
+	s->dr->foreign += w->foreign;
+	s->dr->identity += w->identity;
+	return s->err;
+}
+
+/* The domain in blocks, up to one per worker and round. */
+static int scan_blocks(struct scan *s, const struct pass *p)
+{
+	uint64_t n = s->d->npfns, b = 0;
+	unsigned i, m;
+	int rc;
+
+	while (b < n) {
+		for (m = 0; m < p->nworkers && b < n; m++, b += p->block) {
+			struct worker *w = &p->w[m];
+
+			w->t = s->t;
+			w->d = s->d;
+			w->begin = b;
+			w->end = b + p->block < n ? b + p->block : n;
+		}
+		for (i = 1; i < m; i++)
+			p->w[i].started =
+				pthread_create(&p->w[i].thread, NULL, block_thread, &p->w[i]) == 0;
+		block_scan(&p->w[0]);
+		for (i = 1; i < m; i++)
+			if (p->w[i].started)
+				pthread_join(p->w[i].thread, NULL);
+			else
+				block_scan(&p->w[i]);
+		for (i = 0; i < m; i++) {
+			rc = block_record(s, &p->w[i]);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static void pass_free(struct pass *p)
+{
+	unsigned i;
+
+	if (!p->w)
+		return;
+	for (i = 0; i < p->nworkers; i++) {
+		free(p->w[i].pairs);
+		free(p->w[i].start);
+		free(p->w[i].fill);
+		free(p->w[i].defer);
+		free(p->w[i].flags);
+	}
+	free(p->w);
+	p->w = NULL;
+}
+
+/* Size the blocked pass for t and opts (see struct audit_opts): 0 or
+ * -ENOMEM. A host too large to pack an mfn beside a block offset, or
+ * without PV domains, gets the plain scan. */
+static int pass_init(struct pass *p, const struct audit_tables *t, const struct audit_opts *opts)
+{
+	uint64_t block = opts ? opts->block_pages : 0, most = 0, top;
+	unsigned nthreads = opts && opts->nthreads ? opts->nthreads : 1, shift = 0, i;
+	size_t k;
+
+	memset(p, 0, sizeof(*p));
+	for (k = 0; k < t->ndoms; k++)
+		if (t->doms[k].p2m && t->doms[k].npfns > most)
+			most = t->doms[k].npfns;
+	if (t->nframes >= PACK_MFN_LIMIT || most == 0)
+		return 0;
+	if (!block) {
+		for (block = BLOCK_AUTO_MIN; block < t->nframes / 32 && block < BLOCK_AUTO_MAX;)
+			block *= 2;
+	}
+	block = (block + WIN - 1) / WIN * WIN;
+	if (block > BLOCK_MAX)
+		block = BLOCK_MAX;
+	if (block > (most + WIN - 1) / WIN * WIN)
+		block = (most + WIN - 1) / WIN * WIN;
+	if ((most + block - 1) / block < nthreads)
+		nthreads = (unsigned)((most + block - 1) / block);
+	top = t->nframes ? t->nframes - 1 : 0;
+	while ((top >> shift) >= FANOUT)
+		shift++;
+	p->block = block;
+	p->nworkers = nthreads;
+	p->w = calloc(nthreads, sizeof(*p->w));
+	if (!p->w)
+		return -ENOMEM;
+	for (i = 0; i < nthreads; i++) {
+		struct worker *w = &p->w[i];
+
+		w->shift = shift;
+		w->nregions = (size_t)(top >> shift) + 1;
+		w->maxflags = block / 16 > FLAGS_MIN ? block / 16 : FLAGS_MIN;
+		w->pairs = malloc(block * sizeof(*w->pairs));
+		w->start = malloc((w->nregions + 1) * sizeof(*w->start));
+		w->fill = malloc(w->nregions * sizeof(*w->fill));
+		w->defer = malloc(block / WIN * sizeof(*w->defer));
+		if (!w->pairs || !w->start || !w->fill || !w->defer) {
+			pass_free(p);
+			return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 /* Audit one domain into r (its slot di already holds domid and status). */
-static int scan_domain(const struct audit_tables *t, const struct audit_domain *d,
-		       struct audit_result *r, size_t di)
+static int scan_domain(const struct audit_tables *t, const struct pass *p,
+		       const struct audit_domain *d, struct audit_result *r, size_t di)
 {
 	struct scan s = {.t = t, .d = d, .r = r, .dr = &r->doms[di], .di = di};
 	size_t first = r->nrecs;
 	uint64_t mapped;
+	int rc = 0;
 
 	s.dr->tot_pages = d->tot_pages;
 	if (!d->p2m) {
@@ -392,12 +813,15 @@ static int scan_domain(const struct audit_tables *t, const struct audit_domain *
 
 		return result_add(r, di, &f);
 	}
-	if (d->width == 32)
-		t->owner_array ? scan_loop(&s, 32, true) : scan_loop(&s, 32, false);
+	if (p->block)
+		rc = scan_blocks(&s, p);
 	else
-		t->owner_array ? scan_loop(&s, 64, true) : scan_loop(&s, 64, false);
+		scan_range(&s, 0, d->npfns);
+	if (rc < 0)
+		return rc;
 	if (s.err)
 		return s.err;
+	s.dr->scanned = d->npfns;
 	resolve_aliases(r, first);
 	mapped = s.dr->ram - s.dr->mmio;
 	if (mapped != d->tot_pages) {
@@ -433,6 +857,7 @@ int audit_run(const struct audit_tables *t, const struct audit_opts *opts,
 {
 	size_t max = opts && opts->max_records ? opts->max_records : DEFAULT_MAX_RECORDS;
 	struct audit_result *r;
+	struct pass p;
 	size_t i;
 	int rc;
 
@@ -442,6 +867,13 @@ int audit_run(const struct audit_tables *t, const struct audit_opts *opts,
 	r = result_new(t->ndoms, max);
 	if (!r)
 		return -ENOMEM;
+	if (opts)
+		r->opts = *opts;
+	rc = pass_init(&p, t, opts);
+	if (rc < 0) {
+		audit_result_free(r);
+		return rc;
+	}
 	for (i = 0; i < t->ndoms; i++) {
 		const struct audit_domain *d = &t->doms[i];
 
@@ -450,12 +882,14 @@ int audit_run(const struct audit_tables *t, const struct audit_opts *opts,
 		r->doms[i].tot_pages = d->tot_pages;
 		if (r->doms[i].status != AUDIT_STATUS_AUDITED)
 			continue;
-		rc = scan_domain(t, d, r, i);
+		rc = scan_domain(t, &p, d, r, i);
 		if (rc < 0) {
+			pass_free(&p);
 			audit_result_free(r);
 			return rc;
 		}
 	}
+	pass_free(&p);
 	rc = result_finish(r);
 	if (rc < 0) {
 		audit_result_free(r);
@@ -505,11 +939,14 @@ static bool entry_still_there(const struct audit_tables *t, const struct audit_d
 	return classify_ram(d, f->pfn, e, v, o, &other) == (unsigned)f->cls && other == f->other;
 }
 
-/* Whether domain finding f (count delta, unreadable P2M) is still there. */
+/* Whether domain finding f (count delta, unreadable P2M) is still there;
+ * a count delta is counted again with the options of the first pass. */
 static int dom_still_there(const struct audit_tables *t, const struct audit_domain *d,
-			   const struct audit_finding *f, bool *ret)
+			   const struct audit_opts *opts, const struct audit_finding *f, bool *ret)
 {
+	struct audit_tables one = *t;
 	struct audit_result *tmp;
+	struct pass p;
 	int rc;
 
 	if (f->cls == AUDIT_P2M_STRUCTURE_ERROR) {
@@ -523,7 +960,15 @@ static int dom_still_there(const struct audit_tables *t, const struct audit_doma
 	tmp = result_new(1, 1);
 	if (!tmp)
 		return -ENOMEM;
-	rc = scan_domain(t, d, tmp, 0);
+	one.doms = d;
+	one.ndoms = 1;
+	rc = pass_init(&p, &one, opts);
+	if (rc < 0) {
+		audit_result_free(tmp);
+		return rc;
+	}
+	rc = scan_domain(t, &p, d, tmp, 0);
+	pass_free(&p);
 	if (rc == 0)
 		*ret = tmp->doms[0].count[AUDIT_PAGE_COUNT_DELTA] &&
 		       (int64_t)(d->tot_pages - (tmp->doms[0].ram - tmp->doms[0].mmio)) == f->delta;
@@ -546,6 +991,7 @@ int audit_recheck(const struct audit_result *prev, const struct audit_tables *no
 	r = result_new(prev->ndoms, prev->max_records);
 	if (!r)
 		return -ENOMEM;
+	r->opts = prev->opts;
 	for (di = 0; di < prev->ndoms; di++) {
 		r->doms[di] = prev->doms[di];
 		memset(r->doms[di].count, 0, sizeof(r->doms[di].count));
@@ -566,7 +1012,7 @@ int audit_recheck(const struct audit_result *prev, const struct audit_tables *no
 		if (f->cls == AUDIT_PAGE_COUNT_DELTA && prev->doms[di].tot_pages != d->tot_pages)
 			continue;
 		if (f->cls == AUDIT_PAGE_COUNT_DELTA || f->cls == AUDIT_P2M_STRUCTURE_ERROR) {
-			rc = dom_still_there(now, d, f, &keep);
+			rc = dom_still_there(now, d, &prev->opts, f, &keep);
 			if (rc < 0)
 				goto fail;
 		} else {

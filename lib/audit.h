@@ -37,7 +37,13 @@
  * named by the M2P, so every other one is a suspect; suspects are resolved
  * by looking up p2m[m2p[mfn]] and by sorting the domain's suspects by mfn.
  * Memory: no per-frame state at all; the suspect list is bounded by
- * max_records (default 65,536 records of 56 bytes, about 3.5 MiB). */
+ * max_records (default 65,536 records of 56 bytes, about 3.5 MiB), and
+ * each thread has one block buffer (struct audit_opts: at most 8 bytes per
+ * P2M entry of a block, 32 MiB by default on a 1 TiB host).
+ *
+ * Speed: entries mapping runs of consecutive frames are checked in place;
+ * the others are sorted by M2P region block by block, so the M2P and
+ * owner reads sweep forward instead of jumping around the host. */
 #ifndef BALLOOND_AUDIT_H
 #define BALLOOND_AUDIT_H
 
@@ -118,8 +124,17 @@ struct audit_tables {
 	size_t ndoms;
 };
 
+/* nthreads and block_pages change speed and memory only, never results:
+ * findings, their order and what max_records keeps are the same for any
+ * values. Threads split large domains; the owner callback is only called
+ * from the calling thread. */
 struct audit_opts {
 	size_t max_records; /* suspects kept for alias resolution and re-check; 0 = 65,536 */
+	unsigned nthreads;  /* threads working on one domain, the caller's included; 0 = 1 */
+	/* P2M entries per block (rounded up to 512; at most 2^24); 0 = auto:
+	 * nframes / 32 within 2^16..2^22. Each thread holds about 8 bytes per
+	 * block entry, plus up to 1.5 more while a block has many suspects. */
+	uint64_t block_pages;
 };
 
 /* One finding: the (domain, pfn, mfn, m2p) tuple a re-check compares.

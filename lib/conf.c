@@ -107,6 +107,9 @@ void conf_init(struct conf *c)
 	c->max_clients = 64;
 	c->max_clients_per_uid = 16;
 	c->client_timeout_ms = MINUTES(5);
+	c->audit_interval_ms = MINUTES(10);
+	c->audit_settle_ms = SECONDS(1);
+	c->audit_examples = 10;
 	c->defaults.dynamic_min = (struct conf_bound){.set = true, .is_pct = true, .pct = 50};
 	c->defaults.dynamic_max = (struct conf_bound){.set = true, .is_pct = true, .pct = 100};
 	c->defaults.weight_set = true;
@@ -188,7 +191,7 @@ static int duration_in(const char *key, const char *v, uint64_t min, uint64_t ma
 {
 	char lim[32];
 	uint64_t ms = 0;
-	int r = duration_parse(v, &ms);
+	int r = strcmp(v, "0") == 0 ? 0 : duration_parse(v, &ms); /* a bare 0 needs no unit */
 
 	if (r == -EINVAL)
 		return fail(err, errlen, "%s: \"%s\" is not a duration (use ms, s, m or h)", key,
@@ -387,6 +390,9 @@ static const struct main_key main_keys[] = {
 	{"max_clients_per_uid", KEY_COUNT, FIELD(max_clients_per_uid), 1, 4096, NULL, NULL},
 	{"client_timeout", KEY_DURATION, FIELD(client_timeout_ms), SECONDS(1), HOURS(24), NULL,
 	 NULL},
+	{"audit_interval", KEY_DURATION, FIELD(audit_interval_ms), 0, HOURS(24 * 7), NULL, NULL},
+	{"audit_settle", KEY_DURATION, FIELD(audit_settle_ms), 0, MINUTES(10), NULL, NULL},
+	{"audit_examples", KEY_COUNT, FIELD(audit_examples), 1, 1000, NULL, NULL},
 };
 
 static const char *const domain_keys[] = {"dynamic_min", "dynamic_max", "weight", "mode"};

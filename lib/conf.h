@@ -67,6 +67,9 @@ struct conf {
 	unsigned max_clients;            /* default 64 */
 	unsigned max_clients_per_uid;    /* default 16 */
 	uint64_t client_timeout_ms;      /* idle client disconnect, default 5m */
+	uint64_t audit_interval_ms;      /* periodic M2P/P2M audit, default 10m, 0 = off */
+	uint64_t audit_settle_ms;        /* re-check delay before a finding is confirmed, 1s */
+	unsigned audit_examples;         /* findings shown per class, default 10 */
 
 	/* [defaults] */
 	struct conf_domain defaults;     /* dynamic_min 50%, dynamic_max 100%, weight 100, auto */

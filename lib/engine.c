@@ -244,6 +244,78 @@ int engine_set_conf(struct engine *e, const struct conf *conf)
 	return 0;
 }
 
+/* A deep copy of e (scratch space is not copied), for dry runs. */
+static struct engine *engine_clone(const struct engine *e)
+{
+	struct engine *c = calloc(1, sizeof(*c));
+	size_t i;
+
+	if (!c)
+		return NULL;
+	*c = *e;
+	c->doms = NULL;
+	c->cap = c->n = 0;
+	c->restore = NULL;
+	c->resv = NULL;
+	c->resv_dirty = NULL;
+	c->items = NULL;
+	c->scratch = NULL;
+	c->work = NULL;
+	c->scratch_cap = 0;
+	c->cap_resv = 0;
+	c->n_resv = 0;
+	c->n_restore = 0;
+	if (conf_copy(&c->conf, &e->conf) < 0) {
+		free(c);
+		return NULL;
+	}
+	if (grow((void **)&c->doms, &c->cap, e->n ? e->n : 1, sizeof(*c->doms)) < 0)
+		goto fail;
+	for (i = 0; i < e->n; i++) {
+		c->doms[i] = malloc(sizeof(**c->doms));
+		if (!c->doms[i])
+			goto fail;
+		*c->doms[i] = *e->doms[i];
+		c->n++;
+	}
+	if (e->n_restore) {
+		c->restore = malloc(e->n_restore * sizeof(*c->restore));
+		if (!c->restore)
+			goto fail;
+		memcpy(c->restore, e->restore, e->n_restore * sizeof(*c->restore));
+		c->n_restore = e->n_restore;
+	}
+	if (e->n_resv) {
+		c->resv = malloc(e->cap_resv * sizeof(*c->resv));
+		c->resv_dirty = malloc(e->cap_resv * sizeof(*c->resv_dirty));
+		if (!c->resv || !c->resv_dirty)
+			goto fail;
+		memcpy(c->resv, e->resv, e->n_resv * sizeof(*c->resv));
+		memcpy(c->resv_dirty, e->resv_dirty, e->n_resv * sizeof(*c->resv_dirty));
+		c->n_resv = e->n_resv;
+		c->cap_resv = e->cap_resv;
+	}
+	return c;
+fail:
+	engine_free(c);
+	return NULL;
+}
+
+int engine_plan(const struct engine *e, const struct engine_obs *obs, uint64_t now,
+		bool as_running, struct engine_output *out)
+{
+	struct engine *c = engine_clone(e);
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	if (as_running)
+		engine_pause(c, false);
+	r = engine_step(c, obs, now, out);
+	engine_free(c);
+	return r;
+}
+
 const struct conf *engine_conf(const struct engine *e)
 {
 	return &e->conf;
@@ -1598,7 +1670,14 @@ int engine_restore_reservation(struct engine *e, uint32_t id, const char *value)
 	unsigned domid, version;
 	struct engine_resv *r;
 	enum resv_state s;
+	size_t i;
 
+	/* digits and lowercase words separated by single spaces, nothing else
+	 * (sscanf alone would take signs, tabs and trailing newlines) */
+	for (i = 0; value[i]; i++)
+		if (!((value[i] >= '0' && value[i] <= '9') || (value[i] >= 'a' && value[i] <= 'z') ||
+		      (value[i] == ' ' && i > 0 && value[i + 1] && value[i + 1] != ' ')))
+			return -EINVAL;
 	if (id == 0) { /* the id counter */
 		if (sscanf(value, "next %" SCNu64 "%1s", &v[0], tail) != 1 || !v[0] ||
 		    v[0] > UINT32_MAX)

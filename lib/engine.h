@@ -194,6 +194,11 @@ int engine_restore(struct engine *e, uint32_t domid, const char *key, const char
 int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now_ms,
 		struct engine_output *out);
 
+/* A dry run: what engine_step would do with this observation now, without
+ * changing e (a copy decides; as_running: as if not paused). 0 or -ENOMEM. */
+int engine_plan(const struct engine *e, const struct engine_obs *obs, uint64_t now_ms,
+		bool as_running, struct engine_output *out);
+
 /* Admin requests (from the control socket). They change engine state only
  * when they succeed; the caller then runs a step. Errors:
  * -ENOENT no such domain, -EPERM not manageable (excluded, frozen, dom0,

@@ -92,6 +92,7 @@ const char *rpc_error_name(int code)
 	case RPC_ERR_BUSY: return "busy";
 	case RPC_ERR_NOT_MANAGED: return "not managed";
 	case RPC_ERR_BACKEND: return "backend error";
+	case RPC_ERR_NO_SUCH_RESERVATION: return "no such reservation";
 	}
 	/* The spec reserves this range for implementation-defined server errors. */
 	if (code >= -32099 && code <= -32000)

@@ -32,6 +32,7 @@ enum rpc_error_code {
 	RPC_ERR_BUSY = 5,
 	RPC_ERR_NOT_MANAGED = 6,         /* domain is excluded, dying or not manageable */
 	RPC_ERR_BACKEND = 7,             /* the hypervisor or XenStore refused */
+	RPC_ERR_NO_SUCH_RESERVATION = 8,
 };
 
 /* Short English name of a code ("parse error", "no such domain"...). */

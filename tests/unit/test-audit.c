@@ -789,6 +789,321 @@ static void findings_beyond_the_cap_are_counted_not_kept(void **state)
 	audit_result_free(r);
 }
 
+/* ---- the blocked pass: fragmented hosts, threads, block sizes ---- */
+
+#define FH_FRAMES 32768
+#define FH_IO 256	/* the last frames are MMIO */
+#define FH_PFNS1 12288	/* domain 1, 64-bit: pfns 0..4095 on a run of frames, the rest scattered */
+#define FH_PFNS2 8192	/* domain 2, 32-bit: scattered */
+
+/* A host whose frames were handed out in random order (as after much
+ * ballooning), except one long run, with special entries of every kind. */
+struct fh {
+	uint64_t m2p[FH_FRAMES];
+	uint32_t owner[FH_FRAMES];
+	uint64_t p2m1[FH_PFNS1];
+	uint32_t p2m2[FH_PFNS2];
+	struct audit_domain doms[2];
+	struct audit_tables t;
+};
+
+static uint64_t fh_rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static struct fh *fh_new(void)
+{
+	struct fh *h = calloc(1, sizeof(*h));
+	uint64_t f, p, n = 0, seed = 42, *perm = malloc(FH_FRAMES * sizeof(*perm));
+
+	assert_non_null(h);
+	assert_non_null(perm);
+	for (f = 0; f < FH_FRAMES; f++) {
+		h->m2p[f] = AUDIT_M2P_INVALID;
+		h->owner[f] = f < 16		       ? AUDIT_OWNER_XEN
+			      : f >= FH_FRAMES - FH_IO ? AUDIT_OWNER_IO
+						       : AUDIT_OWNER_FREE;
+		if (f >= 16 + 4096 && f < FH_FRAMES - FH_IO)
+			perm[n++] = f;
+	}
+	for (f = n - 1; f > 0; f--) {
+		uint64_t j = fh_rnd(&seed) % (f + 1), x = perm[f];
+
+		perm[f] = perm[j];
+		perm[j] = x;
+	}
+	for (p = 0; p < FH_PFNS1; p++) {
+		h->p2m1[p] = p < 4096 ? 16 + p : perm[--n];
+		h->m2p[h->p2m1[p]] = p;
+		h->owner[h->p2m1[p]] = 1;
+	}
+	for (p = 0; p < FH_PFNS2; p++) {
+		h->p2m2[p] = (uint32_t)perm[--n];
+		h->m2p[h->p2m2[p]] = p;
+		h->owner[h->p2m2[p]] = 2;
+	}
+	free(perm);
+	h->doms[0] = (struct audit_domain){.domid = 1,
+					   .guest = AUDIT_GUEST_PV,
+					   .width = 64,
+					   .p2m = h->p2m1,
+					   .npfns = FH_PFNS1,
+					   .tot_pages = FH_PFNS1};
+	h->doms[1] = (struct audit_domain){.domid = 2,
+					   .guest = AUDIT_GUEST_PV,
+					   .width = 32,
+					   .p2m = h->p2m2,
+					   .npfns = FH_PFNS2,
+					   .tot_pages = FH_PFNS2};
+	h->t = (struct audit_tables){.m2p = h->m2p,
+				     .nframes = FH_FRAMES,
+				     .owner_array = h->owner,
+				     .doms = h->doms,
+				     .ndoms = 2};
+	return h;
+}
+
+/* Ballooned-out, identity, foreign and MMIO entries in both domains. */
+static void fh_add_specials(struct fh *h)
+{
+	uint64_t p;
+
+	for (p = 11000; p < 11600; p++) { /* ballooned out */
+		h->owner[h->p2m1[p]] = AUDIT_OWNER_FREE;
+		h->m2p[h->p2m1[p]] = AUDIT_M2P_INVALID;
+		h->p2m1[p] = AUDIT_P2M_INVALID;
+	}
+	h->doms[0].tot_pages -= 600;
+	for (p = 200; p < 204; p++) { /* a hole mapped 1:1, in the run */
+		h->owner[h->p2m1[p]] = AUDIT_OWNER_FREE;
+		h->p2m1[p] = AUDIT_P2M_IDENTITY | p;
+	}
+	h->owner[h->p2m1[5000]] = AUDIT_OWNER_FREE;
+	h->p2m1[5000] = AUDIT_P2M_FOREIGN | 12345;
+	h->owner[h->p2m1[6000]] = AUDIT_OWNER_FREE;
+	h->p2m1[6000] = FH_FRAMES - 3; /* MMIO remap */
+	h->doms[0].tot_pages -= 6;
+	h->owner[h->p2m2[100]] = AUDIT_OWNER_FREE;
+	h->p2m2[100] = UINT32_MAX;
+	h->owner[h->p2m2[101]] = AUDIT_OWNER_FREE;
+	h->p2m2[101] = 0x40000000u | 101;
+	h->doms[1].tot_pages -= 2;
+}
+
+/* The options every blocked-pass test runs with: tiny to automatic blocks,
+ * one to three threads. */
+static const struct audit_opts fh_opts[] = {
+	{.nthreads = 1, .block_pages = 512},  {.nthreads = 2, .block_pages = 512},
+	{.nthreads = 3, .block_pages = 1000}, {.nthreads = 2, .block_pages = 4096},
+	{.nthreads = 1, .block_pages = 0},    {.nthreads = 4, .block_pages = 0},
+};
+
+static void assert_same_results(const struct audit_result *a, const struct audit_result *b)
+{
+	size_t i, na, nb;
+	unsigned c;
+
+	assert_int_equal(audit_result_ndoms(a), audit_result_ndoms(b));
+	assert_int_equal(audit_result_overflow(a), audit_result_overflow(b));
+	for (i = 0; i < audit_result_ndoms(a); i++) {
+		const struct audit_dom_result *x = audit_result_dom(a, i), *y = audit_result_dom(b, i);
+
+		assert_int_equal(x->status, y->status);
+		assert_int_equal(x->scanned, y->scanned);
+		assert_int_equal(x->ram, y->ram);
+		assert_int_equal(x->ballooned, y->ballooned);
+		assert_int_equal(x->foreign, y->foreign);
+		assert_int_equal(x->identity, y->identity);
+		assert_int_equal(x->mmio, y->mmio);
+		assert_int_equal(x->nfindings, y->nfindings);
+		assert_memory_equal(x->count, y->count, sizeof(x->count));
+	}
+	for (c = 0; c < AUDIT_NCLASSES; c++) {
+		const struct audit_finding *x = audit_result_findings(a, c, &na);
+		const struct audit_finding *y = audit_result_findings(b, c, &nb);
+
+		assert_int_equal(audit_result_count(a, c), audit_result_count(b, c));
+		assert_int_equal(na, nb);
+		for (i = 0; i < na; i++) {
+			assert_int_equal(x[i].cls, y[i].cls);
+			assert_int_equal(x[i].domid, y[i].domid);
+			assert_int_equal(x[i].pfn, y[i].pfn);
+			assert_int_equal(x[i].mfn, y[i].mfn);
+			assert_int_equal(x[i].m2p, y[i].m2p);
+			assert_int_equal(x[i].other, y[i].other);
+			assert_int_equal(x[i].delta, y[i].delta);
+		}
+	}
+}
+
+/* Run t (with its owner array, or with only the callback) with every
+ * fh_opts and max_records max; all must agree. Returns the first result. */
+static struct audit_result *fh_run_all(const struct audit_tables *t, bool callback, size_t max)
+{
+	struct audit_result *first = NULL, *r;
+	struct audit_tables cb = *t;
+	size_t i;
+
+	if (callback) {
+		cb.owner_array = NULL;
+		cb.owner = hb_owner_cb;
+		cb.owner_arg = (void *)t->owner_array;
+	}
+	for (i = 0; i < sizeof(fh_opts) / sizeof(*fh_opts); i++) {
+		struct audit_opts o = fh_opts[i];
+
+		o.max_records = max;
+		assert_int_equal(audit_run(&cb, &o, &r), 0);
+		if (!first) {
+			first = r;
+			continue;
+		}
+		assert_same_results(first, r);
+		audit_result_free(r);
+	}
+	return first;
+}
+
+static void fragmented_host_audits_clean_for_any_threads_and_block_size(void **state)
+{
+	struct fh *h = fh_new();
+	struct audit_result *r;
+	const struct audit_dom_result *d;
+
+	fh_add_specials(h);
+	r = fh_run_all(&h->t, true, 0);
+	assert_int_equal(audit_result_total(r), 0);
+	audit_result_free(r);
+	r = fh_run_all(&h->t, false, 0);
+	assert_int_equal(audit_result_total(r), 0);
+	d = audit_result_dom(r, 0);
+	assert_true(audit_dom_result_clean(d));
+	assert_int_equal(d->scanned, FH_PFNS1);
+	assert_int_equal(d->ballooned, 600);
+	assert_int_equal(d->identity, 4);
+	assert_int_equal(d->foreign, 1);
+	assert_int_equal(d->mmio, 1);
+	assert_int_equal(d->ram, FH_PFNS1 - 605);
+	d = audit_result_dom(r, 1);
+	assert_true(audit_dom_result_clean(d));
+	assert_int_equal(d->ballooned, 1);
+	assert_int_equal(d->identity, 1);
+	assert_int_equal(d->ram, FH_PFNS2 - 2);
+	audit_result_free(r);
+	free(h);
+}
+
+/* One fault of every entry class, in the run and in the scattered part, in
+ * both widths: each found once, with its tuple, whatever the threads and
+ * block size (the callback misses the freed frame's entry, as documented,
+ * and sees the other eleven). */
+static void fragmented_host_faults_are_found_exactly_for_any_threads(void **state)
+{
+	struct fh *h = fh_new();
+	struct audit_result *r;
+	const struct audit_finding *f;
+	size_t n;
+
+	fh_add_specials(h);
+	h->m2p[h->p2m1[100]] = 7;		      /* in the run */
+	h->m2p[h->p2m1[7000]] = AUDIT_M2P_SHARED;     /* scattered */
+	h->p2m1[7001] = AUDIT_P2M_IDENTITY | 77;      /* its frame stays owned: */
+	h->p2m1[7002] = FH_FRAMES + 5;		      /* count delta +1 */
+	h->p2m1[7003] = 3;			      /* Xen's: count delta -1 */
+	h->owner[h->p2m1[7004]] = AUDIT_OWNER_FREE;   /* freed, stale M2P */
+	h->p2m1[7005] = h->p2m1[9600];		      /* alias; delta 0 */
+	h->m2p[h->p2m2[3000]] = AUDIT_M2P_INVALID;    /* 32-bit */
+	h->m2p[h->p2m2[3001]] = FH_PFNS2 + 1;
+	h->owner[h->p2m2[3002]] = 1;		      /* another domain's frame */
+	r = fh_run_all(&h->t, true, 0);
+	for (unsigned c = 0; c < AUDIT_NCLASSES; c++) print_message("DBG %s %d\n", audit_class_name(c), (int)audit_result_count(r, c));
+	assert_int_equal(audit_result_count(r, AUDIT_P2M_UNOWNED_MFN), 0);
+	assert_int_equal(audit_result_total(r), 11);
+	audit_result_free(r);
+	r = fh_run_all(&h->t, false, 0);
+	assert_int_equal(audit_result_count(r, AUDIT_M2P_MISMATCH), 1);
+	assert_int_equal(audit_result_count(r, AUDIT_M2P_SHARED_IN_PV), 1);
+	assert_int_equal(audit_result_count(r, AUDIT_P2M_IDENTITY_MISMATCH), 1);
+	assert_int_equal(audit_result_count(r, AUDIT_P2M_MFN_OUT_OF_RANGE), 1);
+	assert_int_equal(audit_result_count(r, AUDIT_MFN_CROSS_CLAIM), 2);
+	assert_int_equal(audit_result_count(r, AUDIT_P2M_UNOWNED_MFN), 1);
+	assert_int_equal(audit_result_count(r, AUDIT_P2M_ALIAS), 1);
+	assert_int_equal(audit_result_count(r, AUDIT_M2P_INVALID_FOR_MAPPED), 1);
+	assert_int_equal(audit_result_count(r, AUDIT_M2P_OUT_OF_RANGE), 1);
+	assert_int_equal(audit_result_count(r, AUDIT_PAGE_COUNT_DELTA), 2);
+	assert_int_equal(audit_result_total(r), 12);
+	f = audit_result_findings(r, AUDIT_M2P_MISMATCH, &n);
+	assert_int_equal(f->pfn, 100);
+	assert_int_equal(f->m2p, 7);
+	f = audit_result_findings(r, AUDIT_P2M_ALIAS, &n);
+	assert_int_equal(f->pfn, 7005);
+	assert_int_equal(f->other, 9600);
+	f = audit_result_findings(r, AUDIT_MFN_CROSS_CLAIM, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(f[0].domid, 1);
+	assert_int_equal(f[0].pfn, 7003);
+	assert_int_equal(f[1].domid, 2);
+	assert_int_equal(f[1].pfn, 3002);
+	assert_int_equal(f[1].other, 1);
+	f = audit_result_findings(r, AUDIT_PAGE_COUNT_DELTA, &n);
+	assert_int_equal(f[0].domid, 1);
+	assert_int_equal(f[0].delta, -1); /* the out-of-range entry counts as mapped */
+	assert_int_equal(f[1].domid, 2);
+	assert_int_equal(f[1].delta, 1);
+	audit_result_free(r);
+	free(h);
+}
+
+/* Many findings: those kept under max_records are the lowest pfns, as in a
+ * pfn-order scan, also when a block has so many suspects that it is
+ * scanned again in place. */
+static void kept_findings_are_the_first_in_pfn_order_for_any_threads(void **state)
+{
+	struct fh *h = fh_new();
+	struct audit_result *r;
+	const struct audit_finding *f;
+	uint64_t p, seed = 7;
+	size_t n, i;
+
+	for (p = 4096; p < 4096 + 400; p++) /* dense: most of one small block */
+		h->m2p[h->p2m1[p]] = AUDIT_M2P_INVALID;
+	for (i = 0; i < 300; i++) { /* sparse, scattered; a few repeat */
+		p = 4096 + 512 + fh_rnd(&seed) % (FH_PFNS1 - 4096 - 512);
+		h->m2p[h->p2m1[p]] = AUDIT_M2P_INVALID;
+	}
+	r = fh_run_all(&h->t, true, 100000);
+	audit_result_free(r);
+	r = fh_run_all(&h->t, false, 100000);
+	n = audit_result_count(r, AUDIT_M2P_INVALID_FOR_MAPPED);
+	assert_true(n > 650 && n <= 700);
+	assert_int_equal(audit_result_total(r), n);
+	audit_result_free(r);
+	r = fh_run_all(&h->t, false, 450);
+	assert_int_equal(audit_result_count(r, AUDIT_M2P_INVALID_FOR_MAPPED), n);
+	assert_int_equal(audit_result_overflow(r), n - 450);
+	f = audit_result_findings(r, AUDIT_M2P_INVALID_FOR_MAPPED, &i);
+	assert_int_equal(i, 450);
+	assert_int_equal(f[0].pfn, 4096);
+	assert_int_equal(f[399].pfn, 4096 + 399);
+	for (i = 1; i < 450; i++)
+		assert_true(f[i - 1].pfn < f[i].pfn);
+	for (p = f[449].pfn + 1; p < FH_PFNS1; p++) /* nothing below the last kept was dropped */
+		assert_true(p > f[449].pfn);
+	for (p = 4096 + 400; p < f[449].pfn; p++) {
+		bool bad = h->m2p[h->p2m1[p]] == AUDIT_M2P_INVALID, kept = false;
+
+		for (i = 400; i < 450; i++)
+			kept |= f[i].pfn == p;
+		assert_int_equal(bad, kept);
+	}
+	audit_result_free(r);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -812,6 +1127,9 @@ int main(void)
 		cmocka_unit_test(transient_balloon_windows_are_not_confirmed),
 		cmocka_unit_test(recheck_keeps_only_identical_tuples),
 		cmocka_unit_test(findings_beyond_the_cap_are_counted_not_kept),
+		cmocka_unit_test(fragmented_host_audits_clean_for_any_threads_and_block_size),
+		cmocka_unit_test(fragmented_host_faults_are_found_exactly_for_any_threads),
+		cmocka_unit_test(kept_findings_are_the_first_in_pfn_order_for_any_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,7 +25,7 @@ static const char *const all_main_keys[] = {
 	"socket", "read_group", "backend", "scenario", "log_level", "pool", "maxmem_slack",
 	"deadband", "max_step", "reach_tolerance", "surplus", "poll_interval", "stall_timeout",
 	"uncooperative_timeout", "manage_dom0", "max_message", "max_clients",
-	"max_clients_per_uid", "client_timeout",
+	"max_clients_per_uid", "client_timeout", "audit_interval", "audit_settle", "audit_examples",
 };
 
 static const char *const all_domain_keys[] = {"dynamic_min", "dynamic_max", "weight", "mode"};
@@ -87,6 +87,9 @@ static void assert_same_settings(const struct conf *a, const struct conf *b)
 	assert_int_equal(a->max_clients, b->max_clients);
 	assert_int_equal(a->max_clients_per_uid, b->max_clients_per_uid);
 	assert_int_equal(a->client_timeout_ms, b->client_timeout_ms);
+	assert_int_equal(a->audit_interval_ms, b->audit_interval_ms);
+	assert_int_equal(a->audit_settle_ms, b->audit_settle_ms);
+	assert_int_equal(a->audit_examples, b->audit_examples);
 	assert_memory_equal(&a->defaults, &b->defaults, sizeof(a->defaults));
 }
 
@@ -117,6 +120,9 @@ static void conf_init_sets_every_documented_default(void **state)
 	assert_int_equal(c.max_clients, 64);
 	assert_int_equal(c.max_clients_per_uid, 16);
 	assert_int_equal(c.client_timeout_ms, 300000);
+	assert_int_equal(c.audit_interval_ms, 600000);
+	assert_int_equal(c.audit_settle_ms, 1000);
+	assert_int_equal(c.audit_examples, 10);
 	assert_string_equal(c.defaults.name, "");
 	assert_true(c.defaults.dynamic_min.set && c.defaults.dynamic_min.is_pct);
 	assert_int_equal(c.defaults.dynamic_min.pct, 50);
@@ -318,6 +324,8 @@ static void boundary_values_are_accepted(void **state)
 		"[balloond]\nmax_clients_per_uid = 64\n", /* = max_clients */
 		"[balloond]\nclient_timeout = 1s\n",
 		"[balloond]\nclient_timeout = 24h\n",
+		"[balloond]\naudit_interval = 0\naudit_settle = 0\naudit_examples = 1\n",
+		"[balloond]\naudit_interval = 7d\naudit_settle = 10m\naudit_examples = 1000\n",
 		"[balloond]\nread_group =\n",
 		"[balloond]\nscenario =\n",
 		"[balloond]\nsocket = /x\n",
@@ -414,6 +422,11 @@ static const struct bad_value bad_values[] = {
 	{"balloond", "client_timeout", "999ms", "is too short (at least 1s)"},
 	{"balloond", "client_timeout", "25h", "is too long (at most 24h)"},
 	{"balloond", "client_timeout", "300", "is not a duration"},
+	{"balloond", "audit_interval", "169h", "is too long (at most 168h)"},
+	{"balloond", "audit_interval", "10", "is not a duration"},
+	{"balloond", "audit_settle", "11m", "is too long (at most 10m)"},
+	{"balloond", "audit_examples", "0", "is out of range (1..1000)"},
+	{"balloond", "audit_examples", "1001", "is out of range (1..1000)"},
 	{"defaults", "dynamic_min", "101%", "is above 100% of static-max"},
 	{"defaults", "dynamic_min", "-1%", "is not a percentage"},
 	{"defaults", "dynamic_min", "50.5%", "is not a percentage"},

@@ -717,6 +717,255 @@ static void implausible_reports_are_ignored(void **state)
 	}
 }
 
+/* ---- reservations ---- */
+
+static const struct engine_action *resv_action(const struct host *h, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < h->out.n_actions; i++)
+		if ((h->out.actions[i].type == ACT_PERSIST_RESV ||
+		     h->out.actions[i].type == ACT_FORGET_RESV) &&
+		    h->out.actions[i].domid == id)
+			return &h->out.actions[i];
+	return NULL;
+}
+
+static bool has_resv_event(const struct host *h, const char *needle)
+{
+	size_t i;
+
+	for (i = 0; i < h->out.n_events; i++)
+		if (h->out.events[i].type == EV_RESERVATION &&
+		    strstr(h->out.events[i].text, needle))
+			return true;
+	return false;
+}
+
+/* Two guests at 3G of 1G..4G on a host with nothing spare. */
+static void resv_host(struct host *h)
+{
+	host_init(h, 64 * MIB);
+	host_add(h, 1, "a", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_add(h, 2, "b", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_start(h);
+	step(h, 1000);
+	apply_targets(h, true);
+	step(h, 1500);
+}
+
+static void reservation_is_freed_two_phase_granted_and_persisted(void **state)
+{
+	struct host h;
+	const struct engine_action *a;
+	const struct engine_resv *r;
+	char err[256];
+	uint32_t id;
+
+	resv_host(&h);
+	assert_int_equal(engine_reserve(h.e, 2 * GIB, 2 * GIB, 60000, 2000, &id, err, sizeof(err)),
+			 0);
+	step(&h, 2000);
+	/* both guests are asked to shrink; nothing may grow meanwhile */
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 1));
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 2));
+	assert_true(find_action(&h, ACT_SET_TARGET, 1)->kib < 3 * GIB);
+	assert_int_equal(engine_reservation_find(h.e, id)->state, RESV_PENDING);
+	a = resv_action(&h, id);
+	assert_non_null(a);
+	assert_int_equal(a->type, ACT_PERSIST_RESV);
+	assert_non_null(strstr(a->value, "pending"));
+	/* the guests give it back: granted once free covers it beyond the pool */
+	apply_targets(&h, true);
+	step(&h, 3000);
+	r = engine_reservation_find(h.e, id);
+	assert_int_equal(r->state, RESV_GRANTED);
+	assert_true(h.obs.free_kib >= 64 * MIB + 2 * GIB);
+	assert_true(has_resv_event(&h, "granted"));
+	assert_non_null(strstr(resv_action(&h, id)->value, "granted"));
+	/* held: the guests do not grow back into it */
+	step(&h, 4000);
+	assert_int_equal(count_actions(&h, ACT_SET_TARGET), 0);
+	host_free(&h);
+}
+
+static void reservation_beyond_what_guests_can_free_is_refused_at_once(void **state)
+{
+	struct host h;
+	char err[256];
+	uint32_t id = 0;
+
+	resv_host(&h);
+	/* each guest can give 2G down to its dynamic-min: 4G at most */
+	assert_int_equal(engine_reserve(h.e, 5 * GIB, 5 * GIB, 0, 2000, &id, err, sizeof(err)),
+			 -ENOSPC);
+	assert_non_null(strstr(err, "at most 4G"));
+	assert_int_equal(engine_reservation_count(h.e), 0);
+	assert_int_equal(engine_reserve(h.e, 0, 1 * GIB, 0, 2000, &id, err, sizeof(err)), -EINVAL);
+	assert_int_equal(engine_reserve(h.e, 2 * GIB, 1 * GIB, 0, 2000, &id, err, sizeof(err)),
+			 -EINVAL);
+	host_free(&h);
+}
+
+static void reservation_fails_naming_the_guest_that_did_not_give_back(void **state)
+{
+	struct host h;
+	const struct engine_resv *r;
+	char err[256];
+	uint32_t id;
+	uint64_t t;
+
+	resv_host(&h);
+	assert_int_equal(engine_reserve(h.e, 3 * GIB, 3 * GIB, 0, 2000, &id, err, sizeof(err)), 0);
+	/* nobody moves */
+	for (t = 2000; t <= 40000; t += 1000) {
+		step(&h, t);
+		apply_targets(&h, false);
+		if (engine_reservation_find(h.e, id)->state != RESV_PENDING)
+			break;
+	}
+	r = engine_reservation_find(h.e, id);
+	assert_int_equal(r->state, RESV_FAILED);
+	assert_true(t <= 2000 + h.conf.reserve_timeout_ms + 1000); /* answered by its deadline */
+	assert_non_null(strstr(r->why, "a ("));
+	assert_non_null(strstr(r->why, "b ("));
+	assert_int_equal(r->held_kib, 0);
+	assert_int_equal(resv_action(&h, id)->type, ACT_FORGET_RESV);
+	host_free(&h);
+}
+
+static void granted_reservation_expires_and_its_memory_returns(void **state)
+{
+	struct host h;
+	char err[256];
+	uint32_t id;
+
+	resv_host(&h);
+	assert_int_equal(engine_reserve(h.e, 2 * GIB, 2 * GIB, 10000, 2000, &id, err, sizeof(err)),
+			 0);
+	step(&h, 2000);
+	apply_targets(&h, true);
+	step(&h, 3000);
+	assert_int_equal(engine_reservation_find(h.e, id)->state, RESV_GRANTED);
+	assert_true(h.out.next_wake_ms <= 12000); /* it wakes for the expiry */
+	step(&h, 12000);
+	assert_int_equal(engine_reservation_find(h.e, id)->state, RESV_EXPIRED);
+	assert_true(has_resv_event(&h, "expired"));
+	/* the guests grow back into it */
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 1));
+	assert_true(find_action(&h, ACT_SET_TARGET, 1)->kib > engine_find(h.e, 1)->actual_kib);
+	host_free(&h);
+}
+
+static void transferred_reservation_holds_until_its_domain_takes_it(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *n;
+	const struct engine_resv *r;
+	char err[256];
+	uint32_t id;
+
+	resv_host(&h);
+	assert_int_equal(engine_reserve(h.e, 2 * GIB, 2 * GIB, 60000, 2000, &id, err, sizeof(err)),
+			 0);
+	assert_int_equal(engine_reservation_transfer(h.e, id, 7, 2000, err, sizeof(err)), -EINVAL);
+	step(&h, 2000);
+	apply_targets(&h, true);
+	step(&h, 3000);
+	/* domid 7 does not exist yet: the toolstack is creating it */
+	assert_int_equal(engine_reservation_transfer(h.e, id, 7, 3000, err, sizeof(err)), 0);
+	assert_int_equal(engine_reservation_transfer(h.e, 99, 7, 3000, err, sizeof(err)), -ENOENT);
+	step(&h, 4000);
+	r = engine_reservation_find(h.e, id);
+	assert_int_equal(r->state, RESV_TRANSFERRED);
+	assert_int_equal(r->held_kib, 2 * GIB);
+	/* it is built from the reservation's memory and runs */
+	n = host_add(&h, 7, "new", 2 * GIB, 2 * GIB, 2 * GIB);
+	h.obs.free_kib -= n->tot_kib;
+	step(&h, 5000);
+	r = engine_reservation_find(h.e, id);
+	assert_int_equal(r->state, RESV_DONE);
+	assert_int_equal(r->held_kib, 0);
+	/* nobody had to shrink for the new domain */
+	assert_null(find_action(&h, ACT_SET_TARGET, 1));
+	host_free(&h);
+}
+
+static void cancel_ends_a_reservation_once(void **state)
+{
+	struct host h;
+	char err[256];
+	uint32_t id;
+
+	resv_host(&h);
+	assert_int_equal(engine_reserve(h.e, 1 * GIB, 2 * GIB, 0, 2000, &id, err, sizeof(err)), 0);
+	assert_int_equal(engine_reservation_cancel(h.e, id, 2100, err, sizeof(err)), 0);
+	assert_int_equal(engine_reservation_find(h.e, id)->state, RESV_CANCELLED);
+	assert_int_equal(engine_reservation_cancel(h.e, id, 2200, err, sizeof(err)), -EINVAL);
+	assert_int_equal(engine_reservation_cancel(h.e, id + 1, 2200, err, sizeof(err)), -ENOENT);
+	step(&h, 3000);
+	assert_int_equal(resv_action(&h, id)->type, ACT_FORGET_RESV);
+	/* listed for a while, then gone */
+	step(&h, 3000 + 61000);
+	assert_null(engine_reservation_find(h.e, id));
+	host_free(&h);
+}
+
+static void restored_reservation_is_kept_and_damaged_records_ignored(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"1 granted",
+		"2 granted 1024 1024 1024 0 1000 5000 0",	 /* unknown version */
+		"1 failed 1024 1024 1024 0 1000 5000 0",	 /* not an active state */
+		"1 granted 2048 1024 1024 0 1000 5000 0",	 /* min > max */
+		"1 granted 1024 1024 4096 0 1000 5000 0",	 /* amount > max */
+		"1 granted 1024 1024 1024 0 1000 999999999999 0", /* TTL beyond a day */
+		"1 granted 1024 1024 1024 0 1000 5000 0 junk",
+		"1 granted -1024 1024 1024 0 1000 5000 0",
+		"1 granted 1024 1024 1024 0 1000 5000 0\n",
+	};
+	struct host h;
+	const struct engine_resv *r;
+	char err[256];
+	uint32_t id;
+	size_t i;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "a", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "b", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_int_equal(engine_restore_reservation(h.e, 5, bad[i]), -EINVAL);
+	assert_int_equal(engine_restore_reservation(h.e, 0, "next x"), -EINVAL);
+	assert_int_equal(engine_restore_reservation(h.e, 0, "next 9"), 0);
+	assert_int_equal(engine_restore_reservation(h.e, 5,
+						    "1 granted 2097152 2097152 2097152 0 100 "
+						    "100000 0"),
+			 0);
+	assert_int_equal(engine_restore_reservation(h.e, 5,
+						    "1 granted 2097152 2097152 2097152 0 100 "
+						    "100000 0"),
+			 -EINVAL); /* one record per id */
+	/* the host still holds the guests' memory: the restored grant makes
+	 * them give it back, and nothing is written twice */
+	step(&h, 2000);
+	r = engine_reservation_find(h.e, 5);
+	assert_non_null(r);
+	assert_int_equal(r->state, RESV_GRANTED);
+	assert_int_equal(r->held_kib, 2 * GIB);
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 1));
+	assert_true(find_action(&h, ACT_SET_TARGET, 1)->kib <= 2 * GIB);
+	assert_null(resv_action(&h, 5)); /* unchanged: not rewritten */
+	/* new ids continue after the restored ones */
+	apply_targets(&h, true);
+	step(&h, 3000);
+	assert_int_equal(engine_reserve(h.e, 512 * MIB, 512 * MIB, 0, 3000, &id, err, sizeof(err)),
+			 0);
+	assert_int_equal(id, 9);
+	host_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -744,6 +993,13 @@ int main(void)
 		cmocka_unit_test(implausible_reports_are_ignored),
 		cmocka_unit_test(converged_host_sleeps_without_timer),
 		cmocka_unit_test(decrease_lowers_maxmem_so_the_guest_cannot_grow_back),
+		cmocka_unit_test(reservation_is_freed_two_phase_granted_and_persisted),
+		cmocka_unit_test(reservation_beyond_what_guests_can_free_is_refused_at_once),
+		cmocka_unit_test(reservation_fails_naming_the_guest_that_did_not_give_back),
+		cmocka_unit_test(granted_reservation_expires_and_its_memory_returns),
+		cmocka_unit_test(transferred_reservation_holds_until_its_domain_takes_it),
+		cmocka_unit_test(cancel_ends_a_reservation_once),
+		cmocka_unit_test(restored_reservation_is_kept_and_damaged_records_ignored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

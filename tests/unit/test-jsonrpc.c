@@ -66,11 +66,12 @@ static void error_name_covers_every_code(void **state)
 		{RPC_ERR_BUSY, "busy"},
 		{RPC_ERR_NOT_MANAGED, "not managed"},
 		{RPC_ERR_BACKEND, "backend error"},
+		{RPC_ERR_NO_SUCH_RESERVATION, "no such reservation"},
 		{-32000, "server error"},
 		{-32099, "server error"},
 		{-32100, "unknown error"},
 		{0, "unknown error"},
-		{8, "unknown error"},
+		{99, "unknown error"},
 	};
 	size_t i;
 

@@ -200,6 +200,11 @@ else
 	xt_fail pool-held "min free ${min} MiB, pool ${POOL_MIB} MiB"
 fi
 
+# --- the M2P/P2M auditor's Xen source on these guests (tests/xen/dom0-audit.sh)
+# shellcheck source=dom0-audit.sh
+. /test/dom0-audit.sh
+audit_checks "pv1 pv2" "pvh1" "$SOCK"
+
 memctl status
 stop_balloond
 xt_log "balloond log:"

@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
 	*) echo "run-balloond.sh: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
-for b in daemon/balloond ctl/memctl; do
+for b in daemon/balloond ctl/memctl tests/xen/xen-audit-read; do
 	[ -x "$BUILD/$b" ] || { echo "run-balloond.sh: $BUILD/$b not built" >&2; exit 2; }
 done
 command -v jq >/dev/null || { echo "run-balloond.sh: jq missing" >&2; exit 2; }
@@ -34,7 +34,8 @@ t1=$(now)
 extra=$(mktemp -d)
 trap 'rm -rf "$extra"' EXIT
 cp "$HERE/dom0-balloond.sh" "$extra/run"
-cp "$BUILD/daemon/balloond" "$BUILD/ctl/memctl" "$extra/"
+cp "$BUILD/daemon/balloond" "$BUILD/ctl/memctl" "$BUILD/tests/xen/xen-audit-read" \
+	"$HERE/dom0-audit.sh" "$extra/"
 "$HERE/mkinitrd.sh" --cache "$CACHE" --out "$OUT" --extra "$extra" --bin "$(command -v jq)"
 t2=$(now)
 rc=0
