@@ -84,53 +84,6 @@ struct audit_sched {
 	size_t nhist;
 };
 
-/* ---- the queue of automatic audits ---- */
-
-void audit_queue_add(struct audit_queue *q, uint32_t domid)
-{
-	size_t i;
-
-	if (q->all)
-		return;
-	if (domid == UINT32_MAX) {
-		q->all = true;
-		q->n = 0;
-		return;
-	}
-	for (i = 0; i < q->n; i++)
-		if (q->domids[i] == domid)
-			return;
-	if (q->n == AUDIT_QUEUE_MAX) {
-		q->all = true;
-		q->n = 0;
-		return;
-	}
-	q->domids[q->n++] = domid;
-}
-
-void audit_queue_covered(struct audit_queue *q, const uint32_t *domids, size_t n)
-{
-	size_t i, j, k;
-
-	if (n == 0) {
-		q->all = false;
-		q->n = 0;
-		return;
-	}
-	for (i = 0, k = 0; i < q->n; i++) {
-		for (j = 0; j < n && domids[j] != q->domids[i]; j++)
-			;
-		if (j == n)
-			q->domids[k++] = q->domids[i];
-	}
-	q->n = k;
-}
-
-bool audit_queue_empty(const struct audit_queue *q)
-{
-	return !q->all && q->n == 0;
-}
-
 /* ---- helpers ---- */
 
 static double mono_s(void)
@@ -744,8 +697,21 @@ static json_object *row_new(uint32_t domid, const char *name, const char *type,
 	return o;
 }
 
-/* One row per domain of the audit, then the engine's other domains as
- * "not audited". */
+/* json_object_array_sort's order of rows: by domid. */
+static int row_cmp(const void *a, const void *b)
+{
+	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b, *vx, *vy;
+	int64_t dx, dy;
+
+	json_object_object_get_ex(x, "domid", &vx);
+	json_object_object_get_ex(y, "domid", &vy);
+	dx = json_object_get_int64(vx);
+	dy = json_object_get_int64(vy);
+	return dx < dy ? -1 : dx > dy;
+}
+
+/* One row per domain of the audit and, as "not audited", each other domain
+ * the engine knows; by domid. */
 static json_object *rows_json(const struct audit_sched *s, const struct audit_record *r)
 {
 	json_object *a = json_object_new_array();
@@ -779,6 +745,7 @@ static json_object *rows_json(const struct audit_sched *s, const struct audit_re
 		json_object_object_add(o, "findings", NULL);
 		json_object_array_add(a, o);
 	}
+	json_object_array_sort(a, row_cmp);
 	return a;
 }
 

@@ -123,6 +123,7 @@ struct audit_xen {
 	struct audit_domain *doms;
 	struct xa_dom *xd;
 	size_t ndoms;
+	uint32_t self;	  /* the domain we run in, once known; else DOMID_INVALID */
 	uint32_t *pv_ids; /* every PV domain on the host, for ownership */
 	size_t npv, owner_last;
 	struct xa_owner_slot *owner_cache;
@@ -495,11 +496,14 @@ int audit_xen_walk_p2m(const struct audit_xen_mem *mem, uint32_t domid, unsigned
 
 /* ---- guest frames through xenforeignmemory and getpageframeinfo3 ---- */
 
+/* Xen refuses a domain's own id as the foreign domain of a mapping
+ * (ESRCH, "cannot specify itself"): our own frames go through DOMID_SELF. */
 static void *xa_mem_map(void *arg, uint32_t domid, const xen_pfn_t *mfns, size_t n)
 {
 	struct audit_xen *a = arg;
 
-	return xenforeignmemory_map(a->fmem, domid, PROT_READ, n, mfns, NULL);
+	return xenforeignmemory_map(a->fmem, domid == a->self ? DOMID_SELF : domid, PROT_READ, n,
+				    mfns, NULL);
 }
 
 static void xa_mem_unmap(void *arg, void *p, size_t n)
@@ -579,6 +583,8 @@ int audit_xen_open(const uint32_t *domids, size_t ndomids, struct audit_xen **re
 {
 	struct audit_xen *a = calloc(1, sizeof(*a));
 
+	if (a)
+		a->self = DOMID_INVALID;
 	if (a && ndomids) {
 		a->want = malloc(ndomids * sizeof(*a->want));
 		if (a->want) {
@@ -828,6 +834,33 @@ static uint64_t xa_max_npfns(const struct audit_xen *a, const xc_domaininfo_t *i
 	return m * 2 + XA_NPFNS_SLACK;
 }
 
+/* Map a domain's shared_info read-only. A live domain whose own id is
+ * refused (ESRCH) may be the one we run in: if DOMID_SELF maps the frame
+ * Xen named as its shared_info, it is ours (Xen checks the frame belongs
+ * to the mapping domain), and the domain's frames are mapped that way. */
+static void *xa_map_shinfo(struct audit_xen *a, uint32_t domid, xen_pfn_t frame)
+{
+	xc_domaininfo_t again;
+	void *si;
+
+	errno = 0;
+	si = xa_mem_map(a, domid, &frame, 1);
+	if (si || errno != ESRCH || a->self != DOMID_INVALID)
+		return si;
+	if (xc_domain_getinfolist(a->xch, domid, 1, &again) != 1 || again.domain != domid ||
+	    (again.flags & XEN_DOMINF_dying)) {
+		errno = ESRCH;
+		return NULL;
+	}
+	errno = 0;
+	si = xenforeignmemory_map(a->fmem, DOMID_SELF, PROT_READ, 1, &frame, NULL);
+	if (si) {
+		a->self = domid;
+		log_debug("audit: domain %u is the one we run in", domid);
+	}
+	return si;
+}
+
 /* Fill one domain; the P2M of a running PV guest is mapped. 0 or -errno. */
 static int xa_read_domain(struct audit_xen *a, const xc_domaininfo_t *info, struct audit_domain *d,
 			  struct xa_dom *x)
@@ -883,9 +916,7 @@ static int xa_read_domain(struct audit_xen *a, const xc_domaininfo_t *info, stru
 			 (uint64_t)info->shared_info_frame);
 		return 0;
 	}
-	errno = 0;
-	si = xenforeignmemory_map(a->fmem, d->domid, PROT_READ, 1,
-				  (const xen_pfn_t[]){info->shared_info_frame}, NULL);
+	si = xa_map_shinfo(a, d->domid, info->shared_info_frame);
 	if (!si) {
 		e = xa_errno();
 		if (e == ENOMEM)

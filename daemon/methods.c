@@ -349,6 +349,92 @@ static json_object *m_config_reload(struct daemon *d, json_object *params, int *
 	return o;
 }
 
+/* ---- per-domain policy overrides ---- */
+
+struct policy_params {
+	struct rpc_domain_ref domain;
+	uint64_t dmin, dmax, weight;
+	char mode[16];
+	bool reset, has_dmin, has_dmax, has_weight, has_mode;
+};
+
+static const struct rpc_field set_policy_fields[] = {
+	{"domain", RPC_FIELD_DOMAIN, offsetof(struct policy_params, domain), 0, true, 0,
+	 RPC_NO_PRESENT},
+	{"dmin", RPC_FIELD_SIZE, offsetof(struct policy_params, dmin), 0, false, 0,
+	 offsetof(struct policy_params, has_dmin)},
+	{"dmax", RPC_FIELD_SIZE, offsetof(struct policy_params, dmax), 0, false, 0,
+	 offsetof(struct policy_params, has_dmax)},
+	{"weight", RPC_FIELD_U64, offsetof(struct policy_params, weight), 0, false, 10000,
+	 offsetof(struct policy_params, has_weight)},
+	{"mode", RPC_FIELD_STRING, offsetof(struct policy_params, mode),
+	 sizeof(((struct policy_params *)0)->mode), false, 0,
+	 offsetof(struct policy_params, has_mode)},
+	{"reset", RPC_FIELD_BOOL, offsetof(struct policy_params, reset), 0, false, 0,
+	 RPC_NO_PRESENT},
+	{NULL},
+};
+
+static json_object *m_domain_set_policy(struct daemon *d, json_object *params, int *code,
+					json_object **data, char *err, size_t errlen)
+{
+	struct policy_params p = {0};
+	struct engine_policy pol = {0};
+	const struct engine_dom *dom;
+	uint32_t domid;
+	int r;
+
+	if (rpc_params_decode(params, set_policy_fields, &p, err, errlen) != 0) {
+		*code = RPC_INVALID_PARAMS;
+		return NULL;
+	}
+	if (p.has_mode && (domain_mode_parse(p.mode, &pol.mode) < 0 || pol.mode == MODE_PINNED)) {
+		*code = RPC_INVALID_PARAMS;
+		snprintf(err, errlen, "mode \"%.15s\" is not one of auto, frozen, excluded", p.mode);
+		return NULL;
+	}
+	if (!p.has_dmin && !p.has_dmax && !p.has_weight && !p.has_mode && !p.reset) {
+		*code = RPC_INVALID_PARAMS;
+		snprintf(err, errlen, "give at least one of dmin, dmax, weight, mode, reset");
+		return NULL;
+	}
+	if (p.has_weight && !p.weight) {
+		*code = RPC_INVALID_PARAMS;
+		snprintf(err, errlen, "weight must be 1..10000");
+		return NULL;
+	}
+	pol.has_dmin = p.has_dmin;
+	pol.dmin_kib = p.dmin;
+	pol.has_dmax = p.has_dmax;
+	pol.dmax_kib = p.dmax;
+	pol.has_weight = p.has_weight;
+	pol.weight = (unsigned)p.weight;
+	pol.has_mode = p.has_mode;
+	daemon_refresh(d, 0);
+	dom = dom_lookup(d, &p.domain, code, err, errlen);
+	if (!dom)
+		return NULL;
+	domid = dom->domid;
+	r = engine_set_policy(d->engine, domid, &pol, p.reset, daemon_now_ms(), err, errlen);
+	switch (r) {
+	case 0: break;
+	case -ENOENT: *code = RPC_ERR_NO_SUCH_DOMAIN; return NULL;
+	case -EPERM: *code = RPC_ERR_NOT_MANAGED; return NULL;
+	case -ENOSPC: *code = RPC_ERR_INSUFFICIENT_MEMORY; return NULL;
+	case -EINVAL: *code = RPC_ERR_OUT_OF_BOUNDS; return NULL;
+	default: *code = RPC_INTERNAL_ERROR; return NULL;
+	}
+	log_notice("domain %u (%s): policy set by admin", domid, dom->name);
+	daemon_step(d);
+	dom = engine_find(d->engine, domid);
+	if (!dom) {
+		*code = RPC_ERR_NO_SUCH_DOMAIN;
+		snprintf(err, errlen, "domain %u went away", domid);
+		return NULL;
+	}
+	return dom_to_json(dom, true, daemon_now_ms());
+}
+
 /* ---- plan: a dry run of the next decision round ---- */
 
 static json_object *m_plan(struct daemon *d, json_object *params, int *code, json_object **data,
@@ -595,6 +681,7 @@ static const struct method methods[] = {
 	{"domain.get", true, m_domain_get},
 	{"domain.set_target", false, m_domain_set_target},
 	{"domain.unpin", false, m_domain_unpin},
+	{"domain.set_policy", false, m_domain_set_policy},
 	{"pause", false, m_pause},
 	{"resume", false, m_resume},
 	{"config.reload", false, m_config_reload},

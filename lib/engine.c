@@ -16,7 +16,7 @@
 struct restore_entry {
 	uint32_t domid;
 	char key[16];
-	char value[32];
+	char value[64];
 };
 
 struct engine {
@@ -74,6 +74,7 @@ const char *bound_source_name(enum bound_source s)
 	case BOUND_DEFAULT: return "default";
 	case BOUND_XENSTORE: return "xenstore";
 	case BOUND_CONFIG: return "config";
+	case BOUND_ADMIN: return "admin";
 	}
 	return "?";
 }
@@ -418,6 +419,76 @@ static void decision_log(struct engine_dom *d, uint64_t now, bool has_old, uint6
 		d->n_decisions++;
 }
 
+/* ---- admin policy overrides ---- */
+
+/* The persisted form: "1 DMIN DMAX WEIGHT MODE", "-" where not set. */
+static void policy_format(const struct engine_policy *p, char *buf, size_t len)
+{
+	char a[24] = "-", b[24] = "-", w[12] = "-";
+
+	if (p->has_dmin)
+		snprintf(a, sizeof(a), "%" PRIu64, p->dmin_kib);
+	if (p->has_dmax)
+		snprintf(b, sizeof(b), "%" PRIu64, p->dmax_kib);
+	if (p->has_weight)
+		snprintf(w, sizeof(w), "%u", p->weight);
+	snprintf(buf, len, "1 %s %s %s %s", a, b, w, p->has_mode ? domain_mode_name(p->mode) : "-");
+}
+
+/* One field of the persisted form: "-" or digits within max. */
+static int policy_field(const char *s, uint64_t max, bool *has, uint64_t *v)
+{
+	*has = strcmp(s, "-") != 0;
+	return *has ? u64_parse_strict(s, max, v) : 0;
+}
+
+static int policy_parse(const char *value, struct engine_policy *ret)
+{
+	char f[5][24];
+	struct engine_policy p = {0};
+	uint64_t w = 0;
+	size_t i, n = 0, k = 0;
+
+	/* exactly five fields of [0-9a-z-] separated by single spaces */
+	memset(f, 0, sizeof(f));
+	for (i = 0; value[i]; i++) {
+		char ch = value[i];
+
+		if (ch == ' ') {
+			if (!k || ++n == 5)
+				return -EINVAL;
+			k = 0;
+		} else if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || ch == '-') {
+			if (k + 1 >= sizeof(f[0]))
+				return -EINVAL;
+			f[n][k++] = ch;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (n != 4 || !k || strcmp(f[0], "1") != 0)
+		return -EINVAL;
+	if (policy_field(f[1], SIZE_MAX_KIB, &p.has_dmin, &p.dmin_kib) < 0 ||
+	    policy_field(f[2], SIZE_MAX_KIB, &p.has_dmax, &p.dmax_kib) < 0 ||
+	    policy_field(f[3], 10000, &p.has_weight, &w) < 0 || (p.has_weight && !w) ||
+	    (p.has_dmin && p.has_dmax && p.dmin_kib > p.dmax_kib))
+		return -EINVAL;
+	p.weight = (unsigned)w;
+	if (strcmp(f[4], "-") != 0) {
+		p.has_mode = true;
+		if (strcmp(f[4], "auto") == 0)
+			p.mode = MODE_AUTO;
+		else if (strcmp(f[4], "frozen") == 0)
+			p.mode = MODE_FROZEN;
+		else if (strcmp(f[4], "excluded") == 0)
+			p.mode = MODE_EXCLUDED;
+		else
+			return -EINVAL;
+	}
+	*ret = p;
+	return 0;
+}
+
 /* ---- restore ---- */
 
 int engine_restore(struct engine *e, uint32_t domid, const char *key, const char *value)
@@ -434,6 +505,11 @@ int engine_restore(struct engine *e, uint32_t domid, const char *key, const char
 			return -EINVAL;
 	} else if (strcmp(key, "uncooperative") == 0) {
 		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+			return -EINVAL;
+	} else if (strcmp(key, "policy") == 0) {
+		struct engine_policy p;
+
+		if (policy_parse(value, &p) < 0)
 			return -EINVAL;
 	} else {
 		return -EINVAL;
@@ -477,6 +553,8 @@ static void restore_apply(struct engine *e, struct engine_dom *d, uint64_t now)
 			d->written_kib = v;
 		} else if (strcmp(r->key, "uncooperative") == 0 && strcmp(r->value, "1") == 0) {
 			uncoop = true;
+		} else if (strcmp(r->key, "policy") == 0) {
+			policy_parse(r->value, &d->pol);
 		}
 	}
 	e->n_restore = j;
@@ -514,7 +592,10 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 	const struct conf_domain *def = &e->conf.defaults;
 	uint64_t smax = d->static_max_kib;
 
-	if (sec && sec->dynamic_min.set) {
+	if (d->pol.has_dmin) {
+		d->dmin_kib = d->pol.dmin_kib;
+		d->dmin_source = BOUND_ADMIN;
+	} else if (sec && sec->dynamic_min.set) {
 		d->dmin_kib = bound_resolve(&sec->dynamic_min, smax);
 		d->dmin_source = BOUND_CONFIG;
 	} else if (o->has_xs_dmin) {
@@ -526,7 +607,10 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 		if (d->domid == 0)
 			d->dmin_kib = u64_max(d->dmin_kib, DOM0_DEFAULT_DMIN_KIB);
 	}
-	if (sec && sec->dynamic_max.set) {
+	if (d->pol.has_dmax) {
+		d->dmax_kib = d->pol.dmax_kib;
+		d->dmax_source = BOUND_ADMIN;
+	} else if (sec && sec->dynamic_max.set) {
 		d->dmax_kib = bound_resolve(&sec->dynamic_max, smax);
 		d->dmax_source = BOUND_CONFIG;
 	} else if (o->has_xs_dmax) {
@@ -540,6 +624,8 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 	if (d->dmin_kib > d->ceiling_kib)
 		d->dmin_kib = d->ceiling_kib;
 	d->weight = sec && sec->weight_set ? sec->weight : def->weight_set ? def->weight : 100;
+	if (d->pol.has_weight)
+		d->weight = d->pol.weight;
 }
 
 /* The configured mode for a domain that is not pinned. */
@@ -549,6 +635,8 @@ static enum domain_mode dom_conf_mode(const struct engine *e, const struct engin
 
 	if (d->domid == 0 && !e->conf.manage_dom0)
 		return MODE_EXCLUDED;
+	if (d->pol.has_mode)
+		return d->pol.mode;
 	if (sec && sec->mode_set)
 		return sec->mode;
 	if (e->conf.defaults.mode_set)
@@ -1003,6 +1091,13 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 			d->pin_dirty = false;
 		}
 
+		if (d->pol_dirty) {
+			char v[96];
+
+			policy_format(&d->pol, v, sizeof(v));
+			action_persist(out, d->domid, "policy", "%s", v);
+			d->pol_dirty = false;
+		}
 		if (!d->managed || d->state == DOM_UNCOOPERATIVE)
 			continue;
 		if (d->mode == MODE_PINNED) {
@@ -1392,6 +1487,73 @@ void engine_action_failed(struct engine *e, const struct engine_action *a)
 	default:
 		break;
 	}
+}
+
+static int64_t host_capacity(const struct engine *e, const struct engine_dom *skip);
+
+int engine_set_policy(struct engine *e, uint32_t domid, const struct engine_policy *p, bool reset,
+		      uint64_t now, char *err, size_t errlen)
+{
+	struct engine_dom *d = table_find(e, domid);
+	struct engine_policy np;
+	uint64_t smax, lo, hi;
+	char a[32], b[32], why[128];
+
+	if (!d) {
+		snprintf(err, errlen, "no domain %u", domid);
+		return -ENOENT;
+	}
+	if (domid == 0 && !e->conf.manage_dom0) {
+		snprintf(err, errlen, "dom0 is not managed (set manage_dom0 = true)");
+		return -EPERM;
+	}
+	np = reset ? (struct engine_policy){0} : d->pol;
+	if (p->has_dmin) {
+		np.has_dmin = true;
+		np.dmin_kib = page_ceil(p->dmin_kib);
+	}
+	if (p->has_dmax) {
+		np.has_dmax = true;
+		np.dmax_kib = page_floor(p->dmax_kib);
+	}
+	if (p->has_weight) {
+		if (p->weight < 1 || p->weight > 10000) {
+			snprintf(err, errlen, "weight %u is outside 1..10000", p->weight);
+			return -EINVAL;
+		}
+		np.has_weight = true;
+		np.weight = p->weight;
+	}
+	if (p->has_mode) {
+		if (p->mode == MODE_PINNED) {
+			snprintf(err, errlen, "pin with set-target, not with a mode");
+			return -EINVAL;
+		}
+		np.has_mode = true;
+		np.mode = p->mode;
+	}
+	smax = d->static_max_kib;
+	lo = np.has_dmin ? np.dmin_kib : d->dmin_kib;
+	hi = np.has_dmax ? np.dmax_kib : d->dmax_kib;
+	if (lo > hi || (smax && lo > smax)) {
+		snprintf(err, errlen, "dynamic-min %s is above %s %s", size_format(lo, a, sizeof(a)),
+			 lo > hi ? "dynamic-max" : "static-max",
+			 size_format(lo > hi ? hi : smax, b, sizeof(b)));
+		return -EINVAL;
+	}
+	/* A raised minimum must be something the host can give. */
+	if (np.has_dmin && lo > u64_max(d->actual_kib, d->target_kib) && d->mode == MODE_AUTO &&
+	    (int64_t)(lo - u64_max(d->actual_kib, d->target_kib)) >
+		    host_capacity(e, d) - (int64_t)e->host.reserved_kib) {
+		snprintf(err, errlen, "the host cannot give %s a dynamic-min of %s", d->name,
+			 size_format(lo, a, sizeof(a)));
+		return -ENOSPC;
+	}
+	d->pol = np;
+	d->pol_dirty = true;
+	snprintf(why, sizeof(why), "policy set by admin");
+	decision_log(d, now, true, d->goal_kib, d->goal_kib, why);
+	return 0;
 }
 
 void engine_pause(struct engine *e, bool paused)

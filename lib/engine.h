@@ -29,7 +29,7 @@ enum dom_state {
 };
 
 /* Where a bound came from, for explain. */
-enum bound_source { BOUND_DEFAULT, BOUND_XENSTORE, BOUND_CONFIG };
+enum bound_source { BOUND_DEFAULT, BOUND_XENSTORE, BOUND_CONFIG, BOUND_ADMIN };
 
 /* One domain as the backend saw it. Guest-written values are not here:
  * they arrive as raw strings and are parsed by the engine. */
@@ -121,6 +121,15 @@ struct engine_decision {
 
 enum pressure_level { PRESSURE_NONE, PRESSURE_TIGHT, PRESSURE_CRITICAL };
 
+/* Per-domain overrides set by an admin (domain.set_policy): they win over
+ * balloond.conf and XenStore until reset, and survive a restart. */
+struct engine_policy {
+	bool has_dmin, has_dmax, has_weight, has_mode;
+	uint64_t dmin_kib, dmax_kib;
+	unsigned weight;
+	enum domain_mode mode; /* auto, frozen or excluded */
+};
+
 /* A domain as the engine knows it (read-only for callers). */
 struct engine_dom {
 	uint32_t domid;
@@ -161,6 +170,8 @@ struct engine_dom {
 	size_t policy_idx;          /* index into the policy items this round */
 	int demand_role;            /* this round: 0 none, 1 gave, 2 took */
 	bool pin_dirty;             /* pin/unpin to persist and report next step */
+	struct engine_policy pol;   /* admin overrides (memctl set-policy) */
+	bool pol_dirty;             /* persist the overrides next step */
 	bool seen;                  /* mark for the merge */
 };
 
@@ -193,6 +204,13 @@ int engine_restore(struct engine *e, uint32_t domid, const char *key, const char
  * machine and the policy, fill out (after resetting it). 0 or -ENOMEM. */
 int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now_ms,
 		struct engine_output *out);
+
+/* Merge p into domid's overrides (reset first clears them). -ENOENT,
+ * -EINVAL (dmin > dmax, above static-max, weight outside 1..10000, mode
+ * pinned), -EPERM (dom0 without manage_dom0), -ENOSPC (a raised dmin the
+ * host cannot provide). err gets a sentence. */
+int engine_set_policy(struct engine *e, uint32_t domid, const struct engine_policy *p, bool reset,
+		      uint64_t now_ms, char *err, size_t errlen);
 
 /* A dry run: what engine_step would do with this observation now, without
  * changing e (a copy decides; as_running: as if not paused). 0 or -ENOMEM. */

@@ -1,10 +1,13 @@
 /* Audit throughput on hosts of 64 GiB, 256 GiB and 1 TiB, contiguous and
  * fragmented frame layouts, next to a plain streaming read of the same
  * bytes (each P2M entry and the M2P entry it names: 16 bytes per page)
- * measured in the same run. Prints a table and writes it to argv[1] if
- * given. Not a test: nothing here asserts a time. Usage:
- *   bench-audit [OUT] [MAX_GIB]   (MAX_GIB default 1024) */
+ * measured in the same run with as many threads as the audit. Prints a
+ * table and writes it to argv[1] if given. Not a test: nothing here asserts
+ * a time. Usage:
+ *   bench-audit [OUT] [MAX_GIB] [THREADS]   (MAX_GIB default 1024; THREADS a
+ *   comma-separated list of thread counts, default 1,2) */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,15 +97,49 @@ static void host_free(struct host *h)
 	free(h->doms);
 }
 
-/* The baseline: a plain streaming read of the same bytes, every P2M entry
- * and every M2P entry in order (16 bytes per page), no lookups. Returns a
- * checksum so the loop is not optimised away. */
-static uint64_t stream(const struct host *h)
+/* One thread's share of the baseline. */
+struct stream_part {
+	const struct host *h;
+	uint64_t begin, end, sum;
+	pthread_t th;
+};
+
+static void *stream_part(void *arg)
 {
+	struct stream_part *p = arg;
 	uint64_t f, sum = 0;
 
-	for (f = 0; f < h->nframes; f++)
-		sum += h->m2p[f] ^ h->p2m[f];
+	for (f = p->begin; f < p->end; f++)
+		sum += p->h->m2p[f] ^ p->h->p2m[f];
+	p->sum = sum;
+	return NULL;
+}
+
+/* The baseline: a plain streaming read of the same bytes, every P2M entry
+ * and every M2P entry in order (16 bytes per page), no lookups, split in
+ * nthreads equal parts. Returns a checksum so the loops are not optimised
+ * away. */
+static uint64_t stream(const struct host *h, unsigned nthreads)
+{
+	struct stream_part p[16];
+	uint64_t sum = 0;
+	unsigned i;
+
+	for (i = 0; i < nthreads; i++) {
+		p[i] = (struct stream_part){.h = h,
+					    .begin = h->nframes * i / nthreads,
+					    .end = h->nframes * (i + 1) / nthreads};
+		if (i && pthread_create(&p[i].th, NULL, stream_part, &p[i]) != 0) {
+			fprintf(stderr, "bench-audit: cannot start a thread\n");
+			exit(1);
+		}
+	}
+	stream_part(&p[0]);
+	for (i = 0; i < nthreads; i++) {
+		if (i)
+			pthread_join(p[i].th, NULL);
+		sum += p[i].sum;
+	}
 	return sum;
 }
 
@@ -111,12 +148,25 @@ int main(int argc, char **argv)
 	static const uint64_t sizes[] = {64, 256, 1024};
 	uint64_t max_gib = argc > 2 ? strtoull(argv[2], NULL, 10) : 1024;
 	FILE *out = argc > 1 && strcmp(argv[1], "-") ? fopen(argv[1], "w") : NULL;
+	const char *tlist = argc > 3 ? argv[3] : "1,2";
+	unsigned threads[16], nthr = 0, ti;
 	char line[256];
 	size_t k;
 	int frag;
 
-	snprintf(line, sizeof(line), "%6s %11s %12s %12s %12s %10s %9s\n", "GiB", "layout",
-		 "pages", "stream_Mp/s", "audit_Mp/s", "audit/str", "audit_s");
+	while (*tlist && nthr < 16) {
+		char *end;
+		unsigned long n = strtoul(tlist, &end, 10);
+
+		if (end == tlist || n < 1 || n > 16) {
+			fprintf(stderr, "bench-audit: THREADS is a list of 1..16, e.g. 1,2\n");
+			return 2;
+		}
+		threads[nthr++] = (unsigned)n;
+		tlist = *end == ',' ? end + 1 : end;
+	}
+	snprintf(line, sizeof(line), "%6s %11s %12s %12s %12s %10s %9s %4s\n", "GiB", "layout",
+		 "pages", "stream_Mp/s", "audit_Mp/s", "audit/str", "audit_s", "thr");
 	fputs(line, stdout);
 	if (out)
 		fputs(line, out);
@@ -124,9 +174,6 @@ int main(int argc, char **argv)
 		for (frag = 0; frag < 2; frag++) {
 			struct host h = {0};
 			struct audit_tables t;
-			struct audit_result *r = NULL;
-			double t0, ts, ta;
-			volatile uint64_t sink;
 
 			if (host_build(&h, sizes[k], frag) < 0) {
 				fprintf(stderr, "bench-audit: out of memory at %" PRIu64 " GiB\n", sizes[k]);
@@ -135,23 +182,32 @@ int main(int argc, char **argv)
 			t = (struct audit_tables){.m2p = h.m2p, .nframes = h.nframes,
 						  .owner_array = h.owner, .doms = h.doms,
 						  .ndoms = h.ndoms};
-			t0 = now_s();
-			sink = stream(&h);
-			ts = now_s() - t0;
-			(void)sink;
-			t0 = now_s();
-			if (audit_run(&t, NULL, &r) < 0 || audit_result_total(r) != 0) {
-				fprintf(stderr, "bench-audit: the audit failed or found something\n");
-				return 1;
+			for (ti = 0; ti < nthr; ti++) {
+				struct audit_opts o = {.nthreads = threads[ti]};
+				struct audit_result *r = NULL;
+				double t0, ts, ta;
+				volatile uint64_t sink;
+
+				t0 = now_s();
+				sink = stream(&h, threads[ti]);
+				ts = now_s() - t0;
+				(void)sink;
+				t0 = now_s();
+				if (audit_run(&t, &o, &r) < 0 || audit_result_total(r) != 0) {
+					fprintf(stderr, "bench-audit: the audit failed or found something\n");
+					return 1;
+				}
+				ta = now_s() - t0;
+				audit_result_free(r);
+				snprintf(line, sizeof(line),
+					 "%6" PRIu64 " %11s %12" PRIu64 " %12.0f %12.0f %10.2f %9.2f %4u\n",
+					 sizes[k], frag ? "fragmented" : "contiguous", h.nframes,
+					 (double)h.nframes / ts / 1e6, (double)h.nframes / ta / 1e6,
+					 ts / ta, ta, threads[ti]);
+				fputs(line, stdout);
+				if (out)
+					fputs(line, out);
 			}
-			ta = now_s() - t0;
-			audit_result_free(r);
-			snprintf(line, sizeof(line), "%6" PRIu64 " %11s %12" PRIu64 " %12.0f %12.0f %10.2f %9.2f\n",
-				 sizes[k], frag ? "fragmented" : "contiguous", h.nframes,
-				 (double)h.nframes / ts / 1e6, (double)h.nframes / ta / 1e6, ts / ta, ta);
-			fputs(line, stdout);
-			if (out)
-				fputs(line, out);
 			host_free(&h);
 		}
 	}

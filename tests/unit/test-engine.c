@@ -966,6 +966,62 @@ static void restored_reservation_is_kept_and_damaged_records_ignored(void **stat
 	host_free(&h);
 }
 
+/* ---- admin policy ---- */
+
+static void set_policy_overrides_bounds_and_is_persisted_and_restored(void **state)
+{
+	struct host h;
+	struct engine_policy p = {.has_dmin = true, .dmin_kib = 2560 * MIB, .has_weight = true,
+				  .weight = 300};
+	const struct engine_action *a;
+	char err[256], value[128];
+
+	host_init(&h, 64 * MIB + 1 * GIB); /* 1G spare */
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "b", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	apply_targets(&h, true);
+	step(&h, 2000);
+	assert_int_equal(engine_set_policy(h.e, 1, &p, false, 2000, err, sizeof(err)), 0);
+	step(&h, 3000);
+	assert_int_equal(engine_find(h.e, 1)->dmin_kib, 2560 * MIB);
+	assert_int_equal(engine_find(h.e, 1)->dmin_source, BOUND_ADMIN);
+	assert_int_equal(engine_find(h.e, 1)->weight, 300);
+	a = find_action(&h, ACT_PERSIST, 1);
+	assert_non_null(a);
+	assert_string_equal(a->key, "policy");
+	snprintf(value, sizeof(value), "%s", a->value);
+	assert_string_equal(value, "1 2621440 - 300 -");
+	/* a raise the host cannot give, bad ranges and modes are refused */
+	p = (struct engine_policy){.has_dmin = true, .dmin_kib = 4 * GIB};
+	assert_int_equal(engine_set_policy(h.e, 2, &p, false, 3000, err, sizeof(err)), -ENOSPC);
+	p = (struct engine_policy){.has_dmin = true, .dmin_kib = 3 * GIB, .has_dmax = true,
+				   .dmax_kib = 2 * GIB};
+	assert_int_equal(engine_set_policy(h.e, 2, &p, false, 3000, err, sizeof(err)), -EINVAL);
+	p = (struct engine_policy){.has_mode = true, .mode = MODE_PINNED};
+	assert_int_equal(engine_set_policy(h.e, 2, &p, false, 3000, err, sizeof(err)), -EINVAL);
+	p = (struct engine_policy){.has_weight = true, .weight = 0};
+	assert_int_equal(engine_set_policy(h.e, 2, &p, false, 3000, err, sizeof(err)), -EINVAL);
+	assert_int_equal(engine_set_policy(h.e, 9, &p, false, 3000, err, sizeof(err)), -ENOENT);
+	assert_int_equal(engine_find(h.e, 2)->dmin_source, BOUND_XENSTORE);
+	host_free(&h);
+
+	/* a restarted engine gets it back; damaged values are ignored */
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	assert_int_equal(engine_restore(h.e, 1, "policy", "1 2 3"), -EINVAL);
+	assert_int_equal(engine_restore(h.e, 1, "policy", "1 - - 0 -"), -EINVAL);
+	assert_int_equal(engine_restore(h.e, 1, "policy", "1 - - - pinned"), -EINVAL);
+	assert_int_equal(engine_restore(h.e, 1, "policy", "1 9 8 - -"), -EINVAL);
+	assert_int_equal(engine_restore(h.e, 1, "policy", "1  - - -"), -EINVAL);
+	assert_int_equal(engine_restore(h.e, 1, "policy", "1 - - - frozen"), 0);
+	step(&h, 1000);
+	assert_int_equal(engine_find(h.e, 1)->mode, MODE_FROZEN);
+	host_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1000,6 +1056,7 @@ int main(void)
 		cmocka_unit_test(transferred_reservation_holds_until_its_domain_takes_it),
 		cmocka_unit_test(cancel_ends_a_reservation_once),
 		cmocka_unit_test(restored_reservation_is_kept_and_damaged_records_ignored),
+		cmocka_unit_test(set_policy_overrides_bounds_and_is_persisted_and_restored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
