@@ -62,6 +62,7 @@ struct memctl {
 	size_t len, cap, consumed;
 	bool eof;
 	bool error_reply; /* the last call failed because balloond refused it */
+	int error_code;	  /* and the code it gave */
 	bool prometheus;  /* metrics --prometheus: the text exposition format */
 	bool no_wait;     /* --no-wait: commands that wait for an outcome return at once */
 	int64_t ttl_s;    /* --ttl for reserve; 0 = balloond's reserve_ttl */
@@ -761,6 +762,7 @@ static int ctl_call(struct memctl *m, const char *method, json_object *params, b
 	}
 	if (r == 1) {
 		m->error_reply = true;
+		m->error_code = code;
 		r = quiet ? MEMCTL_EXIT_DAEMON
 			  : report_error(m, method, code, message ? message : "", data);
 		json_object_put(reply);
@@ -2322,17 +2324,19 @@ static int cmd_audit(struct memctl *m, const struct cmd_entry *cmd, int argc, ch
 		r = ctl_call(m, "audit.run", params, !m->no_wait, &reply, &result);
 		if (r == MEMCTL_EXIT_OK || !m->error_reply || m->no_wait)
 			break;
-		r = audit_state(m, &running, &cur);
-		if (r == MEMCTL_EXIT_OK && !running) {
-			/* Refused for another reason: ask again and show it. */
+		if (m->error_code != RPC_ERR_BUSY || (deadline >= 0 && now_ms() >= deadline)) {
+			/* Refused for another reason (or for too long): ask again and show it. */
 			params = json_object_new_object();
 			if (dom)
 				json_object_object_add(params, "domain", json_object_get(dom));
 			r = ctl_call(m, "audit.run", params, false, &reply, &result);
 			break;
 		}
-		if (r == MEMCTL_EXIT_OK)
+		r = audit_state(m, &running, &cur);
+		if (r == MEMCTL_EXIT_OK && running)
 			r = audit_wait(m, cur, deadline);
+		else if (r == MEMCTL_EXIT_OK) /* the backend is not ready yet */
+			usleep(AUDIT_POLL_MS * 1000);
 		if (r != MEMCTL_EXIT_OK)
 			break;
 	}

@@ -26,6 +26,7 @@
 #define AUDIT_HISTORY 4		  /* completed audits kept for status/findings */
 #define AUDIT_COALESCE_MS 1000	  /* balloons at rest within this join one audit */
 #define AUDIT_FINDINGS_MAX 1000	  /* findings per class in one reply */
+#define AUDIT_RETRY_MS 500	  /* a backend not ready yet (-EAGAIN) is asked again */
 #define AUDIT_PAGE_KIB 4
 
 /* A domain of an audit, as reported. */
@@ -44,7 +45,7 @@ struct audit_record {
 	size_t ndomids;
 	double started, finished; /* wall clock, seconds */
 	uint64_t finished_ms;	  /* monotonic */
-	double scan_s, recheck_s, loop_s;
+	double scan_s, loop_s;
 	uint64_t pages;
 	uint64_t first_total; /* findings of the first pass */
 	uint64_t unconfirmed; /* counted but beyond what could be re-checked */
@@ -425,7 +426,6 @@ static void audit_done_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (j->phase == 2) {
-		j->rec.recheck_s = j->work_s;
 		j->rec.res = j->second;
 		j->second = NULL;
 		j->rec.unconfirmed = audit_result_unconfirmed(j->rec.res);
@@ -527,6 +527,7 @@ static void audit_queue_cb(evutil_socket_t fd, short what, void *arg)
 	size_t i, n = 0;
 	uint64_t id;
 	char err[256];
+	int r;
 
 	if (s->job)
 		return;
@@ -540,7 +541,13 @@ static void audit_queue_cb(evutil_socket_t fd, short what, void *arg)
 		if (n == 0)
 			return;
 	}
-	if (audit_sched_start(s, n ? domids : NULL, n, why, &id, err, sizeof(err)) < 0) {
+	r = audit_sched_start(s, n ? domids : NULL, n, why, &id, err, sizeof(err));
+	if (r == -EAGAIN) {
+		log_debug("%s audit deferred: %s", trigger_name(why), err);
+		for (i = 0; i < n; i++)
+			audit_queue_add(&s->queue, domids[i]);
+		queue_kick(s, AUDIT_RETRY_MS);
+	} else if (r < 0) {
 		/* Dropped, not retried: the next trigger tries again. */
 		log_warnx("%s audit not started: %s", trigger_name(why), err);
 		s->periodic_due = false;
@@ -896,6 +903,16 @@ static const struct rpc_field findings_fields[] = {
 	{NULL},
 };
 
+/* Whether the methods can be served (not under --simulate). */
+static bool have_auditor(struct daemon *d, int *code, char *err, size_t errlen)
+{
+	if (d->audit)
+		return true;
+	*code = RPC_ERR_BACKEND;
+	snprintf(err, errlen, "no auditor runs in this mode");
+	return false;
+}
+
 /* The domid a reference names: the engine's domains, then (by name) the
  * domains of the audit asked about. 0 or -ENOENT with err set. */
 static int ref_resolve(struct audit_sched *s, const struct rpc_domain_ref *ref,
@@ -932,6 +949,8 @@ json_object *audit_method_run(struct daemon *d, json_object *params, int *code,
 	uint32_t domid;
 	int r;
 
+	if (!have_auditor(d, code, err, errlen))
+		return NULL;
 	if (rpc_params_decode(params, run_fields, &p, err, errlen) != 0) {
 		*code = RPC_INVALID_PARAMS;
 		return NULL;
@@ -958,6 +977,10 @@ json_object *audit_method_run(struct daemon *d, json_object *params, int *code,
 							    (int64_t)d->audit->job->rec.id));
 		return NULL;
 	}
+	if (r == -EAGAIN) {
+		*code = RPC_ERR_BUSY;
+		return NULL;
+	}
 	if (r < 0) {
 		*code = r == -ENOMEM ? RPC_INTERNAL_ERROR : RPC_ERR_BACKEND;
 		return NULL;
@@ -975,6 +998,8 @@ json_object *audit_method_status(struct daemon *d, json_object *params, int *cod
 	struct audit_query q = {0};
 	json_object *o = NULL;
 
+	if (!have_auditor(d, code, err, errlen))
+		return NULL;
 	if (rpc_params_decode(params, status_fields, &p, err, errlen) != 0) {
 		*code = RPC_INVALID_PARAMS;
 		return NULL;
@@ -995,6 +1020,8 @@ json_object *audit_method_findings(struct daemon *d, json_object *params, int *c
 	struct audit_query q = {0};
 	json_object *o = NULL;
 
+	if (!have_auditor(d, code, err, errlen))
+		return NULL;
 	if (rpc_params_decode(params, findings_fields, &p, err, errlen) != 0) {
 		*code = RPC_INVALID_PARAMS;
 		return NULL;

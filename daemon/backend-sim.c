@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct backend_sim {
 	struct sim_audit *audit_spare; /* buffers of the last audit, for the next */
 	pthread_t audit_warm;	       /* faulting in the first snapshot's buffers */
 	bool audit_warming;
+	atomic_bool audit_warm_done;   /* set by that thread when it is over */
 };
 
 static void sim_audit_free(struct sim_audit *a);
@@ -481,6 +483,7 @@ static void *sim_audit_warm(void *arg)
 	memset(a->m2p, 0, a->nframes * sizeof(*a->m2p));
 	memset(a->owners, 0, a->nframes * sizeof(*a->owners));
 	memset(a->arena, 0, a->arena_cap);
+	atomic_store_explicit(&a->sim->audit_warm_done, true, memory_order_release);
 	return NULL;
 }
 
@@ -581,6 +584,12 @@ static int sim_audit_open(struct backend *b, const uint32_t *domids, size_t ndom
 	size_t n, i, want = 64, bytes, off = 0;
 	uint64_t nframes;
 
+	/* Never wait for the warm-up on the event loop: come back later. */
+	if (s->audit_warming &&
+	    !atomic_load_explicit(&s->audit_warm_done, memory_order_acquire)) {
+		snprintf(err, errlen, "the simulator is still preparing its audit buffers");
+		return -EAGAIN;
+	}
 	if (s->audit_warming) {
 		pthread_join(s->audit_warm, NULL);
 		s->audit_warming = false;

@@ -63,7 +63,8 @@ struct backend_ops {
 	 * until audit_close. audit_read must not touch struct backend, the
 	 * event loop or libevent (xen: its own xc/xenforeignmemory handles,
 	 * opened in audit_read). A re-check after the settle delay is a second
-	 * open/read/close. 0 or -errno with a sentence in err. */
+	 * open/read/close. 0 or -errno with a sentence in err; audit_open's
+	 * -EAGAIN means "not ready yet, try again in a moment". */
 	int (*audit_open)(struct backend *b, const uint32_t *domids, size_t ndomids,
 			  struct backend_audit **ret, char *err, size_t errlen);
 	int (*audit_read)(struct backend_audit *a, struct audit_tables *t, char *err,

@@ -29,7 +29,7 @@ struct audit_result {
 	size_t ndoms;
 	struct rec *recs; /* while running; freed when findings are built */
 	size_t nrecs, caprecs, max_records;
-	struct audit_opts opts; /* of audit_run, for re-checks */
+	struct audit_opts opts;		/* of audit_run, for re-checks */
 	struct audit_finding *findings; /* sorted by class, domain, pfn */
 	size_t cls_start[AUDIT_NCLASSES + 1];
 	uint64_t count[AUDIT_NCLASSES];
@@ -413,9 +413,9 @@ static void scan_range(struct scan *s, uint64_t begin, uint64_t end)
  * thread count or block size, and the owner callback is only ever called
  * from the calling thread. */
 
-#define WIN 512		     /* pfns per window */
+#define WIN 512			  /* pfns per window */
 #define WIN_MAX_BREAKS (WIN / 16) /* in place if runs average 16 frames or more */
-#define PACK_SHIFT 24	     /* pair: mfn << PACK_SHIFT | pfn - block start */
+#define PACK_SHIFT 24		  /* pair: mfn << PACK_SHIFT | pfn - block start */
 #define PACK_OFF_MASK ((UINT64_C(1) << PACK_SHIFT) - 1)
 #define PACK_MFN_LIMIT (UINT64_C(1) << (64 - PACK_SHIFT))
 #define BLOCK_MAX (UINT64_C(1) << PACK_SHIFT)
@@ -435,7 +435,7 @@ struct flag {
 struct worker {
 	const struct audit_tables *t;
 	const struct audit_domain *d;
-	unsigned shift;	 /* region of a frame: mfn >> shift */
+	unsigned shift; /* region of a frame: mfn >> shift */
 	size_t nregions;
 	uint64_t *pairs; /* block pairs */
 	uint32_t *start; /* nregions + 1: region k's pairs are [start[k], start[k+1]) */

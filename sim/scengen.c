@@ -383,7 +383,7 @@ static void xs_value(struct gen *g, struct gdom *d, size_t ki, const char *key, 
 	size_t ng = sizeof(garbage) / sizeof(*garbage);
 	bool data = strncmp(key, "data/", 5) == 0;
 
-	bool numbers = !((g->o->exclude & SCENGEN_NO_TARGET_NUMBERS) &&
+	bool numbers = !((g->o->exclude & SCENGEN_NO_PINS) &&
 			 strcmp(key, "memory/target") == 0);
 
 	do {
@@ -428,13 +428,15 @@ static size_t gen_event(struct gen *g, uint64_t t, struct gevent *ev, size_t roo
 		size_t n = 0;
 
 		snprintf(buf, sizeof(buf), "new%zu", g->n_doms);
-		if (rng_pct(&g->r, 40) && t > 3000) {
+		if ((g->o->exclude & SCENGEN_NO_BARE_CREATES) || rng_pct(&g->r, 40)) {
+			uint64_t before = rng_range(&g->r, 1, 10) * 1000;
+
 			/* the toolstack's way: reserve, create, transfer */
 			e = event_new("reserve");
 			add(e, "size", size_json(mib_floor(mem) < MIN_GUEST_KIB ? MIN_GUEST_KIB
 										: mib_floor(mem)));
 			add(e, "ttl", json_object_new_int(60));
-			ev[n++] = (struct gevent){t - rng_range(&g->r, 1, 3) * 1000, 0, ++*n_resv, e};
+			ev[n++] = (struct gevent){t > before ? t - before : 0, 0, ++*n_resv, e};
 		}
 		e = event_new("create");
 		add(e, "domain", gen_domain(g, buf, mem, t, true));
@@ -456,7 +458,7 @@ static size_t gen_event(struct gen *g, uint64_t t, struct gevent *ev, size_t roo
 		ev[0] = (struct gevent){t, 0, 0, e};
 		return 1;
 	}
-	if (x < 38 && d) {
+	if (x < 38 && d && !(g->o->exclude & SCENGEN_NO_PINS)) {
 		e = event_new("set-target");
 		add(e, "name", json_object_new_string(d->name));
 		add(e, "target", size_json(mib_floor(frac_kib(d->dmin, 0.8) +

@@ -17,7 +17,9 @@ enum scengen_kind {
 /* Parts of a history that can be left out (scengen_opts.exclude). */
 #define SCENGEN_NO_OFFSETS 1u        /* balloons whose tot_pages rests off the target */
 #define SCENGEN_NO_BOUND_WRITES 2u   /* xs-writes into memory/dynamic-min|max */
-#define SCENGEN_NO_TARGET_NUMBERS 4u /* numeric xs-writes into memory/target (garbage stays) */
+#define SCENGEN_NO_PINS 4u           /* admin pins: set-target events and numeric xs-writes
+					* into memory/target (garbage writes stay) */
+#define SCENGEN_NO_BARE_CREATES 8u   /* every creation follows a reservation of its size */
 
 struct scengen_opts {
 	enum scengen_kind kind;

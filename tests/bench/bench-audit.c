@@ -74,8 +74,12 @@ static int host_build(struct host *h, uint64_t gib, bool fragmented)
 		uint64_t n = (uint64_t)DOM_GIB * PAGES_PER_GIB, pfn;
 		uint64_t *p2m = h->p2m + d * n;
 
-		h->doms[d] = (struct audit_domain){.domid = (uint32_t)d + 1, .guest = AUDIT_GUEST_PV,
-						   .width = 64, .p2m = p2m, .npfns = n, .tot_pages = n};
+		h->doms[d] = (struct audit_domain){.domid = (uint32_t)d + 1,
+						   .guest = AUDIT_GUEST_PV,
+						   .width = 64,
+						   .p2m = p2m,
+						   .npfns = n,
+						   .tot_pages = n};
 		for (pfn = 0; pfn < n; pfn++)
 			h->owner[p2m[pfn]] = (uint32_t)d + 1;
 	}
@@ -176,11 +180,14 @@ int main(int argc, char **argv)
 			struct audit_tables t;
 
 			if (host_build(&h, sizes[k], frag) < 0) {
-				fprintf(stderr, "bench-audit: out of memory at %" PRIu64 " GiB\n", sizes[k]);
+				fprintf(stderr, "bench-audit: out of memory at %" PRIu64 " GiB\n",
+					sizes[k]);
 				return 1;
 			}
-			t = (struct audit_tables){.m2p = h.m2p, .nframes = h.nframes,
-						  .owner_array = h.owner, .doms = h.doms,
+			t = (struct audit_tables){.m2p = h.m2p,
+						  .nframes = h.nframes,
+						  .owner_array = h.owner,
+						  .doms = h.doms,
 						  .ndoms = h.ndoms};
 			for (ti = 0; ti < nthr; ti++) {
 				struct audit_opts o = {.nthreads = threads[ti]};
@@ -194,13 +201,15 @@ int main(int argc, char **argv)
 				(void)sink;
 				t0 = now_s();
 				if (audit_run(&t, &o, &r) < 0 || audit_result_total(r) != 0) {
-					fprintf(stderr, "bench-audit: the audit failed or found something\n");
+					fprintf(stderr, "bench-audit: the audit failed or found "
+							"something\n");
 					return 1;
 				}
 				ta = now_s() - t0;
 				audit_result_free(r);
 				snprintf(line, sizeof(line),
-					 "%6" PRIu64 " %11s %12" PRIu64 " %12.0f %12.0f %10.2f %9.2f %4u\n",
+					 "%6" PRIu64 " %11s %12" PRIu64
+					 " %12.0f %12.0f %10.2f %9.2f %4u\n",
 					 sizes[k], frag ? "fragmented" : "contiguous", h.nframes,
 					 (double)h.nframes / ts / 1e6, (double)h.nframes / ta / 1e6,
 					 ts / ta, ta, threads[ti]);

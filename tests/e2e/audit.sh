@@ -77,7 +77,7 @@ st=$(rpc_q audit.status '{}')
 jq -e --argjson id "$id" '(.result.running and .result.id == $id) or .result.last.id >= $id' \
 	<<<"$st" >/dev/null || fail "audit.status during audit $id: $st"
 wait_until 20 "audit $id to finish" eval "rpc_q audit.status '{}' | jq -e '.result.running | not'"
-ok "status and audit.status answer while audit $id runs ($(jq -c '{running, id}' <<<"$st"))"
+ok "status and audit.status answer while audit $id runs ($(jq -c '.result | {running, id}' <<<"$st"))"
 
 # ---- bad params ----
 for p in '{"domain": -1}' '{"domain": 1.5}' '{"bogus": 1}' '[1]' '{"domain": "x", "y": 2}'; do

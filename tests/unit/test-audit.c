@@ -248,7 +248,7 @@ static void heavily_ballooned_host_audits_clean_at_every_step(void **state)
 		audit_result_free(r);
 	}
 	assert_true(changes >= 30); /* it did balloon */
-	assert_true(inflight > 0); /* and was seen mid-batch */
+	assert_true(inflight > 0);  /* and was seen mid-batch */
 	simhost_free(h);
 }
 
@@ -792,9 +792,9 @@ static void findings_beyond_the_cap_are_counted_not_kept(void **state)
 /* ---- the blocked pass: fragmented hosts, threads, block sizes ---- */
 
 #define FH_FRAMES 32768
-#define FH_IO 256	/* the last frames are MMIO */
-#define FH_PFNS1 12288	/* domain 1, 64-bit: pfns 0..4095 on a run of frames, the rest scattered */
-#define FH_PFNS2 8192	/* domain 2, 32-bit: scattered */
+#define FH_IO 256      /* the last frames are MMIO */
+#define FH_PFNS1 12288 /* domain 1, 64-bit: pfns 0..4095 on a run of frames, the rest scattered */
+#define FH_PFNS2 8192  /* domain 2, 32-bit: scattered */
 
 /* A host whose frames were handed out in random order (as after much
  * ballooning), except one long run, with special entries of every kind. */
@@ -910,7 +910,8 @@ static void assert_same_results(const struct audit_result *a, const struct audit
 	assert_int_equal(audit_result_ndoms(a), audit_result_ndoms(b));
 	assert_int_equal(audit_result_overflow(a), audit_result_overflow(b));
 	for (i = 0; i < audit_result_ndoms(a); i++) {
-		const struct audit_dom_result *x = audit_result_dom(a, i), *y = audit_result_dom(b, i);
+		const struct audit_dom_result *x = audit_result_dom(a, i),
+					      *y = audit_result_dom(b, i);
 
 		assert_int_equal(x->status, y->status);
 		assert_int_equal(x->scanned, y->scanned);
@@ -1009,16 +1010,16 @@ static void fragmented_host_faults_are_found_exactly_for_any_threads(void **stat
 	size_t n;
 
 	fh_add_specials(h);
-	h->m2p[h->p2m1[100]] = 7;		      /* in the run */
-	h->m2p[h->p2m1[7000]] = AUDIT_M2P_SHARED;     /* scattered */
-	h->p2m1[7001] = AUDIT_P2M_IDENTITY | 77;      /* one RAM entry less: delta 1 */
+	h->m2p[h->p2m1[100]] = 7;		  /* in the run */
+	h->m2p[h->p2m1[7000]] = AUDIT_M2P_SHARED; /* scattered */
+	h->p2m1[7001] = AUDIT_P2M_IDENTITY | 77;  /* one RAM entry less: delta 1 */
 	h->p2m1[7002] = FH_FRAMES + 5;
-	h->p2m1[7003] = 3; /* Xen's */
-	h->owner[h->p2m1[7004]] = AUDIT_OWNER_FREE;   /* freed, stale M2P */
+	h->p2m1[7003] = 3;			    /* Xen's */
+	h->owner[h->p2m1[7004]] = AUDIT_OWNER_FREE; /* freed, stale M2P */
 	h->p2m1[7005] = h->p2m1[9600];
-	h->m2p[h->p2m2[3000]] = AUDIT_M2P_INVALID;    /* 32-bit */
+	h->m2p[h->p2m2[3000]] = AUDIT_M2P_INVALID; /* 32-bit */
 	h->m2p[h->p2m2[3001]] = FH_PFNS2 + 1;
-	h->owner[h->p2m2[3002]] = 1;		      /* another domain's frame */
+	h->owner[h->p2m2[3002]] = 1; /* another domain's frame */
 	r = fh_run_all(&h->t, true, 0);
 	assert_int_equal(audit_result_count(r, AUDIT_P2M_UNOWNED_MFN), 0);
 	assert_int_equal(audit_result_count(r, AUDIT_MFN_CROSS_CLAIM), 1);

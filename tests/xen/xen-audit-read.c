@@ -2,7 +2,9 @@
  * dom0, for the real-Xen tier (tests/xen/dom0-audit.sh) to compare with
  * xen-mfndump and to audit real guests.
  *
- *   xen-audit-read m2p FIRST COUNT   "0xMFN 0xPFN" lines, as the auditor sees them
+ *   xen-audit-read m2p FIRST COUNT [--mfndump]
+ *                                    "0xMFN 0xPFN" lines, as the auditor sees them
+ *                                    (--mfndump: in xen-mfndump dump-m2p's format)
  *   xen-audit-read p2m DOMID         "0xPFN 0xMFN" lines, the guest's raw entries
  *   xen-audit-read audit [DOMID...]  audit_run, and audit_recheck after 1 s if
  *                                    anything was found; per-domain status and counts
@@ -12,6 +14,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +47,8 @@ static int parse_u64(const char *s, uint64_t *ret)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: xen-audit-read m2p FIRST COUNT | p2m DOMID | audit [DOMID...]\n");
+	fprintf(stderr, "usage: xen-audit-read m2p FIRST COUNT [--mfndump] | p2m DOMID | "
+			"audit [DOMID...]\n");
 	return 2;
 }
 
@@ -76,8 +80,10 @@ static int cmd_m2p(int argc, char **argv)
 	struct audit_xen_stats st;
 	struct audit_xen *a;
 	uint64_t first, count, mfn, end;
+	bool mfndump = argc == 3 && strcmp(argv[2], "--mfndump") == 0;
 
-	if (argc != 2 || parse_u64(argv[0], &first) < 0 || parse_u64(argv[1], &count) < 0)
+	if ((argc != 2 && !mfndump) || parse_u64(argv[0], &first) < 0 ||
+	    parse_u64(argv[1], &count) < 0)
 		return usage();
 	a = source_read(&none, 1, &t);
 	if (!a)
@@ -89,7 +95,9 @@ static int cmd_m2p(int argc, char **argv)
 		st.nframes, st.m2p_chunks, st.m2p_hole_chunks, st.m2p_e820_disagree, st.ram_frames);
 	end = first + count < first || first + count > t.nframes ? t.nframes : first + count;
 	for (mfn = first; mfn < end; mfn++)
-		printf("0x%" PRIx64 " 0x%" PRIx64 "\n", mfn, t.m2p[mfn]);
+		printf(mfndump ? "  mfn=0x%" PRIx64 " ==> pfn=0x%" PRIx64 "\n"
+			       : "0x%" PRIx64 " 0x%" PRIx64 "\n",
+		       mfn, t.m2p[mfn]);
 	audit_xen_close(a);
 	return 0;
 }
