@@ -4,10 +4,15 @@
  * `balloond --simulate` (simulate_run: the real engine on the simulated
  * host, every invariant of SIMULATOR.md checked at every step). The report
  * must then show:
- *  - invariants: no violation at any step;
+ *  - invariants: no violation at any step, except that free memory below
+ *    the pool (or below the pool plus granted reservations) is the
+ *    scenario's doing from its first overcommitted creation on: a creation
+ *    not covered by a reservation that was granted and transferred to it
+ *    (simulate.c only allows a new domain 1 s of grace);
  *  - events: no event failed except those the host may refuse (a creation
  *    without the memory, an admin pin out of range or on a domain that
- *    cannot be pinned, a transfer of a reservation that was not granted)
+ *    cannot be pinned, a transfer of a reservation that was not granted, a
+ *    cancel of one that already ended)
  *    and those naming a domain whose creation was refused;
  *  - pool: when nothing but balloond could take memory (no creation, no
  *    greedy guest allowed above its memory by maxmem), host free never
@@ -15,8 +20,9 @@
  *  - bounds: every managed domain that is at rest (idle) sits within
  *    [dynamic-min, ceiling] with its target in the same range;
  *  - cooperative hosts (every balloon follows its target exactly): after
- *    the last change and settle time, the run converged (no target written
- *    and every managed domain idle in the last 30 virtual seconds), and the
+ *    the last change and settle time, the run converged (in the last 30
+ *    virtual seconds no target or maxmem written, no balloon moved, every
+ *    managed domain idle), and the
  *    pool is free again unless every managed domain is down to its
  *    dynamic-min.
  * A failing seed is printed with the command that reproduces it alone.
@@ -41,8 +47,8 @@
 #include "scengen.h"
 #include "units.h"
 
-#define TAIL_MS 30000          /* quiet at the end of a converged run */
-#define TOLERANCE_KIB 1024     /* reach_tolerance's default; scengen never sets it */
+#define TAIL_MS 30000	   /* quiet at the end of a converged run */
+#define TOLERANCE_KIB 1024 /* reach_tolerance's default; scengen never sets it */
 #define PAGE_KIB 4
 #define COUNT_MAX 1000000
 
@@ -53,21 +59,19 @@ static const struct {
 	{SCENGEN_NO_OFFSETS, "balloon offsets: the engine does not learn tot_pages - target "
 			     "(POLICY 7), so a guest resting 8M below its target sits below "
 			     "dynamic-min"},
-	{SCENGEN_NO_BOUND_WRITES, "xs-writes into memory/dynamic-min|max: \"0\" gives a ceiling "
-				  "of 0 yet targets are still written; garbage falls back to a "
-				  "higher default and the guest is below its new dynamic-min "
-				  "while it grows"},
+	{SCENGEN_NO_BOUND_WRITES, "xs-writes into memory/dynamic-min|max: \"0\" in dynamic-max "
+				  "makes dynamic-min and the ceiling 0 and the guest is "
+				  "ballooned to 0 KiB; garbage in dynamic-min falls back to a "
+				  "higher default and the guest is below it while it grows"},
 	{SCENGEN_NO_PINS, "admin pins (set-target, numeric xs-writes into memory/target): "
 			  "an external raise above the maxmem balloond lowered never gets "
 			  "maxmem raised; an increase toward a pin is written in partial "
-			  "steps; a pinned uncooperative guest is re-armed with its old goal"},
-	{SCENGEN_NO_BARE_CREATES, "creations without a reservation (the invariant lets a new "
-				  "domain eat into the pool for 1 s only, and cannot tell an "
-				  "overcommitted creation from balloond's fault after that)"},
+			  "steps; a pinned uncooperative guest is re-armed with its old goal; "
+			  "an external \"0\" is adopted as a pin at 0 KiB"},
 };
 
 struct prop_stats {
-	unsigned runs, failed, cooperative, converged, mixed_converged;
+	unsigned runs, failed, cooperative, converged, mixed_converged, overcommitted;
 	double virtual_s, converge_s_sum;
 	uint64_t target_writes;
 };
@@ -154,6 +158,51 @@ static bool refused(json_object *names, const char *name)
 	return false;
 }
 
+/* Whether the event at time t failed. */
+static bool event_failed(json_object *rep, double t)
+{
+	json_object *errs = json_object_object_get(rep, "event_errors");
+	size_t i;
+
+	for (i = 0; errs && i < json_object_array_length(errs); i++)
+		if ((int64_t)(jdouble(json_object_array_get_idx(errs, i), "at") * 1000 + 0.5) ==
+		    (int64_t)(t * 1000 + 0.5))
+			return true;
+	return false;
+}
+
+/* The time of the first creation that took memory without a reservation
+ * granted and transferred to it, or -1. */
+static double overcommitted_at(json_object *rep, json_object *scn)
+{
+	json_object *events = json_object_object_get(scn, "events");
+	size_t i, j, n = events ? json_object_array_length(events) : 0;
+
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(events, i);
+		bool covered = false;
+
+		if (strcmp(jstr(e, "do"), "create") != 0 || event_failed(rep, jdouble(e, "at")))
+			continue;
+		for (j = i + 1; j < n && !covered; j++) {
+			json_object *t = json_object_array_get_idx(events, j);
+
+			covered = strcmp(jstr(t, "do"), "transfer") == 0 &&
+				  strcmp(jstr(t, "name"), event_domain(e)) == 0 &&
+				  !event_failed(rep, jdouble(t, "at"));
+		}
+		if (!covered)
+			return jdouble(e, "at");
+	}
+	return -1;
+}
+
+/* A pool violation (simulate.c's wording). */
+static bool is_pool_violation(const char *what)
+{
+	return strstr(what, "below the pool") || strstr(what, "is free beyond the pool");
+}
+
 /* Event errors the scenario may cause by itself; anything else breaks
  * the property. */
 static void check_events(json_object *rep, json_object *scn, char *why, size_t len, unsigned *n)
@@ -173,7 +222,8 @@ static void check_events(json_object *rep, json_object *scn, char *why, size_t l
 			json_object_array_add(gone, json_object_new_string(event_domain(e)));
 			continue;
 		}
-		if (e && (strcmp(what, "set-target") == 0 || strcmp(what, "transfer") == 0))
+		if (e && (strcmp(what, "set-target") == 0 || strcmp(what, "transfer") == 0 ||
+			  strcmp(what, "cancel") == 0))
 			continue; /* the engine may refuse an admin request */
 		if (e && refused(gone, event_domain(e)))
 			continue;
@@ -189,21 +239,39 @@ static unsigned check_report(json_object *rep, json_object *scn, const struct sc
 	json_object *doms = json_object_object_get(rep, "domains");
 	json_object *xs = json_object_object_get(rep, "xenstore");
 	double until = (double)info->until_ms / 1000.0;
-	double conv = jdouble(rep, "converged_at"), last_write = jdouble(rep, "last_target_write_at");
+	double conv = jdouble(rep, "converged_at"),
+	       last_write = jdouble(rep, "last_target_write_at");
+	double settled = jdouble(rep, "settled_at");
 	int64_t pool = jint(rep, "pool");
-	bool converged = conv <= until - TAIL_MS / 1000.0 && last_write <= until - TAIL_MS / 1000.0;
+	bool converged = conv <= until - TAIL_MS / 1000.0 && settled <= until - TAIL_MS / 1000.0;
 	bool all_at_dmin = true;
 	unsigned n = 0;
 	size_t i;
 
 	why[0] = '\0';
-	if (jint(rep, "violations")) {
+	if (jint(rep, "violations") > jint(rep, "pool_violations")) {
 		json_object *vl = json_object_object_get(rep, "violation_list");
-		json_object *v0 = vl ? json_object_array_get_idx(vl, 0) : NULL;
+		json_object *v0 = NULL;
 
+		for (i = 0; vl && i < json_object_array_length(vl) && !v0; i++)
+			if (!is_pool_violation(jstr(json_object_array_get_idx(vl, i), "what")))
+				v0 = json_object_array_get_idx(vl, i);
 		fail(why, len, &n, "invariants: %" PRId64 " violations, first at %.3f s: %s",
-		     jint(rep, "violations"), v0 ? jdouble(v0, "at") : 0.0,
-		     v0 ? jstr(v0, "what") : "?");
+		     jint(rep, "violations") - jint(rep, "pool_violations"),
+		     v0 ? jdouble(v0, "at") : 0.0, v0 ? jstr(v0, "what") : "(past the list)");
+	}
+	if (jint(rep, "pool_violations")) {
+		double over = overcommitted_at(rep, scn);
+		double first = jdouble(rep, "first_pool_violation_at");
+
+		if (over < 0 || first < over)
+			fail(why, len, &n,
+			     "invariants: %" PRId64
+			     " steps with free below the pool, first at %.3f s%s",
+			     jint(rep, "pool_violations"), first,
+			     over < 0 ? "" : ", before any overcommitted creation");
+		else
+			st->overcommitted++;
 	}
 	check_events(rep, scn, why, len, &n);
 	if (!info->pool_exempt && jint(rep, "min_free") < pool)
@@ -222,8 +290,8 @@ static unsigned check_report(json_object *rep, json_object *scn, const struct sc
 			all_at_dmin = false;
 		if (strcmp(state, "idle") != 0) {
 			if (info->cooperative && converged)
-				fail(why, len, &n, "converged: %s is %s at the end", jstr(d, "name"),
-				     state);
+				fail(why, len, &n, "converged: %s is %s at the end",
+				     jstr(d, "name"), state);
 			continue;
 		}
 		if (actual + TOLERANCE_KIB < dmin || actual > ceiling + TOLERANCE_KIB ||
@@ -238,8 +306,8 @@ static unsigned check_report(json_object *rep, json_object *scn, const struct sc
 		if (!converged)
 			fail(why, len, &n,
 			     "converged: last unsettled at %.2f s, last target write at %.2f s, "
-			     "quiet from %.1f s, until %.1f s",
-			     conv, last_write, (double)info->quiet_ms / 1000.0, until);
+			     "host at rest from %.2f s, quiet from %.1f s, until %.1f s",
+			     conv, last_write, settled, (double)info->quiet_ms / 1000.0, until);
 		else if (jint(rep, "final_free") < pool && !all_at_dmin)
 			fail(why, len, &n,
 			     "pool: free %" PRId64 " KiB below the pool %" PRId64
@@ -247,8 +315,9 @@ static unsigned check_report(json_object *rep, json_object *scn, const struct sc
 			     jint(rep, "final_free"), pool);
 		if (converged) {
 			st->converged++;
-			st->converge_s_sum += conv > (double)info->quiet_ms / 1000.0
-						      ? conv - (double)info->quiet_ms / 1000.0 : 0;
+			st->converge_s_sum += settled > (double)info->quiet_ms / 1000.0
+						      ? settled - (double)info->quiet_ms / 1000.0
+						      : 0;
 		}
 	} else if (converged) {
 		st->mixed_converged++;
@@ -296,17 +365,20 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 	char repro_env[96];
 
 	if (parse_seeds(seed_s, count_s, &first, &count) < 0) {
-		fprintf(stderr, "balloond: --simulate-random: \"%s\" is not SEED or FIRST..LAST, or "
-				"--count is not 1..%d\n",
+		fprintf(stderr,
+			"balloond: --simulate-random: \"%s\" is not SEED or FIRST..LAST, or "
+			"--count is not 1..%d\n",
 			seed_s, COUNT_MAX);
 		return 2;
 	}
 	scengen_opts_init(&opts);
 	env = getenv("BALLOOND_PROPERTY_MAX_HOST");
-	if (env && (size_parse(env, &opts.max_host_kib) < 0 ||
-		    opts.max_host_kib < opts.min_host_kib)) {
-		fprintf(stderr, "balloond: BALLOOND_PROPERTY_MAX_HOST: \"%s\" is not a size of "
-				"at least 4G\n", env);
+	if (env &&
+	    (size_parse(env, &opts.max_host_kib) < 0 || opts.max_host_kib < opts.min_host_kib)) {
+		fprintf(stderr,
+			"balloond: BALLOOND_PROPERTY_MAX_HOST: \"%s\" is not a size of "
+			"at least 4G\n",
+			env);
 		return 2;
 	}
 	if (!all) {
@@ -350,7 +422,8 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 		scn = json_tokener_parse(text);
 		st.runs++;
 		if (rc == 2 || !rep || !scn) {
-			snprintf(why, sizeof(why), "the generated scenario did not run (see above)");
+			snprintf(why, sizeof(why),
+				 "the generated scenario did not run (see above)");
 			bad = 1;
 		} else {
 			bad = check_report(rep, scn, &info, &st, why, sizeof(why));
@@ -372,12 +445,12 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 	}
 	printf("property runs: seeds %" PRIu64 "..%" PRIu64 ": %u passed, %u failed; "
 	       "cooperative hosts converged %u/%u (mean %.1f s after the last change), "
-	       "mixed hosts converged %u/%u; %.0f virtual s, %" PRIu64 " target writes, "
-	       "%.1f s wall\n",
+	       "mixed hosts converged %u/%u; %u runs below the pool after an overcommitted "
+	       "creation; %.0f virtual s, %" PRIu64 " target writes, %.1f s wall\n",
 	       first, first + count - 1, st.runs - st.failed, st.failed, st.converged,
 	       st.cooperative, st.converged ? st.converge_s_sum / st.converged : 0.0,
-	       st.mixed_converged, st.runs - st.cooperative, st.virtual_s, st.target_writes,
-	       (double)(mono_ms() - t0) / 1000.0);
+	       st.mixed_converged, st.runs - st.cooperative, st.overcommitted, st.virtual_s,
+	       st.target_writes, (double)(mono_ms() - t0) / 1000.0);
 	for (k = 0; !all && k < sizeof(known_gaps) / sizeof(*known_gaps); k++)
 		printf("left out (known gap; BALLOOND_PROPERTY_ALL=1 includes it): %s\n",
 		       known_gaps[k].what);

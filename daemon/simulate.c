@@ -45,12 +45,17 @@ struct sim_run {
 	uint64_t steps;
 	uint64_t last_unsettled_ms;
 	uint64_t last_target_write_ms;
+	uint64_t settled_ms;   /* the last target or maxmem write, or change of host free */
+	uint64_t last_free_kib;
 	bool trace;
+	uint64_t fixed_period_ms;
 	uint64_t last_create_ms;
 	bool created_any;
 	uint64_t *last_actual; /* by domid: to tell a guest growing on its own */
 	uint64_t min_free_kib;
 	uint64_t violations;
+	uint64_t pool_violations; /* of them, free below the pool (+ granted reservations) */
+	uint64_t first_pool_violation_ms;
 	json_object *violation_list;
 	unsigned failed_events;
 	json_object *event_errors;
@@ -76,6 +81,14 @@ static void violation(struct sim_run *r, const char *fmt, ...)
 		json_object_object_add(v, "what", json_object_new_string(msg));
 		json_object_array_add(r->violation_list, v);
 	}
+}
+
+/* Pool violations are also counted apart: a property run tells those the
+ * scenario caused (an overcommitted creation) from balloond's. */
+static void pool_violation_count(struct sim_run *r)
+{
+	if (!r->pool_violations++)
+		r->first_pool_violation_ms = r->vt;
 }
 
 static void restore_cb(void *arg, uint32_t domid, const char *key, const char *value)
@@ -162,9 +175,11 @@ static void check_host(struct sim_run *r)
 	/* Free memory below the pool is balloond's fault unless a guest grew
 	 * on its own or a domain was just created. */
 	if (pi.free_kib < c->pool_kib && !guest_grew &&
-	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS))
+	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS)) {
+		pool_violation_count(r);
 		violation(r, "host free %" PRIu64 " KiB below the pool %" PRIu64 " KiB", pi.free_kib,
 			  c->pool_kib);
+	}
 	for (i = 0; i < r->out.n_actions && !unsettled; i++) {
 		const struct engine_dom *d = engine_find(r->engine, r->out.actions[i].domid);
 
@@ -210,10 +225,12 @@ static void check_reservations(struct sim_run *r)
 	}
 	simhost_physinfo(r->host, &pi);
 	if (granted_held && pi.free_kib < c->pool_kib + granted_held &&
-	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS))
+	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS)) {
+		pool_violation_count(r);
 		violation(r, "granted reservations hold %" PRIu64 " KiB but only %" PRIu64
 			     " KiB is free beyond the pool", granted_held,
 			  pi.free_kib > c->pool_kib ? pi.free_kib - c->pool_kib : 0);
+	}
 }
 
 /* One scenario event at its time. */
@@ -383,6 +400,8 @@ static int step(struct sim_run *r)
 
 		if (a->type == ACT_SET_TARGET)
 			r->last_target_write_ms = r->vt;
+		if (a->type == ACT_SET_TARGET || a->type == ACT_SET_MAXMEM)
+			r->settled_ms = r->vt;
 		/* BALLOOND_SIM_TRACE=1: every target and maxmem write on stderr */
 		if (r->trace && (a->type == ACT_SET_TARGET || a->type == ACT_SET_MAXMEM))
 			fprintf(stderr, "%10.3f %s dom%u %" PRIu64 " KiB (free %" PRIu64 ")\n",
@@ -452,6 +471,9 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 	r->event_errors = json_object_new_array();
 	r->min_free_kib = UINT64_MAX;
 	r->trace = getenv("BALLOOND_SIM_TRACE") && strcmp(getenv("BALLOOND_SIM_TRACE"), "1") == 0;
+	/* BALLOOND_SIM_FIXED_PERIOD=SECONDS: step on a fixed clock, deaf to watches */
+	if (getenv("BALLOOND_SIM_FIXED_PERIOD"))
+		r->fixed_period_ms = strtoull(getenv("BALLOOND_SIM_FIXED_PERIOD"), NULL, 10) * 1000;
 	r->last_actual = calloc(0x8000, sizeof(*r->last_actual));
 	if (!r->last_actual) {
 		fprintf(stderr, "balloond: out of memory\n");
@@ -474,6 +496,10 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 			dirty = true;
 		}
 		while (simxs_next_event(sx, p, sizeof(p), tok, sizeof(tok)))
+			dirty = !r->fixed_period_ms;
+		/* a fixed period (a squeezed-like baseline for benchmarks): no
+		 * watches, a step every period and at the engine's own wake-ups */
+		if (r->fixed_period_ms && r->vt % r->fixed_period_ms == 0)
 			dirty = true;
 		if (dirty || r->vt >= next_wake) {
 			rc = step(r);
@@ -486,11 +512,25 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 			while (simxs_next_event(sx, p, sizeof(p), tok, sizeof(tok)))
 				;
 		}
+		{
+			/* host free moves with every balloon batch, events and whoever steps */
+			struct sim_physinfo pi;
+
+			simhost_physinfo(r->host, &pi);
+			if (pi.free_kib != r->last_free_kib)
+				r->settled_ms = r->vt;
+			if (pi.free_kib != r->last_free_kib && r->trace)
+				fprintf(stderr, "%10.3f free %" PRIu64 " KiB\n", (double)r->vt / 1000.0,
+					pi.free_kib);
+			r->last_free_kib = pi.free_kib;
+		}
 		if (r->vt >= r->scn->until_ms)
 			break;
 		next = simhost_next_change_ms(r->host, r->vt);
 		if (next_wake < next)
 			next = next_wake;
+		if (r->fixed_period_ms && (r->vt / r->fixed_period_ms + 1) * r->fixed_period_ms < next)
+			next = (r->vt / r->fixed_period_ms + 1) * r->fixed_period_ms;
 		if (next_event < r->scn->n_events && r->scn->events[next_event].at_ms < next)
 			next = r->scn->events[next_event].at_ms;
 		if (next > r->scn->until_ms)
@@ -516,6 +556,8 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 	json_object_object_add(rep, "pool", json_object_new_int64((int64_t)r->conf.pool_kib));
 	json_object_object_add(rep, "last_target_write_at",
 			       json_object_new_double((double)r->last_target_write_ms / 1000.0));
+	json_object_object_add(rep, "settled_at",
+			       json_object_new_double((double)r->settled_ms / 1000.0));
 	{
 		struct sim_physinfo pi;
 
@@ -531,6 +573,12 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 	json_object_object_add(xs, "maxmem_sets", json_object_new_int64((int64_t)r->apply.maxmems));
 	json_object_object_add(rep, "xenstore", xs);
 	json_object_object_add(rep, "violations", json_object_new_int64((int64_t)r->violations));
+	json_object_object_add(rep, "pool_violations",
+			       json_object_new_int64((int64_t)r->pool_violations));
+	if (r->pool_violations)
+		json_object_object_add(rep, "first_pool_violation_at",
+				       json_object_new_double((double)r->first_pool_violation_ms /
+							      1000.0));
 	json_object_object_add(rep, "violation_list", r->violation_list);
 	json_object_object_add(rep, "event_errors", r->event_errors);
 	doms = json_object_new_array();

@@ -29,12 +29,12 @@
 
 #define MIB UINT64_C(1024)
 #define GIB (UINT64_C(1024) * 1024)
-#define HOLE_KIB GIB           /* the MMIO hole of a host above 3 GiB */
+#define HOLE_KIB GIB /* the MMIO hole of a host above 3 GiB */
 #define MIN_GUEST_KIB (64 * MIB)
-#define MAX_GUESTS 1000        /* for benchmarks; property runs use up to 60 */
+#define MAX_GUESTS 1000 /* for benchmarks; property runs use up to 60 */
 #define MAX_EVENTS 48
-#define MAX_CROSS_MS 600000u   /* a balloon crosses its static-max in at most 10 min */
-#define TAIL_MS 30000u         /* settle_ms ends with this much beyond the estimate */
+#define MAX_CROSS_MS 600000u /* a balloon crosses its static-max in at most 10 min */
+#define TAIL_MS 30000u	     /* settle_ms ends with this much beyond the estimate */
 #define SLOW_DEFAULT_KIB_S (16 * MIB)
 #define NORMAL_DEFAULT_KIB_S (256 * MIB)
 
@@ -83,11 +83,11 @@ static uint64_t mib_floor(uint64_t kib)
 struct gdom {
 	char name[16];
 	uint64_t memory, smax, dmin, dmax; /* dmin/dmax as set (0 = from the defaults) */
-	uint64_t rate_kib_s;               /* 0: never moves */
-	bool frozen;                       /* frozen or excluded */
+	uint64_t rate_kib_s;		   /* 0: never moves */
+	bool frozen;			   /* frozen or excluded */
 	bool alive;
 	bool created;
-	char last[6][64];                  /* the last value an xs-write gave each key */
+	char last[6][64]; /* the last value an xs-write gave each key */
 };
 
 struct gen {
@@ -97,7 +97,7 @@ struct gen {
 	json_object *config;
 	struct gdom *doms;
 	size_t n_doms, cap_doms;
-	uint64_t usable;   /* host RAM guests may have: minus Xen, dom0 and the hole */
+	uint64_t usable; /* host RAM guests may have: minus Xen, dom0 and the hole */
 	uint64_t quiet_ms;
 	uint64_t slowest_ms; /* longest time a balloon needs to cross its static-max */
 	unsigned odd_seq;
@@ -143,10 +143,19 @@ static json_object *conf_section(struct gen *g, const char *name)
 	return s;
 }
 
-static const char *const behaviors[] = {"normal",       "slow",   "stuck", "stuck_after", "floor",
+static const char *const behaviors[] = {"normal",	"slow",	  "stuck", "stuck_after", "floor",
 					"intermittent", "greedy", "none",  "liar"};
-enum { B_NORMAL, B_SLOW, B_STUCK, B_STUCK_AFTER, B_FLOOR, B_INTERMITTENT, B_GREEDY, B_NONE,
-       B_LIAR };
+enum {
+	B_NORMAL,
+	B_SLOW,
+	B_STUCK,
+	B_STUCK_AFTER,
+	B_FLOOR,
+	B_INTERMITTENT,
+	B_GREEDY,
+	B_NONE,
+	B_LIAR
+};
 
 /* A behaviour: only cooperative ones on a cooperative host. */
 static int pick_behavior(struct gen *g)
@@ -193,16 +202,14 @@ static json_object *gen_balloon(struct gen *g, struct gdom *d, int b, bool *ret_
 		add(o, "after", size_json(mib_floor(frac_kib(d->memory, rng_unit(&g->r) * 0.5))));
 		break;
 	case B_FLOOR:
-		add(o, "floor", size_json(mib_floor(frac_kib(d->memory, 0.5 + rng_unit(&g->r) * 0.45))));
+		add(o, "floor",
+		    size_json(mib_floor(frac_kib(d->memory, 0.5 + rng_unit(&g->r) * 0.45))));
 		break;
 	case B_INTERMITTENT:
 		add(o, "period", json_object_new_int64((int64_t)rng_range(&g->r, 1, 12)));
 		break;
-	case B_GREEDY:
-		*ret_big_maxmem = rng_pct(&g->r, 50);
-		break;
-	default:
-		break;
+	case B_GREEDY: *ret_big_maxmem = rng_pct(&g->r, 50); break;
+	default: break;
 	}
 	d->rate_kib_s = b == B_STUCK || b == B_NONE ? 0 : rate;
 	/* tot_pages - target at rest, like firmware or videoram: not cooperative */
@@ -222,6 +229,8 @@ static json_object *gen_demand(struct gen *g, const struct gdom *d, uint64_t fro
 	unsigned n = (unsigned)rng_range(&g->r, 1, 4), i;
 	uint64_t t = from_ms;
 
+	if (g->o->kind == SCENGEN_STANDARD)
+		n = 3; /* at 0, 13.5 and 26.5 s: 5 s after a 10 s tick on average */
 	for (i = 0; i < n && t <= g->quiet_ms; i++) {
 		json_object *p = json_object_new_object();
 		uint64_t used = mib_floor(frac_kib(d->memory, 0.1 + rng_unit(&g->r) * 1.2));
@@ -229,7 +238,10 @@ static json_object *gen_demand(struct gen *g, const struct gdom *d, uint64_t fro
 		add(p, "at", time_json(t));
 		add(p, "used", size_json(used < 16 * MIB ? 16 * MIB : used));
 		json_object_array_add(a, p);
-		t += rng_range(&g->r, 1000, g->quiet_ms / 2 + 1000) / 1000 * 1000;
+		if (g->o->kind == SCENGEN_STANDARD)
+			t += t ? 13000 : 13500;
+		else
+			t += rng_range(&g->r, 1000, g->quiet_ms / 2 + 1000) / 1000 * 1000;
 	}
 	return a;
 }
@@ -267,7 +279,7 @@ static json_object *gen_domain(struct gen *g, const char *name, uint64_t memory,
 	case 1:
 		if (d->smax / 2 <= d->memory)
 			break; /* defaults */
-		/* fall through */
+			       /* fall through */
 	case 2:
 	case 3:
 	case 4:
@@ -332,7 +344,7 @@ static json_object *gen_domain(struct gen *g, const char *name, uint64_t memory,
 
 struct gevent {
 	uint64_t at_ms;
-	unsigned seq;      /* generation order, to keep ties in order */
+	unsigned seq;	   /* generation order, to keep ties in order */
 	unsigned resv_tag; /* reserve and transfer events of one creation share it */
 	json_object *o;
 };
@@ -375,16 +387,30 @@ static void xs_value(struct gen *g, struct gdom *d, size_t ki, const char *key, 
 		     size_t len)
 {
 	static const char *const garbage[] = {
-		"",	  "abc",       "-1",	     "-4096",	  "0x100000", " 1048576",
-		"1048576 ", "1e9",	 "12abc",      "NaN",	  "+1024",    "1,024",
-		"4294967296000", "18446744073709551615", "18446744073709551616",
-		"99999999999999999999999999",	       "\t",	  "1048576\n", "0",
+		"",
+		"abc",
+		"-1",
+		"-4096",
+		"0x100000",
+		" 1048576",
+		"1048576 ",
+		"1e9",
+		"12abc",
+		"NaN",
+		"+1024",
+		"1,024",
+		"4294967296000",
+		"18446744073709551615",
+		"18446744073709551616",
+		"99999999999999999999999999",
+		"\t",
+		"1048576\n",
+		"0",
 	};
 	size_t ng = sizeof(garbage) / sizeof(*garbage);
 	bool data = strncmp(key, "data/", 5) == 0;
 
-	bool numbers = !((g->o->exclude & SCENGEN_NO_PINS) &&
-			 strcmp(key, "memory/target") == 0);
+	bool numbers = !((g->o->exclude & SCENGEN_NO_PINS) && strcmp(key, "memory/target") == 0);
 
 	do {
 		if (!numbers || rng_pct(&g->r, 55)) {
@@ -392,6 +418,9 @@ static void xs_value(struct gen *g, struct gdom *d, size_t ki, const char *key, 
 
 			/* the agent may have written "0" there itself */
 			snprintf(buf, len, "%s", data && k == ng - 1 ? "-0" : garbage[k]);
+			/* digits alone would be a pin after all */
+			if (!numbers && buf[0] && strspn(buf, "0123456789") == strlen(buf))
+				snprintf(buf, len, "%s", "12abc");
 		} else if (strcmp(key, "memory/dynamic-min") == 0) {
 			snprintf(buf, len, "%" PRIu64, odd_kib(g, d->dmin / 2, d->dmin));
 		} else if (strcmp(key, "memory/dynamic-max") == 0) {
@@ -400,7 +429,8 @@ static void xs_value(struct gen *g, struct gdom *d, size_t ki, const char *key, 
 		} else if (strcmp(key, "memory/target") == 0) {
 			uint64_t hi = d->memory + d->memory / 5;
 
-			snprintf(buf, len, "%" PRIu64, odd_kib(g, d->dmin, hi < d->smax ? hi : d->smax));
+			snprintf(buf, len, "%" PRIu64,
+				 odd_kib(g, d->dmin, hi < d->smax ? hi : d->smax));
 		} else {
 			snprintf(buf, len, "%" PRIu64, odd_kib(g, 0, d->smax * 2));
 		}
@@ -410,8 +440,8 @@ static void xs_value(struct gen *g, struct gdom *d, size_t ki, const char *key, 
 
 /* One event of a random kind at t; may add more (a resume, a transfer).
  * Returns how many it wrote into ev. */
-static size_t gen_event(struct gen *g, uint64_t t, struct gevent *ev, size_t room,
-			unsigned *n_resv, bool *paused)
+static size_t gen_event(struct gen *g, uint64_t t, struct gevent *ev, size_t room, unsigned *n_resv,
+			bool *paused)
 {
 	static const char *const keys[] = {"data/meminfo_free",	 "data/meminfo_total",
 					   "memory/target",	 "memory/meminfo",
@@ -428,13 +458,14 @@ static size_t gen_event(struct gen *g, uint64_t t, struct gevent *ev, size_t roo
 		size_t n = 0;
 
 		snprintf(buf, sizeof(buf), "new%zu", g->n_doms);
-		if ((g->o->exclude & SCENGEN_NO_BARE_CREATES) || rng_pct(&g->r, 40)) {
+		if (rng_pct(&g->r, 40)) {
 			uint64_t before = rng_range(&g->r, 1, 10) * 1000;
 
 			/* the toolstack's way: reserve, create, transfer */
 			e = event_new("reserve");
-			add(e, "size", size_json(mib_floor(mem) < MIN_GUEST_KIB ? MIN_GUEST_KIB
-										: mib_floor(mem)));
+			add(e, "size",
+			    size_json(mib_floor(mem) < MIN_GUEST_KIB ? MIN_GUEST_KIB
+								     : mib_floor(mem)));
 			add(e, "ttl", json_object_new_int(60));
 			ev[n++] = (struct gevent){t > before ? t - before : 0, 0, ++*n_resv, e};
 		}
@@ -461,8 +492,9 @@ static size_t gen_event(struct gen *g, uint64_t t, struct gevent *ev, size_t roo
 	if (x < 38 && d && !(g->o->exclude & SCENGEN_NO_PINS)) {
 		e = event_new("set-target");
 		add(e, "name", json_object_new_string(d->name));
-		add(e, "target", size_json(mib_floor(frac_kib(d->dmin, 0.8) +
-						     frac_kib(d->smax, rng_unit(&g->r) * 0.4))));
+		add(e, "target",
+		    size_json(mib_floor(frac_kib(d->dmin, 0.8) +
+					frac_kib(d->smax, rng_unit(&g->r) * 0.4))));
 		ev[0] = (struct gevent){t, 0, 0, e};
 		return 1;
 	}
@@ -487,6 +519,17 @@ static size_t gen_event(struct gen *g, uint64_t t, struct gevent *ev, size_t roo
 		ev[1] = (struct gevent){rng_range(&g->r, t + 1000, g->quiet_ms), 0, 0,
 					event_new("resume")};
 		*paused = true; /* one pause per history keeps pause/resume pairs simple */
+		return 2;
+	}
+	if (x < 94) {
+		/* a VM start given up: reserve, then cancel */
+		e = event_new("reserve");
+		add(e, "size",
+		    size_json(mib_floor(frac_kib(g->usable, 0.02 + rng_unit(&g->r) * 0.2))));
+		add(e, "ttl", json_object_new_int((int)rng_range(&g->r, 5, 120)));
+		ev[0] = (struct gevent){t, 0, ++*n_resv, e};
+		ev[1] = (struct gevent){t + rng_range(&g->r, 1, 10) * 1000, 0, *n_resv,
+					event_new("cancel")};
 		return 2;
 	}
 	ev[0] = (struct gevent){t, 0, 0, event_new("restart")};
@@ -541,13 +584,12 @@ static json_object *gen_events(struct gen *g, unsigned n)
 
 		add(o, "at", time_json(ev[i].at_ms));
 		/* a transfer names its reservation by the order of reserve events */
-		if (ev[i].resv_tag && strcmp(json_object_get_string(json_object_object_get(e, "do")),
-					     "reserve") == 0)
+		if (ev[i].resv_tag &&
+		    strcmp(json_object_get_string(json_object_object_get(e, "do")), "reserve") == 0)
 			tag_id[ev[i].resv_tag] = ++ids;
 		else if (ev[i].resv_tag)
 			add(o, "id", json_object_new_int((int)tag_id[ev[i].resv_tag]));
-		json_object_object_foreach(e, k, v)
-			add(o, k, json_object_get(v));
+		json_object_object_foreach(e, k, v) add(o, k, json_object_get(v));
 		json_object_put(e);
 		json_object_array_add(a, o);
 		if (ev[i].at_ms > g->quiet_ms)
@@ -628,14 +670,15 @@ int scengen_generate(uint64_t seed, const struct scengen_opts *o, char **ret_tex
 	pool = pools[rng_range(&g->r, 0, 3)];
 	g->usable = info->host_kib - xen - dom0 - (info->host_kib > 3 * GIB ? HOLE_KIB : 0);
 	info->tight = o->kind == SCENGEN_RANDOM && rng_pct(&g->r, 40);
-	info->keep_free = rng_pct(&g->r, 50);
+	/* the standard kind is demand-driven: what guests use decides */
+	info->keep_free = rng_pct(&g->r, 50) || o->kind == SCENGEN_STANDARD;
 	info->cooperative = o->kind == SCENGEN_STANDARD || rng_pct(&g->r, 50);
 	n = (unsigned)rng_range(&g->r, o->min_guests, o->max_guests);
 	while (n > 1 && (uint64_t)n * (MIN_GUEST_KIB + 32 * MIB) > g->usable - pool)
 		n--;
 	n = n < o->min_guests ? o->min_guests : n;
 	info->guests = n;
-	g->quiet_ms = o->kind == SCENGEN_STANDARD ? 20000 : rng_range(&g->r, 10, 90) * 1000;
+	g->quiet_ms = o->kind == SCENGEN_STANDARD ? 26500 : rng_range(&g->r, 10, 90) * 1000;
 
 	root = json_object_new_object();
 	host = json_object_new_object();
@@ -644,21 +687,23 @@ int scengen_generate(uint64_t seed, const struct scengen_opts *o, char **ret_tex
 	add(host, "dom0", size_json(dom0));
 	g->config = json_object_new_object();
 	add(g->config, "pool", size_json(pool));
-	add(g->config, "surplus", json_object_new_string(info->keep_free ? "keep-free" : "distribute"));
+	add(g->config, "surplus",
+	    json_object_new_string(info->keep_free ? "keep-free" : "distribute"));
 	if (o->kind == SCENGEN_RANDOM) {
 		if (rng_pct(&g->r, 50))
 			add(g->config, "deadband",
 			    json_object_new_string(deadbands[rng_range(&g->r, 0, 3)]));
 		if (rng_pct(&g->r, 40))
-			add(g->config, "max_step", json_object_new_string(steps[rng_range(&g->r, 0, 2)]));
+			add(g->config, "max_step",
+			    json_object_new_string(steps[rng_range(&g->r, 0, 2)]));
 		if (rng_pct(&g->r, 40))
 			add(g->config, "poll_interval",
 			    json_object_new_string(polls[rng_range(&g->r, 0, 2)]));
 	}
 
 	/* guests: tight hosts give them most of the RAM, roomy ones a part */
-	budget = frac_kib(g->usable - pool - 64 * MIB,
-			  info->tight ? 0.75 + rng_unit(&g->r) * 0.22 : 0.2 + rng_unit(&g->r) * 0.4);
+	budget = frac_kib(g->usable - pool - 64 * MIB, info->tight ? 0.75 + rng_unit(&g->r) * 0.22
+								   : 0.2 + rng_unit(&g->r) * 0.4);
 	for (i = 0; i < n; i++)
 		wsum += w[i] = 1.0 + rng_unit(&g->r) * 3.0;
 	doms = json_object_new_array();

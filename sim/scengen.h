@@ -10,20 +10,22 @@
 #include <stdint.h>
 
 enum scengen_kind {
-	SCENGEN_RANDOM,   /* anything: hostile events, every balloon behaviour */
-	SCENGEN_STANDARD, /* a plain convergence run: cooperative guests with demand, no events */
+	SCENGEN_RANDOM,	  /* anything: hostile events, every balloon behaviour */
+	SCENGEN_STANDARD, /* a plain convergence run: cooperative guests, keep-free, demand
+			   * shifting at 0, 13.5 and 26.5 s, no events */
 };
 
-/* Parts of a history that can be left out (scengen_opts.exclude). */
-#define SCENGEN_NO_OFFSETS 1u        /* balloons whose tot_pages rests off the target */
-#define SCENGEN_NO_BOUND_WRITES 2u   /* xs-writes into memory/dynamic-min|max */
-#define SCENGEN_NO_PINS 4u           /* admin pins: set-target events and numeric xs-writes
-					* into memory/target (garbage writes stay) */
-#define SCENGEN_NO_BARE_CREATES 8u   /* every creation follows a reservation of its size */
+/* Parts of a history that can be left out (scengen_opts.exclude):
+ * balloons whose tot_pages rests off the target; xs-writes into
+ * memory/dynamic-min|max; admin pins (set-target events and numeric
+ * xs-writes into memory/target; garbage writes stay). */
+#define SCENGEN_NO_OFFSETS 1u
+#define SCENGEN_NO_BOUND_WRITES 2u
+#define SCENGEN_NO_PINS 4u
 
 struct scengen_opts {
 	enum scengen_kind kind;
-	unsigned exclude;                    /* SCENGEN_NO_* */
+	unsigned exclude;		     /* SCENGEN_NO_* */
 	unsigned min_guests, max_guests;     /* initial domains besides dom0 */
 	uint64_t min_host_kib, max_host_kib; /* host RAM */
 };
@@ -31,19 +33,19 @@ struct scengen_opts {
 /* What the generator knows about the scenario it wrote, for the checks. */
 struct scengen_info {
 	uint64_t host_kib;
-	unsigned guests;      /* initial domains besides dom0 */
-	unsigned created;     /* create events */
-	unsigned events;      /* all events */
-	bool tight;           /* the dynamic-mins fill most of the host */
-	bool keep_free;       /* surplus = keep-free (else distribute) */
-	bool cooperative;     /* every balloon follows its target exactly: normal, slow or
-			       * liar, no offset */
-	bool pool_exempt;     /* something besides balloond may take memory: a create, or a
-			       * greedy guest whose maxmem is above its memory */
-	uint64_t quiet_ms;    /* no event, demand step or pause after this */
+	unsigned guests;   /* initial domains besides dom0 */
+	unsigned created;  /* create events */
+	unsigned events;   /* all events */
+	bool tight;	   /* the dynamic-mins fill most of the host */
+	bool keep_free;	   /* surplus = keep-free (else distribute) */
+	bool cooperative;  /* every balloon follows its target exactly: normal, slow or
+			    * liar, no offset */
+	bool pool_exempt;  /* something besides balloond may take memory: a create, or a
+			    * greedy guest whose maxmem is above its memory */
+	uint64_t quiet_ms; /* no event, demand step or pause after this */
 	uint64_t until_ms;
-	uint64_t settle_ms;   /* until - quiet: enough for every balloon to move its range twice */
-	char summary[192];    /* one line for humans */
+	uint64_t settle_ms; /* until - quiet: enough for every balloon to move its range twice */
+	char summary[192];  /* one line for humans */
 };
 
 /* Defaults: SCENGEN_RANDOM, 1..60 guests, hosts of 4..256 GiB. */
