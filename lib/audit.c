@@ -346,12 +346,13 @@ scan_suspect(struct scan *s, uint64_t pfn, uint64_t mfn, uint64_t v)
 		s->err = -ENOMEM;
 }
 
-/* Entry pfn of d in the 64-bit encoding, for a width known at compile time. */
-static inline __attribute__((always_inline)) uint64_t p2m_at(const struct audit_domain *d,
-							     uint64_t pfn, unsigned width)
+/* Entry pfn of a P2M in the 64-bit encoding, for a width known at compile
+ * time. */
+static inline __attribute__((always_inline)) uint64_t p2m_at(const void *p2m, uint64_t pfn,
+							     unsigned width)
 {
-	return width == 32 ? p2m_widen32(((const uint32_t *)d->p2m)[pfn])
-			   : ((const uint64_t *)d->p2m)[pfn];
+	return width == 32 ? p2m_widen32(((const uint32_t *)p2m)[pfn])
+			   : ((const uint64_t *)p2m)[pfn];
 }
 
 /* The plain pass over pfns [begin, end) in order, recording as it goes;
@@ -362,11 +363,12 @@ scan_range_impl(struct scan *s, uint64_t begin, uint64_t end, unsigned width, bo
 {
 	const uint64_t *m2p = s->t->m2p;
 	const uint32_t *oa = s->t->owner_array;
+	const void *p2m = s->d->p2m;
 	uint64_t nframes = s->t->nframes, pfn, ram = 0;
 	uint32_t domid = s->d->domid;
 
 	for (pfn = begin; pfn < end; pfn++) {
-		uint64_t e = p2m_at(s->d, pfn, width), v;
+		uint64_t e = p2m_at(p2m, pfn, width), v;
 
 		if (__builtin_expect(e >= nframes, 0)) {
 			scan_special(s, pfn, e);
@@ -396,26 +398,29 @@ static void scan_range(struct scan *s, uint64_t begin, uint64_t end)
  *
  * After much ballooning consecutive pfns map frames all over the host, and
  * a pfn-order scan reads the M2P and owner arrays at random: a cache and
- * TLB miss per entry. So a domain is read in blocks of pfns. In a block,
- * windows whose RAM entries mostly run over consecutive frames are checked
- * in place (their lookups are sequential already); the others become
- * (mfn, pfn) pairs, counting-sorted by M2P region and checked region by
- * region with prefetch, which turns the lookups into forward sweeps over
- * a few MiB at a time. Entries that fail the fast check are flagged and go
- * to the slow path in pfn order, so findings, statistics and the order in
- * which findings are recorded (which decides what max_records keeps) are
- * exactly those of a plain pfn-order scan. Each entry is classified from
- * one read of it (a first read only sizes the buckets, and a bucket that
- * fills up early, because the guest changed its P2M meanwhile, sends the
- * entry to the in-place check). Blocks are independent: with several
+ * TLB miss per entry. So a domain is read in blocks of pfns, and a block
+ * in windows of WIN pfns. While windows run over consecutive frames (a
+ * sample of neighbours says so) they are checked in place: their lookups
+ * are sequential already. After a window out of step, the next windows
+ * become (mfn, pfn) pairs, counting-sorted by M2P region and checked
+ * region by region with prefetch, which turns the lookups into forward
+ * sweeps over a few MiB at a time. Entries that fail the fast check are
+ * flagged and go to the slow path in pfn order, so findings, statistics
+ * and the order in which findings are recorded (which decides what
+ * max_records keeps) are exactly those of a plain pfn-order scan. Each
+ * entry is classified from one read of it: the first read of a sorted
+ * window only sizes its regions, and a region that fills up early, because
+ * the guest changed its P2M meanwhile, sends the entry to the in-place
+ * check; a block with very many suspects is dropped and scanned again in
+ * place, recording as it goes. Blocks are independent: with several
  * threads each takes one block per round and the calling thread records
  * the flags of the round in block order, so results do not depend on the
  * thread count or block size, and the owner callback is only ever called
  * from the calling thread. */
 
-#define WIN 512			  /* pfns per window */
-#define WIN_MAX_BREAKS (WIN / 16) /* in place if runs average 16 frames or more */
-#define PACK_SHIFT 24		  /* pair: mfn << PACK_SHIFT | pfn - block start */
+#define WIN 512	      /* pfns per window */
+#define WIN_SAMPLE 32 /* run detection: one pair of neighbours per WIN_SAMPLE pfns */
+#define PACK_SHIFT 24 /* pair: mfn << PACK_SHIFT | pfn - block start */
 #define PACK_OFF_MASK ((UINT64_C(1) << PACK_SHIFT) - 1)
 #define PACK_MFN_LIMIT (UINT64_C(1) << (64 - PACK_SHIFT))
 #define BLOCK_MAX (UINT64_C(1) << PACK_SHIFT)
@@ -498,18 +503,35 @@ static inline __attribute__((always_inline)) void entry_special(struct worker *w
 		flag_add(w, pfn, e, 0);
 }
 
+/* Whether the RAM entries of window [begin, end) (just read, so cached)
+ * run over consecutive frames: sampled, one pair of neighbours in every
+ * WIN_SAMPLE entries, at most one sampled pair out of step. */
+static inline __attribute__((always_inline)) bool
+window_runs(const struct worker *w, uint64_t begin, uint64_t end, unsigned width)
+{
+	uint64_t nframes = w->t->nframes, pfn;
+	unsigned breaks = 0;
+
+	for (pfn = begin; pfn + 1 < end; pfn += WIN_SAMPLE) {
+		uint64_t a = p2m_at(w->d->p2m, pfn, width), b = p2m_at(w->d->p2m, pfn + 1, width);
+
+		breaks += a < nframes && b < nframes && b != a + 1;
+	}
+	return breaks <= 1;
+}
+
 /* The fast check of pfns [begin, end) in place; returns the RAM entries. */
 static inline __attribute__((always_inline)) uint64_t
 window_check(struct worker *w, uint64_t begin, uint64_t end, unsigned width, bool inline_owner)
 {
-	const struct audit_domain *d = w->d;
+	const void *p2m = w->d->p2m;
 	const uint64_t *m2p = w->t->m2p;
 	const uint32_t *oa = w->t->owner_array;
 	uint64_t nframes = w->t->nframes, pfn, ram = 0;
-	uint32_t domid = d->domid;
+	uint32_t domid = w->d->domid;
 
 	for (pfn = begin; pfn < end; pfn++) {
-		uint64_t e = p2m_at(d, pfn, width), v;
+		uint64_t e = p2m_at(p2m, pfn, width), v;
 
 		if (__builtin_expect(e >= nframes, 0)) {
 			entry_special(w, pfn, e);
@@ -558,36 +580,32 @@ static inline __attribute__((always_inline)) void block_probe(struct worker *w, 
 static inline __attribute__((always_inline)) void block_scan_impl(struct worker *w, unsigned width,
 								  bool inline_owner)
 {
-	const struct audit_domain *d = w->d;
+	const void *p2m = w->d->p2m;
 	uint64_t nframes = w->t->nframes, begin = w->begin, end = w->end, wb, pfn, ram = 0;
 	uint32_t *start = w->start, *fill = w->fill;
 	uint64_t *pairs = w->pairs;
 	unsigned shift = w->shift;
 	size_t ndefer = 0, i, k, n;
+	bool in_place = true;
 
 	memset(start, 0, (w->nregions + 1) * sizeof(*start));
-	/* first read: runs are checked in place, the rest sized by region */
+	/* First read: a window is checked in place when the one before it ran
+	 * over consecutive frames, else sized by region for the sorted check. */
 	for (wb = begin; wb < end && !w->dense; wb += WIN) {
-		uint64_t we = wb + WIN < end ? wb + WIN : end, prev = AUDIT_P2M_INVALID;
-		unsigned breaks = 0;
+		uint64_t we = wb + WIN < end ? wb + WIN : end;
 
-		for (pfn = wb; pfn < we; pfn++) {
-			uint64_t e = p2m_at(d, pfn, width);
-
-			breaks += e < nframes && e != prev + 1;
-			prev = e;
-		}
-		if (breaks <= WIN_MAX_BREAKS) {
+		if (in_place) {
 			ram += window_check(w, wb, we, width, inline_owner);
-			continue;
-		}
-		for (pfn = wb; pfn < we; pfn++) {
-			uint64_t e = p2m_at(d, pfn, width);
+		} else {
+			for (pfn = wb; pfn < we; pfn++) {
+				uint64_t e = p2m_at(p2m, pfn, width);
 
-			if (e < nframes)
-				start[(e >> shift) + 1]++;
+				if (e < nframes)
+					start[(e >> shift) + 1]++;
+			}
+			w->defer[ndefer++] = (uint32_t)((wb - begin) / WIN);
 		}
-		w->defer[ndefer++] = (uint32_t)((wb - begin) / WIN);
+		in_place = window_runs(w, wb, we, width);
 	}
 	w->ram += ram;
 	if (!ndefer || w->dense)
@@ -604,7 +622,7 @@ static inline __attribute__((always_inline)) void block_scan_impl(struct worker 
 		wb = begin + (uint64_t)w->defer[i] * WIN;
 		we = wb + WIN < end ? wb + WIN : end;
 		for (pfn = wb; pfn < we; pfn++) {
-			uint64_t e = p2m_at(d, pfn, width);
+			uint64_t e = p2m_at(p2m, pfn, width);
 
 			if (__builtin_expect(e >= nframes, 0)) {
 				entry_special(w, pfn, e);

@@ -38,7 +38,7 @@
  * by looking up p2m[m2p[mfn]] and by sorting the domain's suspects by mfn.
  * Memory: no per-frame state at all; the suspect list is bounded by
  * max_records (default 65,536 records of 56 bytes, about 3.5 MiB), and
- * each thread has one block buffer (struct audit_opts: at most 8 bytes per
+ * each thread has one block buffer (struct audit_opts: about 8 bytes per
  * P2M entry of a block, 32 MiB by default on a 1 TiB host).
  *
  * Speed: entries mapping runs of consecutive frames are checked in place;
