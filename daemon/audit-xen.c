@@ -76,7 +76,7 @@ int xc_get_pfn_type_batch(xc_interface *xch, uint32_t dom, unsigned int num, xen
 #define XA_CHUNK_BYTES (UINT64_C(2) << 20)
 #define XA_CHUNK_PAGES (XA_CHUNK_BYTES / XA_PAGE_SIZE)
 #define XA_CHUNK_FRAMES (XA_CHUNK_BYTES / sizeof(uint64_t))
-#define XA_NFRAMES_LIMIT (UINT64_C(1) << 40) /* 4 EiB of machine memory */
+#define XA_NFRAMES_LIMIT (UINT64_C(1) << 40) /* 4 PiB of machine memory */
 #define XA_INFO_CHUNK 256
 #define XA_TYPE_BATCH 1024u /* frames per getpageframeinfo3 */
 #define XA_RETRIES 8
@@ -153,7 +153,8 @@ __attribute__((format(printf, 5, 0))) static void xa_xtl_vmessage(xentoollog_log
 	char msg[512];
 
 	(void)logger;
-	(void)level;
+	if (level < XTL_INFO) /* libxencall's buffer statistics at every close */
+		return;
 	vsnprintf(msg, sizeof(msg), format, al);
 	log_debug("audit: %s: %s%s%s", context ? context : "libxc", msg, errnoval >= 0 ? ": " : "",
 		  errnoval >= 0 ? strerror(errnoval) : "");
@@ -328,14 +329,16 @@ static int xa_check_frames(const struct audit_xen_mem *mem, uint32_t domid, cons
 
 	for (i = 0; i < n; i++)
 		if (mfns[i] >= nframes) {
-			snprintf(why, whylen, "%s entry %zu names frame %#" PRIx64 ", beyond max_page %#" PRIx64,
+			snprintf(why, whylen,
+				 "%s entry %zu names frame %#" PRIx64 ", beyond max_page %#" PRIx64,
 				 what, i, (uint64_t)mfns[i], nframes);
 			return AUDIT_XEN_WALK_BAD;
 		}
 	r = mem->owned(mem->arg, domid, mfns, n, &bad);
 	if (r == -EPERM) {
-		snprintf(why, whylen, "%s entry %zu names frame %#" PRIx64 ", not a page the domain owns",
-			 what, bad < n ? bad : 0, bad < n ? (uint64_t)mfns[bad] : 0);
+		snprintf(why, whylen,
+			 "%s entry %zu names frame %#" PRIx64 ", not a page the domain owns", what,
+			 bad < n ? bad : 0, bad < n ? (uint64_t)mfns[bad] : 0);
 		return AUDIT_XEN_WALK_BAD;
 	}
 	if (r == -ESRCH)
@@ -378,7 +381,8 @@ static int xa_walk_once(const struct audit_xen_mem *mem, uint32_t domid, unsigne
 	int r;
 
 	if (s->fll == 0) {
-		snprintf(why, whylen, "no P2M published yet (frame list 0): being built or booting");
+		snprintf(why, whylen,
+			 "no P2M published yet (frame list 0): being built or booting");
 		return AUDIT_XEN_WALK_UNPUBLISHED;
 	}
 	if (s->fll == UINT64_MAX) {
@@ -474,8 +478,9 @@ int audit_xen_walk_p2m(const struct audit_xen_mem *mem, uint32_t domid, unsigned
 		if (!xa_shinfo_same(&s0, &s1) || (s1.p2m_cr3 && (s1.gen & 1))) {
 			if (p.p2m)
 				mem->unmap(mem->arg, p.p2m, p.nleaves);
-			snprintf(why, whylen, "P2M changed during the read (generation %" PRIu64
-					      " -> %" PRIu64 ")",
+			snprintf(why, whylen,
+				 "P2M changed during the read (generation %" PRIu64 " -> %" PRIu64
+				 ")",
 				 s0.gen, s1.gen);
 			r = AUDIT_XEN_WALK_BAD;
 			continue;
@@ -686,8 +691,8 @@ static int xa_map_m2p(struct audit_xen *a, char *err, size_t errlen)
 	}
 	a->nram = audit_xen_ram_ranges(e820, (size_t)n, a->ram);
 	for (i = 0; i < a->nram && a->ram[i].start < max_page; i++)
-		a->stats.ram_frames += (a->ram[i].end < max_page ? a->ram[i].end : max_page) -
-				       a->ram[i].start;
+		a->stats.ram_frames +=
+			(a->ram[i].end < max_page ? a->ram[i].end : max_page) - a->ram[i].start;
 	errno = 0;
 	if (xc_machphys_mfn_list(a->xch, a->m2p_chunks, chunk) < 0) {
 		r = -xa_errno();
@@ -698,9 +703,11 @@ static int xa_map_m2p(struct audit_xen *a, char *err, size_t errlen)
 	holes = audit_xen_m2p_holes(chunk, a->m2p_chunks, max_page, a->ram, a->nram, hole,
 				    &disagree);
 	for (i = 0; i < a->m2p_chunks; i++)
-		if (!hole[i] && (chunk[i] % XA_CHUNK_PAGES || chunk[i] + XA_CHUNK_PAGES > max_page)) {
-			snprintf(err, errlen, "M2P chunk %zu at frame %#" PRIx64 " is not a 2 MiB "
-					      "frame below max_page",
+		if (!hole[i] &&
+		    (chunk[i] % XA_CHUNK_PAGES || chunk[i] + XA_CHUNK_PAGES > max_page)) {
+			snprintf(err, errlen,
+				 "M2P chunk %zu at frame %#" PRIx64 " is not a 2 MiB "
+				 "frame below max_page",
 				 i, (uint64_t)chunk[i]);
 			r = -EIO;
 			goto out;
@@ -718,8 +725,8 @@ static int xa_map_m2p(struct audit_xen *a, char *err, size_t errlen)
 	if (a->m2p_area == MAP_FAILED) {
 		a->m2p_area = NULL;
 		r = -xa_errno();
-		snprintf(err, errlen, "cannot reserve %zu MiB for the M2P: %s",
-			 a->m2p_chunks * 2, strerror(-r));
+		snprintf(err, errlen, "cannot reserve %zu MiB for the M2P: %s", a->m2p_chunks * 2,
+			 strerror(-r));
 		goto out;
 	}
 	/* Until a run is mapped over it, the reservation is one run per chunk. */
@@ -767,7 +774,8 @@ static int xa_map_m2p(struct audit_xen *a, char *err, size_t errlen)
 				/* A failed MAP_FIXED may have unmapped the reservation. */
 				run->lost = true;
 				r = -xa_errno();
-				snprintf(err, errlen, "cannot map the M2P hole fill: %s", strerror(-r));
+				snprintf(err, errlen, "cannot map the M2P hole fill: %s",
+					 strerror(-r));
 				goto rest;
 			}
 			continue;
@@ -821,7 +829,7 @@ static enum audit_guest xa_guest_kind(const xc_domaininfo_t *info)
 	if (!(info->flags & XEN_DOMINF_hvm_guest))
 		return AUDIT_GUEST_PV;
 	return info->arch_config.emulation_flags & XEN_X86_EMU_PIC ? AUDIT_GUEST_HVM
-								    : AUDIT_GUEST_PVH;
+								   : AUDIT_GUEST_PVH;
 }
 
 /* The bound on a guest's max_pfn (see XA_NPFNS_SLACK). */
@@ -912,7 +920,9 @@ static int xa_read_domain(struct audit_xen *a, const xc_domaininfo_t *info, stru
 	}
 	d->width = width * 8;
 	if (info->shared_info_frame >= a->nframes) {
-		snprintf(x->reason, sizeof(x->reason), "shared_info frame %#" PRIx64 " beyond max_page",
+		d->guest = AUDIT_GUEST_PVH;
+		snprintf(x->reason, sizeof(x->reason),
+			 "shared_info frame %#" PRIx64 " beyond max_page",
 			 (uint64_t)info->shared_info_frame);
 		return 0;
 	}
@@ -926,12 +936,14 @@ static int xa_read_domain(struct audit_xen *a, const xc_domaininfo_t *info, stru
 			snprintf(x->reason, sizeof(x->reason), "went away");
 			return 0;
 		}
+		/* Xen chose that frame, not the guest: not a structure error. */
+		d->guest = AUDIT_GUEST_PVH;
 		snprintf(x->reason, sizeof(x->reason), "cannot map shared_info: %s", strerror(e));
-		log_info("audit: domain %u: %s", d->domid, x->reason);
-		return 0; /* p2m NULL: P2M_STRUCTURE_ERROR, confirmed only if it lasts */
+		log_info("audit: domain %u not auditable: %s", d->domid, x->reason);
+		return 0;
 	}
-	r = audit_xen_walk_p2m(&mem, d->domid, width, si, a->nframes, xa_max_npfns(a, info), &x->map,
-			       x->reason, sizeof(x->reason));
+	r = audit_xen_walk_p2m(&mem, d->domid, width, si, a->nframes, xa_max_npfns(a, info),
+			       &x->map, x->reason, sizeof(x->reason));
 	xenforeignmemory_unmap(a->fmem, si, 1);
 	switch (r) {
 	case AUDIT_XEN_WALK_OK:
@@ -939,9 +951,7 @@ static int xa_read_domain(struct audit_xen *a, const xc_domaininfo_t *info, stru
 		d->npfns = x->map.npfns;
 		a->stats.leaf_pages += x->map.nleaves;
 		return 0;
-	case AUDIT_XEN_WALK_UNPUBLISHED:
-		d->flags |= AUDIT_DOM_BUILDING;
-		return 0;
+	case AUDIT_XEN_WALK_UNPUBLISHED: d->flags |= AUDIT_DOM_BUILDING; return 0;
 	case AUDIT_XEN_WALK_UNREADABLE:
 		d->guest = AUDIT_GUEST_PVH;
 		log_info("audit: domain %u not auditable: %s", d->domid, x->reason);
@@ -953,8 +963,7 @@ static int xa_read_domain(struct audit_xen *a, const xc_domaininfo_t *info, stru
 	case AUDIT_XEN_WALK_BAD:
 		log_info("audit: domain %u: P2M structure: %s", d->domid, x->reason);
 		return 0;
-	default:
-		return r;
+	default: return r;
 	}
 }
 
@@ -1025,7 +1034,8 @@ int audit_xen_read(struct audit_xen *a, struct audit_tables *t, char *err, size_
 		a->ndoms++;
 		if (r < 0) {
 			free(info);
-			snprintf(err, errlen, "reading domain %u: %s", info[i].domain, strerror(-r));
+			snprintf(err, errlen, "reading domain %u: %s", info[i].domain,
+				 strerror(-r));
 			return r;
 		}
 	}

@@ -41,12 +41,12 @@ void audit_xen_close(struct audit_xen *a);
 /* What the last read saw and cost. owner_* grow while audit_run calls the
  * owner callback. */
 struct audit_xen_stats {
-	uint64_t nframes;	   /* max_page */
-	uint64_t m2p_chunks;	   /* 2 MiB pieces of the M2P (262,144 frames each) */
-	uint64_t m2p_hole_chunks;  /* chunks Xen does not back (they alias the previous) */
+	uint64_t nframes;	    /* max_page */
+	uint64_t m2p_chunks;	    /* 2 MiB pieces of the M2P (262,144 frames each) */
+	uint64_t m2p_hole_chunks;   /* chunks Xen does not back (they alias the previous) */
 	uint64_t m2p_e820_disagree; /* hole chunks with E820 RAM in them */
-	uint64_t ram_frames;	   /* E820 RAM frames below max_page */
-	uint64_t leaf_pages;	   /* P2M pages mapped, all domains */
+	uint64_t ram_frames;	    /* E820 RAM frames below max_page */
+	uint64_t leaf_pages;	    /* P2M pages mapped, all domains */
 	uint64_t owner_calls, owner_hypercalls;
 	double read_s;
 };

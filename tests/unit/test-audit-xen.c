@@ -23,8 +23,8 @@ struct fake {
 	uint8_t frames[NF][PG];
 	bool not_owned[NF];
 	int maps, unmaps;
-	int map_errno;	     /* nonzero: every map fails with it */
-	int bump_gen_maps;   /* bump the generation by 2 on this many maps */
+	int map_errno;	   /* nonzero: every map fails with it */
+	int bump_gen_maps; /* bump the generation by 2 on this many maps */
 	int odd_forever;
 	void *shinfo;
 	unsigned width;
@@ -161,7 +161,7 @@ static void test_ram_ranges_sorted_merged_partial_frames_dropped(void **state)
 	struct e820entry e[] = {
 		{.addr = 0x100000000ull, .size = 0x40000000ull, .type = E820_RAM},
 		{.addr = 0xa0000, .size = 0x60000, .type = E820_RESERVED},
-		{.addr = 0, .size = 0x9f800, .type = E820_RAM},	     /* ends mid-frame */
+		{.addr = 0, .size = 0x9f800, .type = E820_RAM},		  /* ends mid-frame */
 		{.addr = 0x100800, .size = 0x7ff00000, .type = E820_RAM}, /* starts mid-frame */
 		{.addr = 0x80000000ull, .size = 0x1000, .type = E820_RAM},
 		{.addr = 0x7fff0000ull, .size = 0x20000, .type = E820_RAM}, /* overlaps both */
@@ -428,7 +428,8 @@ int main(void)
 		cmocka_unit_test(test_walk_leaf_not_owned_is_bad),
 		cmocka_unit_test(test_walk_frame_list_list_not_owned_is_bad),
 		cmocka_unit_test(test_walk_huge_max_pfn_bounded_before_any_map),
-		cmocka_unit_test(test_walk_unpublished_and_virtual_list_only_are_not_structure_errors),
+		cmocka_unit_test(
+			test_walk_unpublished_and_virtual_list_only_are_not_structure_errors),
 		cmocka_unit_test(test_walk_retries_when_generation_moves_then_succeeds),
 		cmocka_unit_test(test_walk_generation_odd_forever_gives_up_bounded),
 		cmocka_unit_test(test_walk_generation_moving_forever_gives_up_without_leaks),

@@ -10,7 +10,9 @@
 #   audit-not-auditable-NAME  ... and "not auditable" for each PVH guest
 #   audit-clean-ballooning    clean (after the 1 s re-check) while a PV guest
 #                             moves down and up, and after it settles
-#   memctl-audit-clean        memctl audit on balloond agrees (if memctl has it)
+#   owner-callback            the ownership answers suspects would get
+#   memctl-audit-clean        memctl --json audit through balloond: the PV
+#                             guests audited and clean, PVH not auditable
 AR=/test/xen-audit-read
 AUDIT_TMP=/tmp/audit-check
 
@@ -83,6 +85,15 @@ audit_compare_m2p() {
 	rm -f "$AUDIT_TMP/ours.m2p" "$AUDIT_TMP/ref.m2p"
 }
 
+# audit_set_target DOMID KIB [MEMCTL_SOCKET]
+audit_set_target() {
+	if [ -n "${3:-}" ]; then
+		/test/memctl --socket "$3" set-target "$1" "${2}K" >/dev/null
+	else
+		xt_set_target "$1" "$2"
+	fi
+}
+
 # audit_run_once OUT: xen-audit-read audit into OUT; its exit status.
 audit_run_once() {
 	"$AR" audit >"$1" 2>&1
@@ -105,6 +116,7 @@ audit_checks() {
 			xt_log "$_g not settled at its target"
 	done
 
+	xt_log "audit checks start at $(xt_now) s"
 	# (a) every P2M entry of each PV guest, and dom0's, against xen-mfndump
 	for _g in $1; do
 		audit_compare_p2m "$_g" "$(xt_domid "$_g")"
@@ -112,7 +124,27 @@ audit_checks() {
 	audit_compare_p2m dom0 0
 	# (b) every M2P entry
 	audit_compare_m2p
+	xt_log "mfndump comparisons done at $(xt_now) s"
 
+	# The owner callback (only suspects reach it, so a clean audit never
+	# does): three RAM entries of each PV domain's P2M (dom0 too) are owned
+	# by it ("DOMID 0xMFN OWNER" lines); the legacy VGA/BIOS frame 0xa0
+	# (not E820 RAM) is DOMID_IO (32753).
+	_ids=0
+	for _g in $1; do _ids="$_ids $(xt_domid "$_g")"; done
+	# shellcheck disable=SC2086 # one argument per domain
+	"$AR" owner-sample $_ids >"$AUDIT_TMP/owner.out" 2>&1
+	_n=$(wc -l <"$AUDIT_TMP/owner.out")
+	_bad=$(awk '$1 != $3' "$AUDIT_TMP/owner.out" | wc -l)
+	[ "$_bad" = 0 ] || sed 's/^/XENTEST: info   | /' "$AUDIT_TMP/owner.out"
+	_o=$("$AR" owner 0xa0 2>/dev/null | awk '{ print $2 }')
+	if [ "$_bad" = 0 ] && [ "$_n" -ge 9 ] && [ "$_o" = 32753 ]; then
+		xt_ok owner-callback "$_n RAM frames owned by the right domain, frame 0xa0 DOMID_IO"
+	else
+		xt_fail owner-callback "$_bad of $_n wrong, frame 0xa0 owner ${_o:-?}"
+	fi
+
+	xt_log "owner checks done at $(xt_now) s"
 	# (c) the audit: clean for every PV guest, not auditable for PVH
 	audit_run_once "$AUDIT_TMP/audit.out"
 	_rc=$?
@@ -137,46 +169,70 @@ audit_checks() {
 	*) xt_fail audit-clean-dom0 "${_l:-no line}" ;;
 	esac
 
-	# (d) clean while a PV guest balloons down and up, and after. An audit
-	# "during the move" saw tot_pages more than 4 MiB away from both ends.
+	# (d) clean while a PV guest balloons down and up, and after: audits run
+	# back to back in the background while the target moves. An audit
+	# "during the move" saw tot_pages more than 4 MiB from both ends.
 	_g=${1%% *}
 	_id=$(xt_domid "$_g")
 	_top=$(xenstore-read "/local/domain/$_id/memory/target")
-	_low=$((_top - 150 * 1024))
-	_runs=0 _moving=0 _bad=0 _transient=0 _from=$_top
-	for _to in $_low $_top; do
-		xt_set_target "$_id" "$_to"
-		_k=0 _settled=0
-		while [ $_k -lt 60 ] && [ $_settled -lt 2 ]; do
-			audit_run_once "$AUDIT_TMP/move.out"
-			_rc=$?
-			_runs=$((_runs + 1))
-			_tp=$(audit_dom_line "$AUDIT_TMP/move.out" "$_id" |
-				sed -n 's/.* tot_pages=\([0-9]*\) .*/\1/p')
-			_kib=$((${_tp:-0} * 4))
-			if [ $(((_kib - _from) * (_kib - _from))) -gt $((4096 * 4096)) ] &&
-				[ $(((_kib - _to) * (_kib - _to))) -gt $((4096 * 4096)) ]; then
-				_moving=$((_moving + 1))
-			fi
-			if grep -q '^first pass:' "$AUDIT_TMP/move.out"; then
-				_transient=$((_transient + 1))
-				xt_log "audit at $_kib KiB: $(grep '^first pass:\|^finding\|^result:' "$AUDIT_TMP/move.out" | tr '\n' ' ' | cut -c1-400)"
-			fi
-			if [ "$_rc" != 0 ]; then
-				_bad=$((_bad + 1))
-				sed 's/^/XENTEST: info   | /' "$AUDIT_TMP/move.out"
-			fi
-			if [ $(((_kib - _to) * (_kib - _to))) -le $((4096 * 4096)) ]; then
-				_settled=$((_settled + 1))
-			fi
-			_k=$((_k + 1))
+	_low=$((_top - 96 * 1024))
+	rm -f "$AUDIT_TMP/stop"
+	(
+		_i=0
+		while [ ! -e "$AUDIT_TMP/stop" ] && [ $_i -lt 500 ]; do
+			audit_run_once "$AUDIT_TMP/bg.$_i"
+			echo $? >"$AUDIT_TMP/bg.$_i.rc"
+			_i=$((_i + 1))
 		done
-		_from=$_to
+	) &
+	_bgpid=$!
+	xt_log "ballooning $_g with audits running at $(xt_now) s"
+	# A 100 MiB move takes Linux well under a second, so the target walks
+	# in 8 MiB steps (the way balloond moves it) to keep the guest moving
+	# for several seconds; sleep rather than poll xentop: dom0 has one vCPU.
+	# With balloond running the target goes through it (it keeps maxmem
+	# just above the target and raises it first on the way up).
+	_to=$_top
+	while [ "$_to" -gt "$_low" ]; do
+		_to=$((_to - 8192))
+		audit_set_target "$_id" "$_to" "${3:-}"
+		sleep 0.2
 	done
+	sleep 2
+	while [ "$_to" -lt "$_top" ]; do
+		_to=$((_to + 8192))
+		audit_set_target "$_id" "$_to" "${3:-}"
+		sleep 0.2
+	done
+	sleep 2
+	: >"$AUDIT_TMP/stop"
+	wait "$_bgpid"
+	xt_log "ballooning done at $(xt_now) s"
+	xt_wait_mem "$_id" "$_top" 4096 10 || xt_log "$_g did not get back to $_top KiB"
+	_runs=0 _moving=0 _bad=0 _transient=0
+	for _f in "$AUDIT_TMP"/bg.*.rc; do
+		_o=${_f%.rc}
+		_runs=$((_runs + 1))
+		_tp=$(audit_dom_line "$_o" "$_id" | sed -n 's/.* tot_pages=\([0-9]*\) .*/\1/p')
+		_kib=$((${_tp:-0} * 4))
+		if [ $(((_kib - _top) * (_kib - _top))) -gt $((4096 * 4096)) ] &&
+			[ $(((_kib - _low) * (_kib - _low))) -gt $((4096 * 4096)) ]; then
+			_moving=$((_moving + 1))
+		fi
+		if grep -q '^first pass:' "$_o"; then
+			_transient=$((_transient + 1))
+			xt_log "audit at $_kib KiB: $(grep '^first pass:\|^finding\|^result:' "$_o" | tr '\n' ' ' | cut -c1-300)"
+		fi
+		if [ "$(cat "$_f")" != 0 ]; then
+			_bad=$((_bad + 1))
+			sed 's/^/XENTEST: info   | /' "$_o"
+		fi
+	done
+	rm -f "$AUDIT_TMP"/bg.*
 	if [ "$_bad" = 0 ] && [ "$_moving" -gt 0 ]; then
 		xt_ok audit-clean-ballooning "$_g $_top -> $_low -> $_top KiB: $_runs audits, $_moving during the moves, $_transient with first-pass findings gone on re-check, 0 confirmed"
 	else
-		xt_fail audit-clean-ballooning "$_runs audits, $_moving during the moves, $_bad with confirmed findings"
+		xt_fail audit-clean-ballooning "$_runs audits, $_moving during the moves, $_bad with confirmed findings or errors"
 	fi
 	audit_run_once "$AUDIT_TMP/after.out"
 	_rc=$?
@@ -187,12 +243,22 @@ audit_checks() {
 		sed 's/^/XENTEST: info   | /' "$AUDIT_TMP/after.out"
 	fi
 
-	# memctl audit, once balloond has it
+	# memctl audit, once balloond has it: the same guests through the daemon
 	if [ -n "${3:-}" ] && /test/memctl --socket "$3" help 2>&1 | grep -q '^ *audit'; then
-		if /test/memctl --socket "$3" audit >"$AUDIT_TMP/memctl.out" 2>&1; then
-			xt_ok memctl-audit-clean "$(tr '\n' ' ' <"$AUDIT_TMP/memctl.out" | cut -c1-300)"
+		/test/memctl --socket "$3" --json audit >"$AUDIT_TMP/memctl.json" 2>"$AUDIT_TMP/memctl.err"
+		_rc=$?
+		if [ "$_rc" = 0 ] && jq -e --arg pv "$1" --arg pvh "$2" '
+			($pv | split(" ")) as $p | ($pvh | split(" ")) as $h |
+			.status.last.result == "clean" and .status.last.findings == 0 and
+			([.status.domains[] | select(.name as $n | any($p[]; . == $n)) |
+				.status == "audited" and .findings == 0 and .scanned > 0] |
+				length == ($p | length) and all) and
+			([.status.domains[] | select(.name as $n | any($h[]; . == $n)) |
+				.status == "not auditable"] | length == ($h | length) and all)' \
+			"$AUDIT_TMP/memctl.json" >/dev/null; then
+			xt_ok memctl-audit-clean "$(jq -r '.status.last | "\(.pages) pages in \(.duration) s (\(.rate) pages/s), elapsed \(.elapsed) s, \(.transient) transient"' "$AUDIT_TMP/memctl.json"); $(jq -r '[.status.domains[] | "\(.name)=\(.status)"] | join(" ")' "$AUDIT_TMP/memctl.json")"
 		else
-			xt_fail memctl-audit-clean "$(tr '\n' ' ' <"$AUDIT_TMP/memctl.out" | cut -c1-300)"
+			xt_fail memctl-audit-clean "exit $_rc: $(cat "$AUDIT_TMP/memctl.err") $(cut -c1-600 "$AUDIT_TMP/memctl.json")"
 		fi
 	else
 		xt_log "memctl has no audit command in this build: memctl-audit not checked"

@@ -4,14 +4,15 @@
 # boot.sh. Exit 0 only when every check in dom0 passed.
 #
 # Usage: run-balloond.sh BUILD_DIR [--timeout SEC] [--quiet]
-# Env:   XEN_TEST_CACHE (see prepare.sh); output in CACHE/balloond/.
+# Env:   XEN_TEST_CACHE (see prepare.sh); output in XEN_TEST_OUT (default
+#        CACHE/balloond/; concurrent runs need their own).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:?usage: run-balloond.sh BUILD_DIR [--timeout SEC] [--quiet]}
 shift
 CACHE=${XEN_TEST_CACHE:-/var/cache/balloond-xen-test}
-OUT=$CACHE/balloond
+OUT=${XEN_TEST_OUT:-$CACHE/balloond}
 BOOT_ARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -6,6 +6,11 @@
  *                                    "0xMFN 0xPFN" lines, as the auditor sees them
  *                                    (--mfndump: in xen-mfndump dump-m2p's format)
  *   xen-audit-read p2m DOMID         "0xPFN 0xMFN" lines, the guest's raw entries
+ *   xen-audit-read owner MFN...      "0xMFN OWNER" lines from the owner callback
+ *                                    the auditor uses for suspects
+ *   xen-audit-read owner-sample DOMID...
+ *                                    "DOMID 0xMFN OWNER" for the first, middle and
+ *                                    last RAM entries of each domain's P2M
  *   xen-audit-read audit [DOMID...]  audit_run, and audit_recheck after 1 s if
  *                                    anything was found; per-domain status and counts
  *
@@ -48,7 +53,7 @@ static int parse_u64(const char *s, uint64_t *ret)
 static int usage(void)
 {
 	fprintf(stderr, "usage: xen-audit-read m2p FIRST COUNT [--mfndump] | p2m DOMID | "
-			"audit [DOMID...]\n");
+			"owner MFN... | owner-sample DOMID... | audit [DOMID...]\n");
 	return 2;
 }
 
@@ -143,6 +148,97 @@ static int cmd_p2m(int argc, char **argv)
 				e = UINT64_MAX;
 		}
 		printf("0x%" PRIx64 " 0x%" PRIx64 "\n", pfn, e);
+	}
+	audit_xen_close(a);
+	return 0;
+}
+
+static int cmd_owner(int argc, char **argv)
+{
+	const uint32_t none = AUDIT_OWNER_FREE;
+	struct audit_tables t;
+	struct audit_xen *a;
+	int i;
+
+	if (argc < 1)
+		return usage();
+	a = source_read(&none, 1, &t);
+	if (!a)
+		return 2;
+	for (i = 0; i < argc; i++) {
+		uint64_t mfn;
+
+		if (parse_u64(argv[i], &mfn) < 0) {
+			audit_xen_close(a);
+			return usage();
+		}
+		printf("0x%" PRIx64 " %u\n", mfn, t.owner(t.owner_arg, mfn));
+	}
+	audit_xen_close(a);
+	return 0;
+}
+
+/* The i-th entry of d's P2M in the 64-bit encoding. */
+static uint64_t p2m_entry(const struct audit_domain *d, uint64_t i)
+{
+	uint32_t e;
+
+	if (d->width == 64)
+		return ((const volatile uint64_t *)d->p2m)[i];
+	e = ((const volatile uint32_t *)d->p2m)[i];
+	if (e == UINT32_MAX)
+		return AUDIT_P2M_INVALID;
+	return (e & 0x80000000u ? AUDIT_P2M_FOREIGN : 0) |
+	       (e & 0x40000000u ? AUDIT_P2M_IDENTITY : 0) | (e & 0x3fffffffu);
+}
+
+static int cmd_owner_sample(int argc, char **argv)
+{
+	struct audit_tables t;
+	struct audit_xen *a;
+	uint32_t *ids;
+	size_t i;
+	int k;
+
+	if (argc < 1)
+		return usage();
+	ids = calloc((size_t)argc, sizeof(*ids));
+	if (!ids)
+		return 2;
+	for (k = 0; k < argc; k++) {
+		uint64_t v;
+
+		if (parse_u64(argv[k], &v) < 0 || v >= AUDIT_OWNER_IO) {
+			free(ids);
+			return usage();
+		}
+		ids[k] = (uint32_t)v;
+	}
+	a = source_read(ids, (size_t)argc, &t);
+	free(ids);
+	if (!a)
+		return 2;
+	for (i = 0; i < t.ndoms; i++) {
+		const struct audit_domain *d = &t.doms[i];
+		uint64_t pfn, ram = 0, pick[3], n = 0, want[3];
+
+		if (!d->p2m)
+			continue;
+		for (pfn = 0; pfn < d->npfns; pfn++)
+			ram += p2m_entry(d, pfn) < t.nframes;
+		want[0] = 0, want[1] = ram / 2, want[2] = ram ? ram - 1 : 0;
+		for (pfn = 0, ram = 0; pfn < d->npfns && n < 3; pfn++) {
+			uint64_t e = p2m_entry(d, pfn);
+
+			if (e >= t.nframes)
+				continue;
+			while (n < 3 && ram == want[n])
+				pick[n++] = e;
+			ram++;
+		}
+		for (k = 0; k < (int)n; k++)
+			printf("%u 0x%" PRIx64 " %u\n", d->domid, pick[k],
+			       t.owner(t.owner_arg, pick[k]));
 	}
 	audit_xen_close(a);
 	return 0;
@@ -289,6 +385,10 @@ int main(int argc, char **argv)
 		return cmd_m2p(argc - 2, argv + 2);
 	if (strcmp(argv[1], "p2m") == 0)
 		return cmd_p2m(argc - 2, argv + 2);
+	if (strcmp(argv[1], "owner-sample") == 0)
+		return cmd_owner_sample(argc - 2, argv + 2);
+	if (strcmp(argv[1], "owner") == 0)
+		return cmd_owner(argc - 2, argv + 2);
 	if (strcmp(argv[1], "audit") == 0)
 		return cmd_audit(argc - 2, argv + 2);
 	return usage();
