@@ -322,12 +322,16 @@ static int sim_observe(struct backend *b, struct engine_obs *obs)
 		/* guest-written: digits only or nothing */
 		o->has_report = xs_read_kib(xs, in->domid, "data/meminfo_total", &o->report_total_kib) &&
 				xs_read_kib(xs, in->domid, "data/meminfo_free", &o->report_free_kib);
+		o->has_qubes_report = xs_read_kib(xs, in->domid, "memory/meminfo", &o->qubes_used_kib);
+		if (o->type == DOM_HVM)
+			xs_read_kib(xs, in->domid, "memory/videoram", &o->videoram_kib);
 	}
 	simhost_physinfo(s->host, &pi);
 	obs->total_kib = pi.total_kib;
 	obs->free_kib = pi.free_kib;
 	obs->scrub_kib = pi.scrub_kib;
 	obs->outstanding_kib = pi.outstanding_kib;
+	obs->low_mem_virq_kib = SIM_LOW_MEM_VIRQ_KIB;
 	obs->doms = s->doms;
 	obs->n = n;
 	return 0;
@@ -344,6 +348,22 @@ static int sim_set_target(struct backend *b, uint32_t domid, uint64_t kib)
 	r = simxs_write(simhost_xs(s->host), 0, path, val);
 	sim_kick(s);
 	return r;
+}
+
+static int sim_flag_uncooperative(struct backend *b, uint32_t domid, bool on)
+{
+	struct backend_sim *s = (struct backend_sim *)b;
+	char path[128], v[32];
+	int r;
+
+	/* Never create a directory for a domain that has gone. */
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/target", domid);
+	r = simxs_read(simhost_xs(s->host), 0, path, v, sizeof(v));
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/uncooperative", domid);
+	return on ? simxs_write(simhost_xs(s->host), 0, path, "1")
+		  : simxs_rm(simhost_xs(s->host), 0, path);
 }
 
 static int sim_set_maxmem(struct backend *b, uint32_t domid, uint64_t kib)
@@ -681,6 +701,7 @@ const struct backend_ops backend_sim_ops = {
 	.set_target = sim_set_target,
 	.set_maxmem = sim_set_maxmem,
 	.persist = sim_persist,
+	.flag_uncooperative = sim_flag_uncooperative,
 	.adjust_conf = sim_adjust_conf,
 	.restore = sim_restore,
 	.audit_open = sim_audit_open,

@@ -76,6 +76,9 @@ struct xen_dom {
 	uint64_t target_kib, dmin_kib, dmax_kib;
 	bool has_total, has_free; /* guest-written data/meminfo_total, _free */
 	uint64_t total_kib, free_kib;
+	bool has_qubes;           /* guest-written memory/meminfo (Qubes) */
+	uint64_t qubes_used_kib;
+	uint64_t videoram_kib;    /* memory/videoram (toolstack), 0 if none */
 	bool type_known;
 	enum dom_type hvm_type; /* DOM_HVM or DOM_PVH, for hvm_guest domains */
 };
@@ -93,6 +96,7 @@ struct backend_xen {
 	uint64_t connected_ms;
 	uint64_t retry_at_ms;
 	uint64_t retry_delay_ms;
+	uint64_t low_mem_virq_kib; /* from the hypervisor's command line */
 	/* one observation */
 	xc_domaininfo_t *info;
 	struct engine_obs_domain *doms;
@@ -610,12 +614,24 @@ static int xen_open(struct backend **ret, const struct conf *conf, struct event_
 		goto fail;
 	}
 
+	{
+		xen_commandline_t cmdline;
+
+		memset(cmdline, 0, sizeof(cmdline));
+		if (xc_version(b->xch, XENVER_commandline, cmdline) < 0)
+			cmdline[0] = '\0';
+		cmdline[sizeof(cmdline) - 1] = '\0';
+		b->low_mem_virq_kib = xen_low_mem_virq_kib(cmdline);
+	}
+
 	r = xen_xs_connect(b, err, errlen);
 	if (r < 0)
 		goto fail;
 
-	log_info("xen: host has %" PRIu64 " MiB, %" PRIu64 " MiB free; watching XenStore",
-		 pages_to_kib(pi.total_pages) / 1024, pages_to_kib(pi.free_pages) / 1024);
+	log_info("xen: host has %" PRIu64 " MiB, %" PRIu64 " MiB free, low-memory alarm at %" PRIu64
+		 " MiB; watching XenStore",
+		 pages_to_kib(pi.total_pages) / 1024, pages_to_kib(pi.free_pages) / 1024,
+		 b->low_mem_virq_kib / 1024);
 	*ret = &b->base;
 	return 0;
 
@@ -832,6 +848,19 @@ static int xen_dom_read(struct backend_xen *b, uint32_t domid, bool hvm, struct 
 	if (r < 0)
 		return r;
 	retry |= r > 0;
+	r = xen_read_kib(b, domid, "memory/meminfo", &c->has_qubes, &c->qubes_used_kib);
+	if (r < 0)
+		return r;
+	retry |= r > 0;
+	c->videoram_kib = 0;
+	if (hvm) {
+		bool has_vram;
+
+		r = xen_read_kib(b, domid, "memory/videoram", &has_vram, &c->videoram_kib);
+		if (r < 0)
+			return r;
+		retry |= r > 0;
+	}
 
 	if (hvm && !c->type_known && c->name[0]) {
 		r = xen_read_type(b, domid, c);
@@ -865,6 +894,48 @@ static void xen_fill(struct engine_obs_domain *o, const xc_domaininfo_t *in, con
 	o->has_report = c->has_total && c->has_free;
 	o->report_total_kib = c->total_kib;
 	o->report_free_kib = c->free_kib;
+	o->has_qubes_report = c->has_qubes;
+	o->qubes_used_kib = c->qubes_used_kib;
+	o->videoram_kib = c->videoram_kib;
+}
+
+/* dom0's own numbers, read by balloond in dom0 (trusted): MemTotal and
+ * MemAvailable from /proc/meminfo as its report, and "some avg10" from
+ * /proc/pressure/memory. Missing files (no PSI in the kernel) leave the
+ * fields unset. */
+static void xen_fill_dom0(struct engine_obs_domain *o)
+{
+	unsigned long long total = 0, avail = 0;
+	bool has_total = false, has_avail = false;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "MemTotal: %llu kB", &total) == 1)
+				has_total = true;
+			else if (sscanf(line, "MemAvailable: %llu kB", &avail) == 1)
+				has_avail = true;
+		}
+		fclose(f);
+	}
+	if (has_total && has_avail && avail <= total) {
+		o->has_report = true;
+		o->report_total_kib = total;
+		o->report_free_kib = avail;
+	}
+	f = fopen("/proc/pressure/memory", "re");
+	if (f) {
+		unsigned whole, frac;
+
+		if (fgets(line, sizeof(line), f) &&
+		    sscanf(line, "some avg10=%u.%2u", &whole, &frac) == 2 && whole <= 100) {
+			o->has_psi = true;
+			o->psi_some_avg10_centi = whole * 100 + frac;
+		}
+		fclose(f);
+	}
 }
 
 static int xen_observe(struct backend *bk, struct engine_obs *obs)
@@ -910,6 +981,8 @@ static int xen_observe(struct backend *bk, struct engine_obs *obs)
 				return -EAGAIN;
 		}
 		xen_fill(&b->doms[i], in, c);
+		if (in->domain == 0)
+			xen_fill_dom0(&b->doms[i]);
 	}
 	log_debug("xen: observed %zu domains with %lu XenStore reads", n, b->reads);
 
@@ -917,6 +990,7 @@ static int xen_observe(struct backend *bk, struct engine_obs *obs)
 	obs->free_kib = pages_to_kib(pi.free_pages);
 	obs->scrub_kib = pages_to_kib(pi.scrub_pages);
 	obs->outstanding_kib = pages_to_kib(pi.outstanding_pages);
+	obs->low_mem_virq_kib = b->low_mem_virq_kib;
 	obs->doms = b->doms;
 	obs->n = n;
 	return 0;
@@ -1032,6 +1106,55 @@ static int xen_set_maxmem(struct backend *bk, uint32_t domid, uint64_t kib)
 }
 
 /* A key balloond may use as one path component. */
+/* memory/uncooperative, in a transaction that requires memory/target (so
+ * no directory is made for a domain that has gone). */
+static int xen_flag_uncooperative(struct backend *bk, uint32_t domid, bool on)
+{
+	struct backend_xen *b = (struct backend_xen *)bk;
+	char target[64], flag[80];
+	unsigned int len, tries;
+	int e;
+
+	if (domid >= XEN_DOMID_LIMIT)
+		return -EINVAL;
+	if (!b->xs)
+		return -ENOTCONN;
+	snprintf(target, sizeof(target), XEN_LOCAL "/%u/memory/target", domid);
+	snprintf(flag, sizeof(flag), XEN_LOCAL "/%u/memory/uncooperative", domid);
+	for (tries = 0; tries < XEN_TX_RETRIES; tries++) {
+		xs_transaction_t t;
+		char *cur;
+		bool ok;
+
+		errno = 0;
+		t = xs_transaction_start(b->xs);
+		if (t == XBT_NULL)
+			return xen_xs_error(b, errno_or_eio());
+		errno = 0;
+		cur = xs_read(b->xs, t, target, &len);
+		if (!cur) {
+			e = errno_or_eio();
+			xs_transaction_end(b->xs, t, true);
+			return e == ENOENT ? -ENOENT : xen_xs_error(b, e);
+		}
+		free(cur);
+		errno = 0;
+		ok = on ? xs_write(b->xs, t, flag, "1", 1) : xs_rm(b->xs, t, flag);
+		if (!ok && !(!on && errno == ENOENT)) {
+			e = errno_or_eio();
+			xs_transaction_end(b->xs, t, true);
+			return xen_xs_error(b, e);
+		}
+		errno = 0;
+		if (xs_transaction_end(b->xs, t, false))
+			return 0;
+		e = errno_or_eio();
+		if (e != EAGAIN)
+			return xen_xs_error(b, e);
+	}
+	return -EAGAIN;
+}
+
 static bool xen_key_ok(const char *key)
 {
 	size_t i;
@@ -1181,6 +1304,7 @@ const struct backend_ops backend_xen_ops = {
 	.set_target = xen_set_target,
 	.set_maxmem = xen_set_maxmem,
 	.persist = xen_persist,
+	.flag_uncooperative = xen_flag_uncooperative,
 	.adjust_conf = NULL,
 	.restore = xen_restore,
 	.audit_open = xen_audit_open,

@@ -118,6 +118,16 @@ void backend_apply(const struct backend_ops *ops, struct backend *be, struct eng
 				log_warnx("reservation %u: persisting failed: %s", a->domid,
 					  strerror(-r));
 			break;
+		case ACT_FLAG_UNCOOP:
+			if (!ops->flag_uncooperative)
+				break;
+			r = ops->flag_uncooperative(be, a->domid, a->kib != 0);
+			if (r == -ENOENT)
+				r = 0; /* the domain is gone, or the flag was never set */
+			if (r < 0)
+				log_warnx("domain %u: %s memory/uncooperative failed: %s", a->domid,
+					  a->kib ? "writing" : "removing", strerror(-r));
+			break;
 		case ACT_FORGET:
 			r = ops->persist(be, a->domid, NULL, NULL);
 			if (r == -ENOENT)

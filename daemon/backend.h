@@ -46,6 +46,9 @@ struct backend_ops {
 	/* Persist balloond's own state under /tool/balloond/domain/<domid>/key;
 	 * key NULL removes the domain's whole subtree. 0 or -errno. */
 	int (*persist)(struct backend *b, uint32_t domid, const char *key, const char *value);
+	/* Optional: write (on) or remove /local/domain/<domid>/memory/uncooperative,
+	 * the flag toolstacks read (squeezed's convention). 0 or -errno. */
+	int (*flag_uncooperative)(struct backend *b, uint32_t domid, bool on);
 	/* Optional: let the backend adjust the configuration (the simulator
 	 * applies its scenario's "config" block and weights). Called after
 	 * open and on every reload. 0 or -EINVAL with a sentence in err. */

@@ -279,7 +279,9 @@ static unsigned check_report(json_object *rep, json_object *scn, const struct sc
 		     jint(rep, "min_free"), pool);
 	for (i = 0; doms && i < json_object_array_length(doms); i++) {
 		json_object *d = json_object_array_get_idx(doms, i);
-		int64_t actual = jint(d, "actual"), target = jint(d, "target");
+		/* Bounds are in memory/target terms: a guest rests at its
+		 * target plus its offset (videoram, or learned at rest). */
+		int64_t actual = jint(d, "actual") - jint(d, "offset"), target = jint(d, "target");
 		int64_t dmin = jint(d, "dmin"), ceiling = jint(d, "ceiling");
 		bool managed = json_object_get_boolean(json_object_object_get(d, "managed"));
 		const char *state = jstr(d, "state");

@@ -138,12 +138,20 @@ static void check_actions(struct sim_run *r)
 }
 
 /* The host-level invariants, after every step. */
+/* The pool balloond must keep: the configured one, or Xen's low-memory
+ * alarm if that is higher. */
+static uint64_t sim_pool(const struct sim_run *r)
+{
+	return r->conf.pool_kib > SIM_LOW_MEM_VIRQ_KIB ? r->conf.pool_kib : SIM_LOW_MEM_VIRQ_KIB;
+}
+
 static void check_host(struct sim_run *r)
 {
 	const struct conf *c = &r->conf;
 	struct sim_physinfo pi;
 	struct simxs_stats xst;
 	bool guest_grew = false, unsettled = false;
+	uint64_t pool = sim_pool(r);
 	char err[256];
 	size_t i;
 
@@ -159,13 +167,14 @@ static void check_host(struct sim_run *r)
 		const struct engine_dom *d = engine_at(r->engine, i);
 
 		/* growing above its target: the guest's own doing */
-		if (d->has_target && d->actual_kib > d->target_kib &&
+		if (d->has_target && (int64_t)d->actual_kib > (int64_t)d->target_kib + d->offset_kib &&
 		    d->domid < 0x8000 && d->actual_kib > r->last_actual[d->domid])
 			guest_grew = true;
 		if (d->domid < 0x8000)
 			r->last_actual[d->domid] = d->actual_kib;
 		if (d->managed && d->mode == MODE_AUTO && d->state != DOM_UNCOOPERATIVE &&
-		    d->actual_kib + c->reach_tolerance_kib < d->dmin_kib &&
+		    (int64_t)(d->actual_kib + c->reach_tolerance_kib) <
+			    (int64_t)d->dmin_kib + (d->offset_kib < 0 ? d->offset_kib : 0) &&
 		    d->target_kib >= d->dmin_kib)
 			violation(r, "domain %s below dynamic-min: %" PRIu64 " < %" PRIu64 " KiB",
 				  d->name, d->actual_kib, d->dmin_kib);
@@ -174,11 +183,11 @@ static void check_host(struct sim_run *r)
 	}
 	/* Free memory below the pool is balloond's fault unless a guest grew
 	 * on its own or a domain was just created. */
-	if (pi.free_kib < c->pool_kib && !guest_grew &&
+	if (pi.free_kib < pool && !guest_grew &&
 	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS)) {
 		pool_violation_count(r);
 		violation(r, "host free %" PRIu64 " KiB below the pool %" PRIu64 " KiB", pi.free_kib,
-			  c->pool_kib);
+			  pool);
 	}
 	for (i = 0; i < r->out.n_actions && !unsettled; i++) {
 		const struct engine_dom *d = engine_find(r->engine, r->out.actions[i].domid);
@@ -196,7 +205,7 @@ static void check_reservations(struct sim_run *r)
 {
 	const struct conf *c = &r->conf;
 	struct sim_physinfo pi;
-	uint64_t granted_held = 0;
+	uint64_t granted_held = 0, pool = sim_pool(r);
 	size_t i;
 
 	for (i = 0; i < r->n_resv; i++) {
@@ -224,12 +233,12 @@ static void check_reservations(struct sim_run *r)
 				  er->id, r->vt - er->answer_by_ms);
 	}
 	simhost_physinfo(r->host, &pi);
-	if (granted_held && pi.free_kib < c->pool_kib + granted_held &&
+	if (granted_held && pi.free_kib < pool + granted_held &&
 	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS)) {
 		pool_violation_count(r);
 		violation(r, "granted reservations hold %" PRIu64 " KiB but only %" PRIu64
 			     " KiB is free beyond the pool", granted_held,
-			  pi.free_kib > c->pool_kib ? pi.free_kib - c->pool_kib : 0);
+			  pi.free_kib > pool ? pi.free_kib - pool : 0);
 	}
 }
 
@@ -594,6 +603,7 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 		json_object_object_add(o, "managed", json_object_new_boolean(d->managed));
 		json_object_object_add(o, "dmin", json_object_new_int64((int64_t)d->dmin_kib));
 		json_object_object_add(o, "ceiling", json_object_new_int64((int64_t)d->ceiling_kib));
+		json_object_object_add(o, "offset", json_object_new_int64(d->offset_kib));
 		json_object_array_add(doms, o);
 	}
 	json_object_object_add(rep, "domains", doms);
@@ -679,6 +689,32 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 		json_object_object_add(exp, "reservations_ok",
 				       expect_item(r->scn->expect.reservations_ok, all));
 		ok = ok && all == r->scn->expect.reservations_ok;
+	}
+	if (r->scn->expect.has_target_writes_max) {
+		bool got = r->apply.targets <= r->scn->expect.target_writes_max;
+
+		json_object_object_add(exp, "target_writes_at_most", expect_item(true, got));
+		ok = ok && got;
+	}
+	if (r->scn->expect.n_final_targets) {
+		json_object *ft = json_object_new_object();
+
+		for (i = 0; i < r->scn->expect.n_final_targets; i++) {
+			const struct scenario_final_target *f = &r->scn->expect.final_targets[i];
+			const struct engine_dom *d = engine_find_name(r->engine, f->name);
+			json_object *it = json_object_new_object();
+			bool got = d && d->has_target && d->target_kib >= f->min_kib &&
+				   (!f->max_kib || d->target_kib <= f->max_kib);
+
+			json_object_object_add(it, "target",
+					       d && d->has_target
+						       ? json_object_new_int64((int64_t)d->target_kib)
+						       : NULL);
+			json_object_object_add(it, "ok", json_object_new_boolean(got));
+			json_object_object_add(ft, f->name, it);
+			ok = ok && got;
+		}
+		json_object_object_add(exp, "final_target", ft);
 	}
 	if (r->failed_events) {
 		ok = false;

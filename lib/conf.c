@@ -103,6 +103,12 @@ void conf_init(struct conf *c)
 	c->reserve_timeout_ms = SECONDS(30);
 	c->reserve_ttl_ms = MINUTES(5);
 	c->manage_dom0 = false;
+	c->demand_buffer_pct = 30;
+	c->demand_interval_ms = SECONDS(1);
+	c->demand_stale_ms = MINUTES(5);
+	c->psi_threshold_pct = 10;
+	c->offset_max_kib = MIB(8);
+	c->oscillation_window_ms = SECONDS(60);
 	c->max_message = 64 * 1024;
 	c->max_clients = 64;
 	c->max_clients_per_uid = 16;
@@ -385,6 +391,13 @@ static const struct main_key main_keys[] = {
 	 NULL},
 	{"reserve_ttl", KEY_DURATION, FIELD(reserve_ttl_ms), SECONDS(1), HOURS(24), NULL, NULL},
 	{"manage_dom0", KEY_BOOL, FIELD(manage_dom0), 0, 0, NULL, NULL},
+	{"demand_buffer", KEY_COUNT, FIELD(demand_buffer_pct), 0, 400, NULL, NULL},
+	{"demand_interval", KEY_DURATION, FIELD(demand_interval_ms), 0, HOURS(1), NULL, NULL},
+	{"demand_stale", KEY_DURATION, FIELD(demand_stale_ms), SECONDS(1), HOURS(24), NULL, NULL},
+	{"psi_threshold", KEY_COUNT, FIELD(psi_threshold_pct), 1, 100, NULL, NULL},
+	{"offset_max", KEY_SIZE, FIELD(offset_max_kib), 0, GIB(1), NULL, NULL},
+	{"oscillation_window", KEY_DURATION, FIELD(oscillation_window_ms), 0, HOURS(1), NULL,
+	 NULL},
 	{"max_message", KEY_BYTES, FIELD(max_message), 1, MIB(16), NULL, NULL},
 	{"max_clients", KEY_COUNT, FIELD(max_clients), 1, 4096, NULL, NULL},
 	{"max_clients_per_uid", KEY_COUNT, FIELD(max_clients_per_uid), 1, 4096, NULL, NULL},

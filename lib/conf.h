@@ -63,6 +63,12 @@ struct conf {
 	uint64_t reserve_timeout_ms;     /* a reservation not granted by then fails, default 30s */
 	uint64_t reserve_ttl_ms;         /* a reservation's life when none is given, default 5m */
 	bool manage_dom0;                /* default false */
+	unsigned demand_buffer_pct;      /* need = used x (1 + this/100), default 30 */
+	uint64_t demand_interval_ms;     /* a guest's report is taken at most this often, 1s */
+	uint64_t demand_stale_ms;        /* a report this old, from before a resize, is ignored, 5m */
+	unsigned psi_threshold_pct;      /* dom0 memory PSI (some avg10) meaning pressure, 10 */
+	uint64_t offset_max_kib;         /* largest tot_pages - target learned at rest, 8M */
+	uint64_t oscillation_window_ms;  /* reversals closer than this are damped, 60s; 0 = off */
 	uint64_t max_message;            /* bytes per JSON-RPC message, default 64K */
 	unsigned max_clients;            /* default 64 */
 	unsigned max_clients_per_uid;    /* default 16 */

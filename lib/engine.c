@@ -26,6 +26,12 @@ struct engine {
 	struct restore_entry *restore;
 	size_t n_restore;
 	struct engine_host host;
+	uint64_t low_mem_kib; /* Xen's low_mem_virq threshold, last observed */
+	/* Counts what changes the picture from outside the guests' own
+	 * numbers: a domain came or went, a reservation, a pin, a policy, a
+	 * reload, pause. Oscillation damping only holds back reversals that
+	 * happen within one epoch. */
+	uint64_t epoch;
 	bool paused;
 	bool have_obs;
 	/* scratch for the policy, grown as needed */
@@ -79,6 +85,17 @@ const char *bound_source_name(enum bound_source s)
 	return "?";
 }
 
+const char *report_source_name(enum report_source s)
+{
+	switch (s) {
+	case REPORT_NONE: return "none";
+	case REPORT_DATA: return "data/meminfo";
+	case REPORT_QUBES: return "memory/meminfo";
+	case REPORT_DOM0: return "dom0 /proc";
+	}
+	return "?";
+}
+
 const char *pressure_name(enum pressure_level p)
 {
 	switch (p) {
@@ -112,6 +129,27 @@ static uint64_t u64_max(uint64_t a, uint64_t b)
 static uint64_t u64_dist(uint64_t a, uint64_t b)
 {
 	return a > b ? a - b : b - a;
+}
+
+/* a + b for a size and a signed offset, never below 0. */
+static uint64_t add_offset(uint64_t a, int64_t b)
+{
+	if (b < 0 && (uint64_t)-b > a)
+		return 0;
+	return b < 0 ? a - (uint64_t)-b : a + (uint64_t)b;
+}
+
+/* kib x (100 + pct) / 100 without overflow for any size we accept. */
+static uint64_t with_buffer(uint64_t kib, unsigned pct)
+{
+	return kib / 100 * (100 + pct) + kib % 100 * (100 + pct) / 100;
+}
+
+/* Where tot_pages settles for a target: the target plus the domain's offset
+ * (videoram, firmware and what the guest kernel keeps outside its balloon). */
+static uint64_t dom_aim(const struct engine_dom *d, uint64_t target_kib)
+{
+	return add_offset(target_kib, d->offset_kib);
 }
 
 /* ---- output ---- */
@@ -237,11 +275,13 @@ int engine_set_conf(struct engine *e, const struct conf *conf)
 {
 	struct conf copy;
 
+	e->epoch++;
+
 	if (conf_copy(&copy, conf) < 0)
 		return -ENOMEM;
 	conf_free(&e->conf);
 	e->conf = copy;
-	e->host.pool_kib = conf->pool_kib;
+	e->host.pool_kib = u64_max(conf->pool_kib, e->low_mem_kib);
 	return 0;
 }
 
@@ -491,6 +531,18 @@ static int policy_parse(const char *value, struct engine_policy *ret)
 
 /* ---- restore ---- */
 
+/* A persisted learned offset: [-]digits, KiB, at most 1 GiB either way. */
+static int offset_parse(const char *s, int64_t *ret)
+{
+	bool neg = s[0] == '-';
+	uint64_t v;
+
+	if (u64_parse_strict(s + neg, UINT64_C(1) << 20, &v) < 0)
+		return -EINVAL;
+	*ret = neg ? -(int64_t)v : (int64_t)v;
+	return 0;
+}
+
 int engine_restore(struct engine *e, uint32_t domid, const char *key, const char *value)
 {
 	struct restore_entry *r;
@@ -505,6 +557,11 @@ int engine_restore(struct engine *e, uint32_t domid, const char *key, const char
 			return -EINVAL;
 	} else if (strcmp(key, "uncooperative") == 0) {
 		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+			return -EINVAL;
+	} else if (strcmp(key, "offset") == 0) {
+		int64_t off;
+
+		if (offset_parse(value, &off) < 0)
 			return -EINVAL;
 	} else if (strcmp(key, "policy") == 0) {
 		struct engine_policy p;
@@ -555,6 +612,9 @@ static void restore_apply(struct engine *e, struct engine_dom *d, uint64_t now)
 			uncoop = true;
 		} else if (strcmp(r->key, "policy") == 0) {
 			policy_parse(r->value, &d->pol);
+		} else if (strcmp(r->key, "offset") == 0 &&
+			   offset_parse(r->value, &d->learned_offset_kib) == 0) {
+			d->offset_learned = true;
 		}
 	}
 	e->n_restore = j;
@@ -621,6 +681,10 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 		d->dmax_source = BOUND_DEFAULT;
 	}
 	d->ceiling_kib = smax ? u64_min(d->dmax_kib, smax) : d->dmax_kib;
+	/* static-max counts an HVM guest's videoram, its target does not */
+	if (d->offset_kib > d->learned_offset_kib)
+		d->ceiling_kib = add_offset(d->ceiling_kib,
+					    -(d->offset_kib - d->learned_offset_kib));
 	if (d->dmin_kib > d->ceiling_kib)
 		d->dmin_kib = d->ceiling_kib;
 	d->weight = sec && sec->weight_set ? sec->weight : def->weight_set ? def->weight : 100;
@@ -679,24 +743,80 @@ static void pin_domain(struct engine_dom *d, uint64_t kib, uint64_t now, const c
 
 /* Judge what the guest reports about its memory use. A report is hostile
  * input: it must be self-consistent and no larger than the domain could
- * be; anything else is ignored (and says so in explain). */
-static void dom_demand(struct engine_dom *d, const struct engine_obs_domain *o)
+ * be; anything else is ignored (and says so in explain). A changed report
+ * is taken at most once per demand_interval, so a guest that rewrites its
+ * keys in a loop cannot make balloond churn; a data/meminfo report that
+ * was not renewed for demand_stale while the domain was resized by more
+ * than the deadband describes a guest that no longer exists and is
+ * dropped (its agent died). dom0's own numbers are trusted, and memory
+ * pressure (PSI) makes dom0 need more than it has. */
+static void dom_demand(const struct engine *e, struct engine_dom *d,
+		       const struct engine_obs_domain *o, uint64_t now, struct engine_output *out)
 {
-	uint64_t need;
+	const struct conf *c = &e->conf;
+	enum report_source src = REPORT_NONE;
+	uint64_t used = 0, total = 0, need;
 
 	d->has_demand = false;
 	d->report_rejected = false;
-	if (!o->has_report)
-		return;
-	if (o->report_total_kib == 0 || o->report_free_kib > o->report_total_kib ||
-	    (d->static_max_kib && o->report_total_kib > d->static_max_kib + (64 << 10))) {
-		d->report_rejected = true;
+	d->report_stale = false;
+	d->under_pressure = false;
+	if (o->has_report) {
+		src = d->domid == 0 ? REPORT_DOM0 : REPORT_DATA;
+		if (o->report_total_kib == 0 || o->report_free_kib > o->report_total_kib ||
+		    (d->static_max_kib && o->report_total_kib > d->static_max_kib + (64 << 10)))
+			d->report_rejected = true;
+		else
+			used = o->report_total_kib - o->report_free_kib, total = o->report_total_kib;
+	} else if (o->has_qubes_report) {
+		/* Swap in use is counted, so it may exceed static-max, but not
+		 * twice over. */
+		src = REPORT_QUBES;
+		if (o->qubes_used_kib == 0 ||
+		    (d->static_max_kib && o->qubes_used_kib > 2 * d->static_max_kib))
+			d->report_rejected = true;
+		else
+			used = o->qubes_used_kib;
+	}
+	d->report_source = src;
+	if (src != REPORT_NONE && !d->report_rejected) {
+		if (!d->report_ms || used != d->report_used_kib || total != d->report_total_kib) {
+			if (d->report_ms && now < d->report_ms + c->demand_interval_ms) {
+				/* Too soon: keep the last one, look again later. */
+				out->next_wake_ms = u64_min(out->next_wake_ms,
+							    d->report_ms + c->demand_interval_ms);
+			} else {
+				d->report_used_kib = used;
+				d->report_total_kib = total;
+				d->report_ms = now ? now : 1;
+				d->report_actual_kib = d->actual_kib;
+			}
+		}
+		/* Stale: the domain was resized away from the size the report
+		 * was made at, and stayed so for demand_stale without a new one. */
+		if (u64_dist(d->actual_kib, d->report_actual_kib) <= c->deadband_kib)
+			d->report_true_ms = now;
+		else if (src == REPORT_DATA && now >= d->report_true_ms + c->demand_stale_ms)
+			d->report_stale = true;
+	}
+	if (src == REPORT_NONE || d->report_rejected)
+		d->report_ms = 0;
+	if (d->domid == 0 && o->has_psi) {
+		d->psi_centi = o->psi_some_avg10_centi;
+		d->under_pressure = o->psi_some_avg10_centi >= c->psi_threshold_pct * 100;
+	}
+	if (d->report_ms && !d->report_stale) {
+		d->used_kib = d->report_used_kib;
+		need = page_ceil(with_buffer(d->used_kib, c->demand_buffer_pct));
+	} else if (d->under_pressure) {
+		d->used_kib = d->actual_kib;
+		need = 0;
+	} else {
 		return;
 	}
-	d->used_kib = o->report_total_kib - o->report_free_kib;
-	need = d->used_kib / 100 * ENGINE_DEMAND_BUFFER_PCT +
-	       d->used_kib % 100 * ENGINE_DEMAND_BUFFER_PCT / 100;
-	need = page_ceil(need);
+	/* Under pressure, a domain needs more than it has, whatever it says. */
+	if (d->under_pressure)
+		need = u64_max(need, page_ceil(with_buffer(d->actual_kib, c->demand_buffer_pct)));
 	if (need < d->dmin_kib)
 		need = d->dmin_kib;
 	if (need > d->ceiling_kib)
@@ -705,13 +825,34 @@ static void dom_demand(struct engine_dom *d, const struct engine_obs_domain *o)
 	d->has_demand = true;
 }
 
+/* Flag (or clear) an uncooperative domain where the toolstack sees it,
+ * memory/uncooperative as squeezed does, and remember it across a restart. */
+static void uncoop_flag(struct engine_dom *d, bool on, struct engine_output *out)
+{
+	struct engine_action *a = action_add(out, ACT_FLAG_UNCOOP, d->domid);
+
+	if (a)
+		a->kib = on;
+	action_persist(out, d->domid, "uncooperative", on ? "1" : "0");
+}
+
+/* A domain at rest this close to where it should settle has an offset,
+ * not a stuck balloon: its learned part stays within offset_max. */
+static bool offset_learnable(const struct conf *c, const struct engine_dom *d)
+{
+	int64_t base = d->offset_kib - d->learned_offset_kib;
+	int64_t learned = (int64_t)d->actual_kib - (int64_t)d->target_kib - base;
+
+	return c->offset_max_kib && (uint64_t)(learned < 0 ? -learned : learned) <= c->offset_max_kib;
+}
+
 /* Merge one observed domain into its table entry and advance its balloon
  * state machine. */
 static void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs_domain *o,
 			uint64_t now, struct engine_output *out)
 {
 	const struct conf *c = &e->conf;
-	uint64_t dist, last_dist;
+	uint64_t dist, last_dist, aim;
 
 	snprintf(d->name, sizeof(d->name), "%s", o->name);
 	d->type = o->type;
@@ -720,9 +861,12 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 	d->static_max_kib = o->static_max_kib;
 	if (d->mode != MODE_PINNED)
 		d->mode = dom_conf_mode(e, d);
+	/* libxl leaves videoram out of an HVM guest's target. */
+	d->offset_kib = (d->type == DOM_HVM ? (int64_t)u64_min(o->videoram_kib, 1ULL << 30) : 0) +
+			d->learned_offset_kib;
 	dom_bounds(e, d, o);
 
-	dom_demand(d, o);
+	dom_demand(e, d, o, now, out);
 
 	if (o->dying || o->shutdown) {
 		set_state(d, DOM_DYING, out, "domain is dying or shut down");
@@ -745,6 +889,7 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 		d->written_kib = o->target_kib;
 		d->goal_kib = o->target_kib;
 		d->last_progress_ms = now;
+		d->moved = false;
 	} else if (o->target_kib != d->written_kib) {
 		/* Someone else wrote memory/target (xl mem-set, an admin):
 		 * that is a pin; balloond never fights it. */
@@ -757,6 +902,7 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 		d->written_kib = o->target_kib;
 		d->goal_kib = o->target_kib;
 		d->last_progress_ms = now;
+		d->moved = false;
 		action_persist(out, d->domid, "target", "%" PRIu64, d->written_kib);
 	}
 	if (!d->goal_kib)
@@ -764,9 +910,13 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 
 	d->managed = d->mode == MODE_AUTO || d->mode == MODE_PINNED;
 
-	/* Balloon state machine, judged against what memory/target holds. */
-	dist = u64_dist(d->actual_kib, d->target_kib);
-	last_dist = u64_dist(d->last_actual_kib, d->target_kib);
+	/* Balloon state machine, judged against where tot_pages settles for
+	 * what memory/target holds. */
+	aim = dom_aim(d, d->target_kib);
+	dist = u64_dist(d->actual_kib, aim);
+	last_dist = u64_dist(d->last_actual_kib, aim);
+	if (d->last_sample_ms && d->actual_kib != d->last_actual_kib)
+		d->moved = true;
 	if (d->last_sample_ms && now > d->last_sample_ms && d->actual_kib != d->last_actual_kib) {
 		int64_t delta = (int64_t)d->actual_kib - (int64_t)d->last_actual_kib;
 		int64_t inst = delta * 1000 / (int64_t)(now - d->last_sample_ms);
@@ -776,7 +926,7 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 	}
 	if (dist <= c->reach_tolerance_kib) {
 		if (d->state == DOM_UNCOOPERATIVE)
-			action_persist(out, d->domid, "uncooperative", "0");
+			uncoop_flag(d, false, out);
 		set_state(d, DOM_IDLE, out, "target reached");
 		d->rearms = 0;
 		d->last_progress_ms = now;
@@ -784,9 +934,31 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 		d->rate_kib_s = 0;
 	} else if (d->last_sample_ms && dist < last_dist) {
 		if (d->state == DOM_UNCOOPERATIVE)
-			action_persist(out, d->domid, "uncooperative", "0");
+			uncoop_flag(d, false, out);
 		set_state(d, DOM_CONVERGING, out, "balloon moving toward target");
 		d->last_progress_ms = now;
+	} else if (now - d->last_progress_ms >= c->stall_timeout_ms && d->moved &&
+		   d->state != DOM_UNCOOPERATIVE && d->mode != MODE_FROZEN &&
+		   offset_learnable(c, d)) {
+		/* It moved toward the target and came to rest close by: that is
+		 * where this guest settles (squeezed's memory-offset). */
+		char why[96], sz[32];
+
+		d->learned_offset_kib = (int64_t)d->actual_kib -
+					(int64_t)dom_aim(d, d->target_kib) + d->learned_offset_kib;
+		d->offset_kib = (int64_t)d->actual_kib - (int64_t)d->target_kib;
+		d->offset_learned = true;
+		snprintf(why, sizeof(why), "at rest %s%s from its target: offset learned",
+			 d->offset_kib < 0 ? "-" : "+",
+			 size_format((uint64_t)(d->offset_kib < 0 ? -d->offset_kib : d->offset_kib), sz,
+				     sizeof(sz)));
+		action_persist(out, d->domid, "offset", "%" PRId64, d->learned_offset_kib);
+		decision_log(d, now, true, d->target_kib, d->target_kib, why);
+		set_state(d, DOM_IDLE, out, why);
+		d->rearms = 0;
+		d->last_progress_ms = now;
+		d->has_rate = false;
+		d->rate_kib_s = 0;
 	} else if (now - d->last_progress_ms >= c->stall_timeout_ms) {
 		if (d->state != DOM_STALLED && d->state != DOM_UNCOOPERATIVE) {
 			set_state(d, DOM_STALLED, out, "no progress toward target");
@@ -799,7 +971,7 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 		    now - d->stalled_since_ms >= c->uncooperative_timeout_ms) {
 			set_state(d, DOM_UNCOOPERATIVE, out,
 				  "stalled too long: excluded from donors, counted as it is");
-			action_persist(out, d->domid, "uncooperative", "1");
+			uncoop_flag(d, true, out);
 		}
 	} else if (d->state == DOM_IDLE) {
 		set_state(d, DOM_CONVERGING, out, "new target");
@@ -822,6 +994,7 @@ static void write_target(struct engine_dom *d, uint64_t kib, uint64_t now,
 	d->prev_written_kib = d->written_kib;
 	d->written_kib = kib;
 	d->target_kib = kib;
+	d->moved = false;
 	action_persist(out, d->domid, "target", "%" PRIu64, kib);
 }
 
@@ -849,6 +1022,21 @@ static void goal_set(const struct engine *e, struct engine_dom *d, uint64_t kib,
 	if (kib == d->goal_kib && d->written_kib == kib)
 		return;
 	if (kib != d->goal_kib) {
+		int dir = kib > d->goal_kib ? 1 : -1;
+		uint64_t window = e->conf.oscillation_window_ms;
+
+		/* Count reversals that follow the last change within the window;
+		 * a quiet window starts the count again. */
+		if (d->last_change_ms && now - d->last_change_ms < window &&
+		    d->change_epoch == e->epoch) {
+			if (d->last_dir && dir != d->last_dir)
+				d->reversals++;
+		} else {
+			d->reversals = 0;
+		}
+		d->last_dir = dir;
+		d->last_change_ms = now;
+		d->change_epoch = e->epoch;
 		decision_log(d, now, true, d->goal_kib, kib, reason);
 		ev = event_add(out, EV_TARGET, d);
 		if (ev) {
@@ -866,6 +1054,14 @@ static void goal_set(const struct engine *e, struct engine_dom *d, uint64_t kib,
 		set_state(d, DOM_CONVERGING, out, "new target");
 }
 
+/* The maxmem a target needs: the target, the videoram libxl leaves out of
+ * it, and the slack. A learned offset is not added: a guest that sits
+ * above its target must not be let to creep further. */
+static uint64_t dom_maxmem_for(const struct conf *c, const struct engine_dom *d, uint64_t target)
+{
+	return add_offset(target, d->offset_kib - d->learned_offset_kib) + c->maxmem_slack_kib;
+}
+
 /* A domain the policy may shrink or grow right now. */
 static bool dom_balanced(const struct engine_dom *d)
 {
@@ -880,7 +1076,7 @@ static uint64_t dom_commitment(const struct engine *e, const struct engine_dom *
 	if (!d->has_target || d->state == DOM_DYING || d->state == DOM_BUILDING)
 		return 0;
 	/* A managed guest may also take the maxmem slack above its target. */
-	top = d->target_kib;
+	top = dom_aim(d, d->target_kib);
 	if (d->managed && d->maxmem_kib > top)
 		top = u64_min(d->maxmem_kib, top + e->conf.maxmem_slack_kib);
 	return top > d->actual_kib ? top - d->actual_kib : 0;
@@ -1010,6 +1206,7 @@ static void rearm(struct engine *e, struct engine_dom *d, uint64_t now, struct e
 }
 
 static void resv_update(struct engine *e, uint64_t now, struct engine_output *out);
+static bool resv_pending(const struct engine *e);
 static void resv_answer(struct engine *e, uint64_t now, struct engine_output *out);
 
 /* The decision round proper: fair share for balanced domains, pins, two
@@ -1033,13 +1230,13 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 	 * reached its target, less the pool and what reservations hold. Fixed
 	 * domains hold max(actual, target): they may still grow to their
 	 * target. */
-	budget = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)c->pool_kib -
+	budget = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)h->pool_kib -
 		 (int64_t)h->reserved_kib;
 	for (i = 0; i < e->n; i++) {
 		struct engine_dom *d = e->doms[i];
 
 		if (dom_balanced(d)) {
-			budget += (int64_t)d->actual_kib;
+			budget += (int64_t)d->actual_kib - d->offset_kib;
 			e->work[nb] = d;
 			d->policy_idx = nb;
 			e->items[nb].dmin_kib = d->dmin_kib;
@@ -1047,7 +1244,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 			e->items[nb].weight = d->weight;
 			nb++;
 		} else if (d->managed && d->mode == MODE_PINNED && d->state != DOM_UNCOOPERATIVE) {
-			budget += (int64_t)d->actual_kib - (int64_t)d->pin_kib;
+			budget += (int64_t)d->actual_kib - (int64_t)dom_aim(d, d->pin_kib);
 		} else {
 			budget -= (int64_t)dom_commitment(e, d);
 		}
@@ -1064,7 +1261,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 	for (i = 0; i < e->n; i++)
 		committed += dom_commitment(e, e->doms[i]);
 	pool_short = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)committed <
-		     (int64_t)c->pool_kib;
+		     (int64_t)h->pool_kib;
 
 	inc = calloc(e->n ? e->n : 1, sizeof(*inc));
 	if (!inc)
@@ -1149,6 +1346,28 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 					snprintf(d->reason, sizeof(d->reason), "%s", reason);
 				continue;
 			}
+			/* Oscillation damping: a goal that already reversed
+			 * twice, each time within the window, does not reverse
+			 * again until the window has passed since its last
+			 * change, unless the pool or a reservation needs it. */
+			d->damped = false;
+			if (c->oscillation_window_ms && d->reversals >= 2 && d->last_dir &&
+			    d->change_epoch == e->epoch &&
+			    (want > d->goal_kib ? 1 : -1) != d->last_dir &&
+			    now < d->last_change_ms + c->oscillation_window_ms &&
+			    !(want < d->goal_kib && (pool_short || resv_pending(e))) &&
+			    d->goal_kib >= d->dmin_kib && d->goal_kib <= d->ceiling_kib) {
+				char w[32];
+
+				d->damped = true;
+				snprintf(d->reason, sizeof(d->reason),
+					 "damped: goal reversed %u times in a row; %s held back until %s after its last change",
+					 d->reversals, size_format(want, a, sizeof(a)),
+					 duration_format(c->oscillation_window_ms, w, sizeof(w)));
+				out->next_wake_ms = u64_min(out->next_wake_ms,
+							    d->last_change_ms + c->oscillation_window_ms);
+				continue;
+			}
 			if (c->max_step_kib && u64_dist(want, d->goal_kib) > c->max_step_kib &&
 			    d->goal_kib >= d->dmin_kib && d->goal_kib <= d->ceiling_kib)
 				want = want > d->goal_kib ? d->goal_kib + c->max_step_kib
@@ -1165,6 +1384,10 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 				? (double)(d->actual_kib > d->dmin_kib ? d->actual_kib - d->dmin_kib : 0) /
 				  (double)(d->ceiling_kib - d->dmin_kib)
 				: 1.0;
+			/* Domains under pressure, and guests that need more than
+			 * their share, are served first. */
+			if (d->under_pressure || d->demand_role == 2)
+				inc[ninc].priority -= 2.0;
 			snprintf(inc[ninc].reason, sizeof(inc[ninc].reason), "%s", reason);
 			ninc++;
 		} else {
@@ -1176,12 +1399,13 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 	committed = 0;
 	for (i = 0; i < e->n; i++)
 		committed += dom_commitment(e, e->doms[i]);
-	avail = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)c->pool_kib -
+	avail = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)h->pool_kib -
 		(int64_t)committed - (int64_t)h->reserved_kib;
 	qsort(inc, ninc, sizeof(*inc), increase_cmp);
 	for (i = 0; i < ninc; i++) {
 		struct engine_dom *d = inc[i].d;
-		uint64_t from = u64_max(d->target_kib, d->actual_kib);
+		/* In target terms: what the domain holds or will hold. */
+		uint64_t from = u64_max(d->target_kib, add_offset(d->actual_kib, -d->offset_kib));
 		uint64_t grant = inc[i].want_kib;
 		int64_t cost;
 
@@ -1206,8 +1430,8 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 				 "waiting for free memory to grow (%.80s)", inc[i].reason);
 			continue;
 		}
-		if (d->maxmem_kib < grant + c->maxmem_slack_kib)
-			write_maxmem(d, grant + c->maxmem_slack_kib, out);
+		if (d->maxmem_kib < dom_maxmem_for(c, d, grant))
+			write_maxmem(d, dom_maxmem_for(c, d, grant), out);
 		goal_set(e, d, grant, now, inc[i].reason, out);
 		avail -= cost;
 	}
@@ -1221,7 +1445,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 
 		if (!d->managed || !d->has_target)
 			continue;
-		want = u64_max(d->goal_kib, d->target_kib) + c->maxmem_slack_kib;
+		want = dom_maxmem_for(c, d, u64_max(d->goal_kib, d->target_kib));
 		if (d->maxmem_kib > page_ceil(want))
 			write_maxmem(d, want, out);
 	}
@@ -1286,12 +1510,12 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 	}
 	h->committed_kib = committed;
 	h->available_kib = (int64_t)h->free_kib - (int64_t)h->outstanding_kib -
-			   (int64_t)c->pool_kib - (int64_t)committed;
+			   (int64_t)h->pool_kib - (int64_t)committed;
 	{
 		enum pressure_level p = PRESSURE_NONE;
 		struct engine_event *ev;
 
-		if (h->free_kib < c->pool_kib + h->outstanding_kib)
+		if (h->free_kib < h->pool_kib + h->outstanding_kib)
 			p = PRESSURE_CRITICAL;
 		else if (short_of_memory)
 			p = PRESSURE_TIGHT;
@@ -1320,7 +1544,8 @@ int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now,
 	e->host.free_kib = obs->free_kib;
 	e->host.scrub_kib = obs->scrub_kib;
 	e->host.outstanding_kib = obs->outstanding_kib;
-	e->host.pool_kib = e->conf.pool_kib;
+	e->low_mem_kib = obs->low_mem_virq_kib;
+	e->host.pool_kib = u64_max(e->conf.pool_kib, obs->low_mem_virq_kib);
 	e->host.paused = e->paused;
 	e->have_obs = true;
 
@@ -1335,6 +1560,7 @@ int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now,
 			d = table_insert(e, o->domid);
 			if (!d)
 				return -ENOMEM;
+			e->epoch++;
 			snprintf(d->name, sizeof(d->name), "%s", o->name);
 			restore_apply(e, d, now);
 			ev = event_add(out, EV_DOMAIN_NEW, d);
@@ -1360,6 +1586,7 @@ int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now,
 				snprintf(ev->text, sizeof(ev->text), "domain is gone");
 		}
 		action_add(out, ACT_FORGET, d->domid);
+		e->epoch++;
 		free(d);
 	}
 	e->n = j;
@@ -1398,6 +1625,8 @@ int engine_pin(struct engine *e, uint32_t domid, uint64_t target_kib, uint64_t n
 	size_t i;
 	int r;
 
+	e->epoch++;
+
 	if (!d) {
 		snprintf(err, errlen, "no domain %u", domid);
 		return -ENOENT;
@@ -1420,14 +1649,14 @@ int engine_pin(struct engine *e, uint32_t domid, uint64_t target_kib, uint64_t n
 	 * every other balanced domain could give down to its dynamic-min. */
 	if (target_kib > u64_max(d->actual_kib, d->target_kib)) {
 		can = (int64_t)e->host.free_kib - (int64_t)e->host.outstanding_kib -
-		      (int64_t)e->conf.pool_kib - (int64_t)e->host.reserved_kib;
+		      (int64_t)e->host.pool_kib - (int64_t)e->host.reserved_kib;
 		for (i = 0; i < e->n; i++) {
 			const struct engine_dom *o = e->doms[i];
 
 			if (o == d)
 				continue;
 			if (dom_balanced(o))
-				can += (int64_t)o->actual_kib - (int64_t)o->dmin_kib;
+				can += (int64_t)o->actual_kib - (int64_t)dom_aim(o, o->dmin_kib);
 			else
 				can -= (int64_t)dom_commitment(e, o);
 		}
@@ -1453,6 +1682,8 @@ int engine_pin(struct engine *e, uint32_t domid, uint64_t target_kib, uint64_t n
 int engine_unpin(struct engine *e, uint32_t domid, uint64_t now, char *err, size_t errlen)
 {
 	struct engine_dom *d = table_find(e, domid);
+
+	e->epoch++;
 
 	if (!d) {
 		snprintf(err, errlen, "no domain %u", domid);
@@ -1498,6 +1729,8 @@ int engine_set_policy(struct engine *e, uint32_t domid, const struct engine_poli
 	struct engine_policy np;
 	uint64_t smax, lo, hi;
 	char a[32], b[32], why[128];
+
+	e->epoch++;
 
 	if (!d) {
 		snprintf(err, errlen, "no domain %u", domid);
@@ -1560,6 +1793,7 @@ void engine_pause(struct engine *e, bool paused)
 {
 	e->paused = paused;
 	e->host.paused = paused;
+	e->epoch++;
 }
 
 /* ---- reservations ---- */
@@ -1640,6 +1874,17 @@ static struct engine_resv *resv_add(struct engine *e, uint32_t id)
 }
 
 /* Memory that active reservations keep out of the fair share, skipping one. */
+/* Some reservation is still waiting for memory to be freed. */
+static bool resv_pending(const struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_resv; i++)
+		if (e->resv[i].state == RESV_PENDING)
+			return true;
+	return false;
+}
+
 static uint64_t resv_held_total(const struct engine *e, const struct engine_resv *skip)
 {
 	uint64_t sum = 0;
@@ -1657,7 +1902,7 @@ static uint64_t resv_held_total(const struct engine *e, const struct engine_resv
 static int64_t host_capacity(const struct engine *e, const struct engine_dom *skip)
 {
 	int64_t can = (int64_t)e->host.free_kib - (int64_t)e->host.outstanding_kib -
-		      (int64_t)e->conf.pool_kib;
+		      (int64_t)e->host.pool_kib;
 	size_t i;
 
 	for (i = 0; i < e->n; i++) {
@@ -1666,9 +1911,9 @@ static int64_t host_capacity(const struct engine *e, const struct engine_dom *sk
 		if (o == skip)
 			continue;
 		if (dom_balanced(o))
-			can += (int64_t)o->actual_kib - (int64_t)o->dmin_kib;
+			can += (int64_t)o->actual_kib - (int64_t)dom_aim(o, o->dmin_kib);
 		else if (o->managed && o->mode == MODE_PINNED && o->state != DOM_UNCOOPERATIVE)
-			can += (int64_t)o->actual_kib - (int64_t)o->pin_kib;
+			can += (int64_t)o->actual_kib - (int64_t)dom_aim(o, o->pin_kib);
 		else
 			can -= (int64_t)dom_commitment(e, o);
 	}
@@ -1702,6 +1947,8 @@ int engine_reserve(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_
 	char a[32], b[32];
 	size_t i, active = 0;
 	int64_t can;
+
+	e->epoch++;
 
 	if (!min_kib || min_kib > max_kib || max_kib > SIZE_MAX_KIB) {
 		snprintf(err, errlen, "a reservation needs 0 < min <= max");
@@ -1756,6 +2003,7 @@ static void resv_end(struct engine *e, struct engine_resv *r, enum resv_state s,
 	r->held_kib = 0;
 	r->ended_ms = now;
 	resv_mark(e, r);
+	e->epoch++;
 }
 
 int engine_reservation_cancel(struct engine *e, uint32_t id, uint64_t now, char *err,
@@ -1781,6 +2029,8 @@ int engine_reservation_transfer(struct engine *e, uint32_t id, uint32_t domid, u
 {
 	struct engine_resv *r = resv_find(e, id);
 	const struct engine_dom *d = domid < 0x7ff0 ? table_find(e, domid) : NULL;
+
+	e->epoch++;
 
 	(void)now;
 	if (!r) {
@@ -1975,7 +2225,7 @@ static void resv_answer(struct engine *e, uint64_t now, struct engine_output *ou
 
 	/* Free beyond the pool once every increase written has landed (the
 	 * maxmem slack is the pool's to cover, as in the fair share). */
-	free_now = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)c->pool_kib;
+	free_now = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)h->pool_kib;
 	for (i = 0; i < e->n; i++) {
 		const struct engine_dom *d = e->doms[i];
 

@@ -14,7 +14,6 @@
 #define ENGINE_NAME_MAX 64
 #define ENGINE_DECISIONS 16      /* per-domain decision history kept */
 #define ENGINE_PAGE_KIB 4
-#define ENGINE_DEMAND_BUFFER_PCT 130 /* need = used x 1.3, as qmemman */
 
 enum dom_type { DOM_PV, DOM_PVH, DOM_HVM };
 
@@ -27,6 +26,9 @@ enum dom_state {
 	DOM_BUILDING,      /* not fully introduced yet (no name/static-max) */
 	DOM_DYING,         /* dying or shut down */
 };
+
+/* Where a domain's demand comes from. */
+enum report_source { REPORT_NONE, REPORT_DATA, REPORT_QUBES, REPORT_DOM0 };
 
 /* Where a bound came from, for explain. */
 enum bound_source { BOUND_DEFAULT, BOUND_XENSTORE, BOUND_CONFIG, BOUND_ADMIN };
@@ -50,6 +52,19 @@ struct engine_obs_domain {
 	 * only, as parsed by the backend; the engine judges plausibility. */
 	bool has_report;
 	uint64_t report_total_kib, report_free_kib;
+	/* Qubes' meminfo-writer (memory/meminfo): the KiB the guest uses,
+	 * swap included; digits only, as parsed by the backend. Used when
+	 * there is no data/meminfo report. */
+	bool has_qubes_report;
+	uint64_t qubes_used_kib;
+	/* memory/videoram (HVM, written by the toolstack): libxl's target
+	 * leaves it out, so tot_pages sits this much above memory/target. */
+	uint64_t videoram_kib;
+	/* dom0 only, read by balloond itself (trusted): memory pressure
+	 * stall information, "some avg10" in hundredths of a percent. dom0's
+	 * report above comes from its own /proc/meminfo. */
+	bool has_psi;
+	unsigned psi_some_avg10_centi;
 };
 
 struct engine_obs {
@@ -57,6 +72,7 @@ struct engine_obs {
 	uint64_t free_kib;
 	uint64_t scrub_kib;
 	uint64_t outstanding_kib;
+	uint64_t low_mem_virq_kib; /* Xen's low-memory alarm; the pool never goes below it */
 	const struct engine_obs_domain *doms; /* any order; domids unique */
 	size_t n;
 };
@@ -68,6 +84,7 @@ enum engine_action_type {
 	ACT_FORGET,       /* remove /tool/balloond/domain/<domid> */
 	ACT_PERSIST_RESV, /* write /tool/balloond/reservation/<domid = id> = value */
 	ACT_FORGET_RESV,  /* remove /tool/balloond/reservation/<domid = id> */
+	ACT_FLAG_UNCOOP,  /* kib 1: write memory/uncooperative = 1; kib 0: remove it */
 };
 
 struct engine_action {
@@ -147,9 +164,18 @@ struct engine_dom {
 	uint64_t goal_kib;          /* what balloond wants it to reach (target before re-arm nudges) */
 	uint64_t pin_kib;           /* when mode == MODE_PINNED */
 	bool has_demand;
+	enum report_source report_source; /* where the demand came from */
 	uint64_t used_kib;          /* what the guest reports using */
-	uint64_t demand_kib;        /* need = used x 1.3, within dmin..ceiling */
+	uint64_t demand_kib;        /* need = used x (1 + demand_buffer), within dmin..ceiling */
 	bool report_rejected;       /* the last report was implausible */
+	bool report_stale;          /* not renewed since the domain was resized */
+	bool under_pressure;        /* dom0: memory PSI at or above psi_threshold */
+	unsigned psi_centi;         /* dom0: the last PSI some avg10, 1/100 % */
+	int64_t offset_kib;         /* tot_pages - target at rest: videoram + learned */
+	int64_t learned_offset_kib; /* the learned part, within +-offset_max */
+	bool offset_learned;
+	bool damped;                /* a goal reversal is being held back (oscillation) */
+	unsigned reversals;         /* goal direction reversals, each within the window */
 	int64_t rate_kib_s;         /* measured, signed; 0 when unknown */
 	bool has_rate;
 	char reason[128];           /* why the current goal */
@@ -167,6 +193,15 @@ struct engine_dom {
 	unsigned rearms;
 	uint64_t maxmem_requested_kib; /* last setmaxmem we asked for (0 = none) */
 	uint64_t prev_written_kib;  /* to undo a failed write */
+	bool moved;                 /* actual changed since the target was last written */
+	uint64_t report_used_kib;   /* the accepted report */
+	uint64_t report_total_kib;  /* ... and the total it came with (data/meminfo) */
+	uint64_t report_ms;         /* when it was accepted (0 = none) */
+	uint64_t report_actual_kib; /* the domain's size then */
+	uint64_t report_true_ms;    /* when that size was last the domain's own */
+	int last_dir;               /* direction of the last goal change: -1, 0, 1 */
+	uint64_t last_change_ms;    /* when the goal last changed */
+	uint64_t change_epoch;      /* the engine's epoch then */
 	size_t policy_idx;          /* index into the policy items this round */
 	int demand_role;            /* this round: 0 none, 1 gave, 2 took */
 	bool pin_dirty;             /* pin/unpin to persist and report next step */
@@ -304,6 +339,7 @@ const char *dom_state_name(enum dom_state s);
 const char *dom_type_name(enum dom_type t);
 const char *bound_source_name(enum bound_source s);
 const char *pressure_name(enum pressure_level p);
+const char *report_source_name(enum report_source s);
 
 /* The policy core, exposed for tests and benchmarks: water-fill budget over
  * n domains so that each gets dmin + min(1, f*weight/100)*(ceiling-dmin)

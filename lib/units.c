@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "units.h"
@@ -242,4 +243,62 @@ int u64_parse_strict(const char *s, uint64_t max, uint64_t *ret)
 		return -ERANGE;
 	*ret = v;
 	return 0;
+}
+
+#define XEN_LOW_MEM_DEFAULT_KIB (UINT64_C(64) << 10)
+#define XEN_LOW_MEM_MAX_KIB (UINT64_C(1) << 20)
+
+/* One size as Xen's command line reads it, in bytes; false if garbage. */
+static bool xen_size_parse(const char *s, const char **end, uint64_t *ret)
+{
+	unsigned long long v;
+	unsigned shift = 10; /* no suffix: KiB */
+	char *e;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &e, 0);
+	if (errno)
+		return false;
+	switch (*e) {
+	case 'T': case 't': shift = 40; e++; break;
+	case 'G': case 'g': shift = 30; e++; break;
+	case 'M': case 'm': shift = 20; e++; break;
+	case 'K': case 'k': shift = 10; e++; break;
+	case 'B': case 'b': shift = 0; e++; break;
+	default: break;
+	}
+	if (*e && *e != ' ')
+		return false;
+	*ret = v > (UINT64_MAX >> shift) ? UINT64_MAX : (uint64_t)v << shift;
+	*end = e;
+	return true;
+}
+
+uint64_t xen_low_mem_virq_kib(const char *cmdline)
+{
+	static const char opt[] = "low_mem_virq_limit=";
+	uint64_t bytes = XEN_LOW_MEM_DEFAULT_KIB << 10, v, pages, p;
+	const char *s = cmdline, *end;
+
+	while (s && (s = strstr(s, opt))) {
+		bool at_word = s == cmdline || s[-1] == ' ';
+
+		s += sizeof(opt) - 1;
+		if (at_word && xen_size_parse(s, &end, &v)) {
+			bytes = v;
+			s = end;
+		}
+	}
+	if (bytes == 0)
+		return 0;
+	if (bytes > XEN_LOW_MEM_MAX_KIB << 10)
+		bytes = XEN_LOW_MEM_MAX_KIB << 10;
+	pages = bytes >> 12;
+	if (!pages)
+		pages = 1;
+	for (p = 1; p <= pages / 2; p <<= 1)
+		;
+	return p * 4;
 }

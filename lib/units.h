@@ -35,4 +35,11 @@ char *duration_format(uint64_t ms, char *buf, size_t len);
  * Returns 0, -EINVAL or -ERANGE. */
 int u64_parse_strict(const char *s, uint64_t max, uint64_t *ret);
 
+/* Xen's low-memory alarm (VIRQ_ENOMEM) threshold, in KiB, from the
+ * hypervisor's command line: the last low_mem_virq_limit=SIZE (Xen's size
+ * syntax: T, G, M, K or B suffix, none = KiB, 0x for hex), at most 1 GiB,
+ * rounded down to a power of two pages; 64 MiB when the option is absent
+ * or unreadable; 0 when it is 0 (the alarm is off). cmdline may be NULL. */
+uint64_t xen_low_mem_virq_kib(const char *cmdline);
+
 #endif

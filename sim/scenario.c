@@ -362,7 +362,8 @@ static int parse_domain(const struct ctx *c, const char *path, json_object *o,
 {
 	static const char *const keys[] = {"name",	 "type",	"width",       "memory",
 					   "static_max", "dynamic_min", "dynamic_max", "maxmem",
-					   "weight",	 "balloon",	"demand",      NULL};
+					   "weight",	 "balloon",	"demand",      "agent",
+					   "agent_stops", NULL};
 	json_object *v;
 	char p[PATH_LEN], s[16];
 	int64_t x;
@@ -445,6 +446,24 @@ static int parse_domain(const struct ctx *c, const char *path, json_object *o,
 		path_member(p, path, "balloon");
 		if (parse_balloon(c, p, v, &d->balloon) < 0)
 			return -EINVAL;
+	}
+	if ((v = member(o, "agent"))) {
+		path_member(p, path, "agent");
+		if (get_string(c, p, v, s, sizeof(s)) < 0)
+			return -EINVAL;
+		if (strcmp(s, "xe") == 0)
+			d->agent = SIM_AGENT_XE;
+		else if (strcmp(s, "qubes") == 0)
+			d->agent = SIM_AGENT_QUBES;
+		else
+			return bad(c, p, "\"%s\" is not one of xe, qubes", s);
+	}
+	if ((v = member(o, "agent_stops"))) {
+		path_member(p, path, "agent_stops");
+		if (get_time(c, p, v, &d->agent_stops_ms) < 0)
+			return -EINVAL;
+		if (!d->agent_stops_ms)
+			return bad(c, p, "must be above 0");
 	}
 	if ((v = member(o, "demand"))) {
 		path_member(p, path, "demand");
@@ -778,8 +797,10 @@ static const char *const audit_classes[] = {
 
 static int parse_expect(const struct ctx *c, json_object *o, struct scenario_expect *e)
 {
-	static const char *const keys[] = {"invariants", "converged_by", "reservations_ok",
-					   "audit_findings", NULL};
+	static const char *const keys[] = {"invariants",	      "converged_by",
+					   "reservations_ok",	      "audit_findings",
+					   "target_writes_at_most", "final_target",
+					   NULL};
 	json_object *v;
 	char p[PATH_LEN];
 	size_t n;
@@ -823,6 +844,51 @@ static int parse_expect(const struct ctx *c, json_object *o, struct scenario_exp
 			snprintf(f->fault_class, sizeof(f->fault_class), "%s", key);
 			f->count = (uint64_t)x;
 			e->n_audit_findings++;
+		}
+	}
+	if ((v = member(o, "target_writes_at_most"))) {
+		int64_t x;
+
+		if (get_int(c, "expect.target_writes_at_most", v, 0, INT64_MAX, &x) < 0)
+			return -EINVAL;
+		e->has_target_writes_max = true;
+		e->target_writes_max = (uint64_t)x;
+	}
+	if ((v = member(o, "final_target"))) {
+		static const char *const bound_keys[] = {"min", "max", NULL};
+
+		if (!json_object_is_type(v, json_type_object))
+			return bad(c, "expect.final_target", "must be an object, not %s",
+				   type_name(v));
+		n = (size_t)json_object_object_length(v);
+		e->final_targets = calloc(n ? n : 1, sizeof(*e->final_targets));
+		if (!e->final_targets)
+			return -ENOMEM;
+		json_object_object_foreach(v, key, val)
+		{
+			struct scenario_final_target *f = &e->final_targets[e->n_final_targets];
+			json_object *b;
+			char q[PATH_LEN];
+
+			path_member(p, "expect.final_target", key);
+			if (!name_ok(key) || strlen(key) >= sizeof(f->name))
+				return bad(c, p, "is not a domain name");
+			if (want_object(c, p, val, bound_keys) < 0)
+				return -EINVAL;
+			snprintf(f->name, sizeof(f->name), "%s", key);
+			if ((b = member(val, "min"))) {
+				path_member(q, p, "min");
+				if (get_size(c, q, b, &f->min_kib) < 0)
+					return -EINVAL;
+			}
+			if ((b = member(val, "max"))) {
+				path_member(q, p, "max");
+				if (get_size(c, q, b, &f->max_kib) < 0)
+					return -EINVAL;
+				if (f->max_kib < f->min_kib)
+					return bad(c, q, "is below min");
+			}
+			e->n_final_targets++;
 		}
 	}
 	return 0;
@@ -1159,6 +1225,7 @@ void scenario_free(struct scenario *s)
 	free(s->events);
 	free(s->config);
 	free(s->expect.audit_findings);
+	free(s->expect.final_targets);
 	memset(s, 0, sizeof(*s));
 }
 

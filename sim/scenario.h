@@ -48,6 +48,12 @@ struct scenario_finding_count {
 	uint64_t count;
 };
 
+/* expect.final_target: where a domain's memory/target must end up. */
+struct scenario_final_target {
+	char name[SIM_NAME_MAX];
+	uint64_t min_kib, max_kib; /* max 0 = no upper bound */
+};
+
 struct scenario_expect {
 	bool has_invariants;
 	bool invariants;
@@ -58,6 +64,10 @@ struct scenario_expect {
 	bool has_audit_findings;
 	struct scenario_finding_count *audit_findings;
 	size_t n_audit_findings;
+	bool has_target_writes_max;
+	uint64_t target_writes_max;  /* memory/target writes by balloond, at most */
+	struct scenario_final_target *final_targets;
+	size_t n_final_targets;
 };
 
 struct scenario {

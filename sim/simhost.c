@@ -274,6 +274,8 @@ struct dom {
 	struct sim_demand_point *demand;
 	size_t n_demand, next_demand;
 	uint64_t agent_last_ms;
+	enum sim_agent agent;
+	uint64_t agent_stops_ms;
 	bool total_written, free_written;
 	uint64_t total_value, free_value;
 	/* faults */
@@ -684,6 +686,8 @@ static void agent_report(struct simhost *h, struct dom *d, uint64_t t)
 	d->agent_last_ms = t;
 	if (!d->n_demand || !d->next_demand || halted(d))
 		return;
+	if (d->agent_stops_ms && t >= d->agent_stops_ms)
+		return;
 	idx = d->next_demand - 1;
 	used = d->demand[idx].used_kib;
 	total = d->tot_pages * SIM_PAGE_KIB;
@@ -696,6 +700,14 @@ static void agent_report(struct simhost *h, struct dom *d, uint64_t t)
 		}
 	}
 	freek = total > used ? total - used : 0;
+	if (d->agent == SIM_AGENT_QUBES) {
+		if (!d->free_written || d->free_value != used) {
+			xs_dom_write(h, d->domid, d->domid, "memory/meminfo", "%" PRIu64, used);
+			d->free_written = true;
+			d->free_value = used;
+		}
+		return;
+	}
 	if (!d->total_written || d->total_value != total) {
 		xs_dom_write(h, d->domid, d->domid, "data/meminfo_total", "%" PRIu64, total);
 		d->total_written = true;
@@ -762,7 +774,8 @@ static bool driver_goal(const struct dom *d, uint64_t *ret)
 	if (d->target_kib > (UINT64_C(1) << 50))
 		g = INT64_C(1) << 38;
 	else
-		g = ((int64_t)d->target_kib + d->b.offset_kib) / SIM_PAGE_KIB;
+		g = ((int64_t)d->target_kib + (d->type == SIM_HVM ? SIM_VIDEORAM_KIB : 0) +
+		     d->b.offset_kib) / SIM_PAGE_KIB;
 	if (g < 0)
 		g = 0;
 	if ((uint64_t)g > d->nperm)
@@ -1130,7 +1143,7 @@ static void vm_path(uint32_t domid, char *buf, size_t len)
 /* Build a domain (see simhost_create) with the given domid. */
 static int dom_create(struct simhost *h, const struct sim_domain_spec *spec, uint32_t domid)
 {
-	uint64_t smax, maxmem, pages, pfn, i, k;
+	uint64_t smax, maxmem, pages, pfn, i, k, target;
 	char vm[64], path[96];
 	struct dom *d;
 	bool idmap;
@@ -1191,6 +1204,8 @@ static int dom_create(struct simhost *h, const struct sim_domain_spec *spec, uin
 		d->rng = 1;
 	if (spec->n_demand)
 		memcpy(d->demand, spec->demand, spec->n_demand * sizeof(*d->demand));
+	d->agent = spec->agent;
+	d->agent_stops_ms = spec->agent_stops_ms;
 	d->n_demand = spec->n_demand;
 	for (i = 0; i < d->npfns; i++)
 		d->p2m[i] = idmap && i >= HOLE_START_FRAME && i < HOLE_END_FRAME
@@ -1234,16 +1249,20 @@ static int dom_create(struct simhost *h, const struct sim_domain_spec *spec, uin
 		xs_dom_write(h, 0, domid, "memory/dynamic-min", "%" PRIu64, spec->dynamic_min_kib);
 	if (spec->dynamic_max_kib)
 		xs_dom_write(h, 0, domid, "memory/dynamic-max", "%" PRIu64, spec->dynamic_max_kib);
-	if (d->type == SIM_HVM)
-		xs_dom_write(h, 0, domid, "memory/videoram", "%d", 8192);
-	xs_dom_write(h, 0, domid, "memory/target", "%" PRIu64, spec->memory_kib);
+	/* libxl leaves an HVM guest's videoram out of its target */
+	target = spec->memory_kib;
+	if (d->type == SIM_HVM) {
+		xs_dom_write(h, 0, domid, "memory/videoram", "%d", SIM_VIDEORAM_KIB);
+		target = target > SIM_VIDEORAM_KIB ? target - SIM_VIDEORAM_KIB : 0;
+	}
+	xs_dom_write(h, 0, domid, "memory/target", "%" PRIu64, target);
 	xs_dom_write(h, 0, domid, "data", "%s", "");
 	if (reads_target(d)) {
 		uint64_t goal;
 
 		/* the watch fires when the driver registers it */
 		d->has_target = true;
-		d->target_kib = spec->memory_kib;
+		d->target_kib = target;
 		if (driver_goal(d, &goal) && goal != d->tot_pages) {
 			d->st = DRV_START;
 			d->drv_next = h->now_ms;

@@ -21,7 +21,8 @@
  *   frees the frames and clears their M2P (batch end); increase = Xen
  *   allocates frames and sets their M2P (batch start), the guest sets its
  *   P2M (batch end). In between the batch is "in flight" (auditors must
- *   tolerate it). It aims at tot_pages = (target + offset) / 4 KiB and
+ *   tolerate it). It aims at tot_pages = (target + offset) / 4 KiB (HVM: target +
+ *   videoram + offset) and
  *   reacts only to a changed target value. A batch that moves nothing
  *   (max_pages, no free frame, a floor) is retried after 1, 2, 4, 8 s; after
  *   the 4th failed retry (about 15 s) the driver gives up until the target
@@ -31,7 +32,9 @@
  * - Guest agent (domains with a demand schedule): writes, as the guest,
  *   data/meminfo_total (tot_pages in KiB) and data/meminfo_free (total -
  *   used, at least 0) at each demand step, when its driver comes to rest,
- *   and at most once a second while it moves; only values that changed. A
+ *   and at most once a second while it moves; only values that changed.
+ *   A Qubes agent writes memory/meminfo (used KiB) instead, on change. An
+ *   agent that stops (agent_stops_ms) writes nothing from then on. A
  *   liar reports a tenth of its use at even demand steps (0, 2, ...) and an
  *   absurd total (64 times tot_pages, nothing free) at odd ones. */
 #ifndef BALLOOND_SIMHOST_H
@@ -50,6 +53,8 @@
 #define SIM_P2M_INVALID UINT64_MAX /* an M2P or P2M entry that maps nothing */
 #define SIM_P2M_IDENTITY (UINT64_C(1) << 62) /* a P2M entry mapping pfn 1:1 (MMIO) */
 #define SIM_NAME_MAX 64
+#define SIM_LOW_MEM_VIRQ_KIB (64 << 10) /* Xen's default low_mem_virq_limit */
+#define SIM_VIDEORAM_KIB 8192 /* an HVM guest's memory/videoram: tot_pages - target */
 
 enum sim_dom_type { SIM_PV, SIM_PVH, SIM_HVM };
 
@@ -74,6 +79,12 @@ struct sim_balloon {
 	int64_t offset_kib;   /* tot_pages - target at rest (firmware, videoram...) */
 };
 
+/* How a guest with a demand schedule reports it. */
+enum sim_agent {
+	SIM_AGENT_XE,    /* data/meminfo_total and _free (xe-guest-utilities) */
+	SIM_AGENT_QUBES, /* memory/meminfo = used KiB (Qubes' meminfo-writer) */
+};
+
 /* A guest's memory use over time: from at_ms on it uses used_kib. */
 struct sim_demand_point {
 	uint64_t at_ms;
@@ -93,6 +104,8 @@ struct sim_domain_spec {
 	struct sim_balloon balloon;
 	struct sim_demand_point *demand; /* owned by the spec holder; copied by simhost_create */
 	size_t n_demand;
+	enum sim_agent agent;
+	uint64_t agent_stops_ms;     /* 0 = never; from then on the agent writes nothing */
 };
 
 struct sim_physinfo {
@@ -126,7 +139,8 @@ struct simxs *simhost_xs(struct simhost *h);
 /* Build a domain like libxl (after advancing the host to now_ms): claim and
  * allocate frames (in runs), build its P2M and the M2P, set max_pages
  * (maxmem_kib or memory + 1M), write /local/domain/N/{name,domid,vm,
- * memory/static-max,memory/target,memory/videoram (HVM: 8192),
+ * memory/static-max,memory/target (HVM: memory - videoram, as libxl),
+ * memory/videoram (HVM: 8192),
  * memory/dynamic-min|max when given, data} and /vm/<uuid>/name, and fire
  * @introduceDomain. Domids count up from 1 and are never reused. Names are
  * 1-63 of A-Z a-z 0-9 _ . -. Returns 0 and the new domid, -ENOMEM (not

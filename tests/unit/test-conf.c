@@ -24,7 +24,8 @@
 static const char *const all_main_keys[] = {
 	"socket", "read_group", "backend", "scenario", "log_level", "pool", "maxmem_slack",
 	"deadband", "max_step", "reach_tolerance", "surplus", "poll_interval", "stall_timeout",
-	"uncooperative_timeout", "manage_dom0", "max_message", "max_clients",
+	"uncooperative_timeout", "manage_dom0", "demand_buffer", "demand_interval", "demand_stale",
+	"psi_threshold", "offset_max", "oscillation_window", "max_message", "max_clients",
 	"max_clients_per_uid", "client_timeout", "audit_interval", "audit_settle", "audit_examples",
 };
 
@@ -83,6 +84,12 @@ static void assert_same_settings(const struct conf *a, const struct conf *b)
 	assert_int_equal(a->stall_timeout_ms, b->stall_timeout_ms);
 	assert_int_equal(a->uncooperative_timeout_ms, b->uncooperative_timeout_ms);
 	assert_int_equal(a->manage_dom0, b->manage_dom0);
+	assert_int_equal(a->demand_buffer_pct, b->demand_buffer_pct);
+	assert_int_equal(a->demand_interval_ms, b->demand_interval_ms);
+	assert_int_equal(a->demand_stale_ms, b->demand_stale_ms);
+	assert_int_equal(a->psi_threshold_pct, b->psi_threshold_pct);
+	assert_int_equal(a->offset_max_kib, b->offset_max_kib);
+	assert_int_equal(a->oscillation_window_ms, b->oscillation_window_ms);
 	assert_int_equal(a->max_message, b->max_message);
 	assert_int_equal(a->max_clients, b->max_clients);
 	assert_int_equal(a->max_clients_per_uid, b->max_clients_per_uid);
@@ -116,6 +123,12 @@ static void conf_init_sets_every_documented_default(void **state)
 	assert_int_equal(c.stall_timeout_ms, 5000);
 	assert_int_equal(c.uncooperative_timeout_ms, 20000);
 	assert_false(c.manage_dom0);
+	assert_int_equal(c.demand_buffer_pct, 30);
+	assert_int_equal(c.demand_interval_ms, 1000);
+	assert_int_equal(c.demand_stale_ms, 300000);
+	assert_int_equal(c.psi_threshold_pct, 10);
+	assert_int_equal(c.offset_max_kib, MIB(8));
+	assert_int_equal(c.oscillation_window_ms, 60000);
 	assert_int_equal(c.max_message, 65536);
 	assert_int_equal(c.max_clients, 64);
 	assert_int_equal(c.max_clients_per_uid, 16);
@@ -426,6 +439,12 @@ static const struct bad_value bad_values[] = {
 	{"balloond", "audit_interval", "10", "is not a duration"},
 	{"balloond", "audit_settle", "11m", "is too long (at most 10m)"},
 	{"balloond", "audit_examples", "0", "is out of range (1..1000)"},
+	{"balloond", "demand_buffer", "401", "is out of range (0..400)"},
+	{"balloond", "demand_buffer", "-1", "is not a whole number"},
+	{"balloond", "psi_threshold", "0", "is out of range (1..100)"},
+	{"balloond", "offset_max", "2G", "is too large (at most 1G)"},
+	{"balloond", "demand_stale", "0", "is too short (at least 1s)"},
+	{"balloond", "oscillation_window", "2h", "is too long (at most 1h)"},
 	{"balloond", "audit_examples", "1001", "is out of range (1..1000)"},
 	{"defaults", "dynamic_min", "101%", "is above 100% of static-max"},
 	{"defaults", "dynamic_min", "-1%", "is not a percentage"},

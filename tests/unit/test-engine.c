@@ -1022,6 +1022,439 @@ static void set_policy_overrides_bounds_and_is_persisted_and_restored(void **sta
 	host_free(&h);
 }
 
+/* ---- demand sources, rate limits, staleness, offsets, damping ---- */
+
+static void qubes_meminfo_is_a_demand_report_checked_like_any_other(void **state)
+{
+	static const uint64_t bad[] = {0, 9 * GIB}; /* nothing; more than twice static-max */
+	struct host h;
+	struct engine_obs_domain *a;
+	const struct engine_dom *d;
+	size_t i;
+
+	host_init(&h, 64 * MIB);
+	a = host_add(&h, 1, "qube", 2 * GIB, 1 * GIB, 4 * GIB);
+	a->has_qubes_report = true;
+	a->qubes_used_kib = 2 * GIB; /* swap included: needs 2.6G */
+	host_start(&h);
+	step(&h, 1000);
+	d = engine_find(h.e, 1);
+	assert_true(d->has_demand);
+	assert_int_equal(d->report_source, REPORT_QUBES);
+	assert_int_equal(d->used_kib, 2 * GIB);
+	assert_int_equal(d->demand_kib, 2 * GIB + 2 * GIB / 100 * 30 + 2 * GIB % 100 * 30 / 100 + 4 -
+					    (2 * GIB / 100 * 130 + 2 * GIB % 100 * 130 / 100) % 4);
+	/* a data/meminfo report wins over memory/meminfo */
+	a->has_report = true;
+	a->report_total_kib = 2 * GIB;
+	a->report_free_kib = 2 * GIB - 1200 * MIB;
+	step(&h, 3000);
+	assert_int_equal(engine_find(h.e, 1)->report_source, REPORT_DATA);
+	assert_int_equal(engine_find(h.e, 1)->used_kib, 1200 * MIB);
+	host_free(&h);
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		host_init(&h, 64 * MIB);
+		a = host_add(&h, 1, "qube", 2 * GIB, 1 * GIB, 4 * GIB);
+		a->has_qubes_report = true;
+		a->qubes_used_kib = bad[i];
+		host_start(&h);
+		step(&h, 1000);
+		assert_false(engine_find(h.e, 1)->has_demand);
+		assert_true(engine_find(h.e, 1)->report_rejected);
+		host_free(&h);
+	}
+}
+
+static void demand_buffer_is_configurable(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *a;
+
+	host_init(&h, 64 * MIB);
+	h.conf.demand_buffer_pct = 0;
+	a = host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	a->has_report = true;
+	a->report_total_kib = 2 * GIB;
+	a->report_free_kib = 2 * GIB - 1500 * MIB;
+	host_start(&h);
+	step(&h, 1000);
+	assert_int_equal(engine_find(h.e, 1)->demand_kib, 1500 * MIB);
+	host_free(&h);
+}
+
+static void a_guest_rewriting_its_report_is_heard_once_per_interval(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *a;
+	uint64_t t;
+
+	host_init(&h, 64 * MIB);
+	h.conf.demand_interval_ms = 1000;
+	a = host_add(&h, 1, "noisy", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "other", 2 * GIB, 1 * GIB, 4 * GIB);
+	a->has_report = true;
+	a->report_total_kib = 2 * GIB;
+	a->report_free_kib = 1 * GIB;
+	host_start(&h);
+	step(&h, 1000);
+	assert_int_equal(engine_find(h.e, 1)->used_kib, 1 * GIB);
+	/* a new value every 10 ms: none is taken before the interval ends,
+	 * and the engine asks to look again when it does */
+	for (t = 1010; t < 2000; t += 10) {
+		a->report_free_kib = (t / 10 % 2) ? 512 * MIB : 1536 * MIB;
+		step(&h, t);
+		assert_int_equal(engine_find(h.e, 1)->used_kib, 1 * GIB);
+		assert_true(h.out.next_wake_ms <= 2000);
+		assert_null(target_of(&h, 1));
+	}
+	a->report_free_kib = 512 * MIB;
+	step(&h, 2000);
+	assert_int_equal(engine_find(h.e, 1)->used_kib, 1536 * MIB);
+	host_free(&h);
+}
+
+static void a_report_not_renewed_after_a_resize_goes_stale(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *a;
+
+	host_init(&h, 64 * MIB);
+	h.conf.demand_stale_ms = 60000;
+	a = host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	a->has_report = true;
+	a->report_total_kib = 2 * GIB;
+	a->report_free_kib = 1 * GIB;
+	host_start(&h);
+	step(&h, 1000);
+	assert_true(engine_find(h.e, 1)->has_demand);
+	/* the same size long after: still true */
+	step(&h, 120000);
+	assert_true(engine_find(h.e, 1)->has_demand);
+	assert_false(engine_find(h.e, 1)->report_stale);
+	/* resized by an admin, and the agent says nothing for a minute */
+	a->tot_kib = 1536 * MIB;
+	h.obs.free_kib += 512 * MIB;
+	step(&h, 130000);
+	assert_true(engine_find(h.e, 1)->has_demand);
+	step(&h, 200000);
+	assert_false(engine_find(h.e, 1)->has_demand);
+	assert_true(engine_find(h.e, 1)->report_stale);
+	/* a fresh report from the agent counts again */
+	a->report_total_kib = 1536 * MIB;
+	a->report_free_kib = 512 * MIB;
+	step(&h, 201000);
+	assert_true(engine_find(h.e, 1)->has_demand);
+	assert_false(engine_find(h.e, 1)->report_stale);
+	host_free(&h);
+}
+
+static void dom0_under_memory_pressure_is_given_more_and_served_first(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *d0;
+	const struct engine_dom *d;
+
+	host_init(&h, 64 * MIB + 512 * MIB);
+	h.conf.manage_dom0 = true;
+	host_add(&h, 1, "guest", 2 * GIB, 1 * GIB, 4 * GIB);
+	d0 = host_add(&h, 0, "Domain-0", 2 * GIB, 1 * GIB, 4 * GIB);
+	d0->has_psi = true;
+	d0->psi_some_avg10_centi = 2500; /* 25% */
+	host_start(&h);
+	step(&h, 1000);
+	d = engine_find(h.e, 0);
+	assert_true(d->under_pressure);
+	assert_true(d->has_demand);
+	assert_true(d->demand_kib >= 2 * GIB + 2 * GIB * 3 / 10 - 4);
+	/* both grow into the spare memory, dom0 first */
+	assert_non_null(target_of(&h, 0));
+	assert_non_null(target_of(&h, 1));
+	assert_true(action_index(&h, ACT_SET_TARGET, 0) < action_index(&h, ACT_SET_TARGET, 1));
+	host_free(&h);
+
+	/* below the threshold it is an ordinary domain */
+	host_init(&h, 64 * MIB);
+	h.conf.manage_dom0 = true;
+	d0 = host_add(&h, 0, "Domain-0", 2 * GIB, 1 * GIB, 4 * GIB);
+	d0->has_psi = true;
+	d0->psi_some_avg10_centi = 999;
+	host_start(&h);
+	step(&h, 1000);
+	assert_false(engine_find(h.e, 0)->under_pressure);
+	assert_false(engine_find(h.e, 0)->has_demand);
+	host_free(&h);
+}
+
+static void xen_low_memory_alarm_raises_the_pool(void **state)
+{
+	struct host h;
+	struct engine_host hs;
+
+	host_init(&h, 64 * MIB);
+	h.conf.pool_kib = 16 * MIB;
+	h.obs.low_mem_virq_kib = 64 * MIB;
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	engine_host_status(h.e, &hs);
+	assert_int_equal(hs.pool_kib, 64 * MIB);
+	/* nothing is free beyond that pool: no growth */
+	assert_null(target_of(&h, 1));
+	host_free(&h);
+}
+
+/* Every guest moves fully to where it settles: target + offset (within
+ * maxmem); free memory follows. */
+static void settle_with_offset(struct host *h, int64_t offset)
+{
+	size_t j;
+
+	for (j = 0; j < h->obs.n; j++) {
+		struct engine_obs_domain *o = &h->doms[j];
+		uint64_t to = (uint64_t)((int64_t)o->target_kib + offset);
+
+		if (to > o->max_kib)
+			to = o->max_kib;
+		h->obs.free_kib += o->tot_kib;
+		h->obs.free_kib -= to;
+		o->tot_kib = to;
+	}
+}
+
+/* Step every 250 ms from t0 to t_end; after each step the guests follow. */
+static void run_with_offset(struct host *h, uint64_t t0, uint64_t t_end, int64_t offset)
+{
+	uint64_t t;
+
+	for (t = t0; t <= t_end; t += 250) {
+		step(h, t);
+		apply_targets(h, false);
+		settle_with_offset(h, offset);
+	}
+}
+
+/* One guest pinned at 2G that settles at 2G + offset; stepped to t_end.
+ * True if the engine persisted that offset on the way. */
+static bool pinned_guest_settles(struct host *h, int64_t offset, uint64_t t_end)
+{
+	char err[128];
+	bool persisted = false;
+	uint64_t t;
+	size_t i;
+
+	assert_int_equal(engine_pin(h->e, 1, 2 * GIB, 1000, NULL, NULL, err, sizeof(err)), 0);
+	for (t = 1000; t <= t_end; t += 250) {
+		step(h, t);
+		for (i = 0; i < h->out.n_actions; i++) {
+			const struct engine_action *a = &h->out.actions[i];
+
+			if (a->type == ACT_PERSIST && a->domid == 1 && strcmp(a->key, "offset") == 0) {
+				char want[32];
+
+				snprintf(want, sizeof(want), "%lld", (long long)offset);
+				assert_string_equal(a->value, want);
+				persisted = true;
+			}
+		}
+		apply_targets(h, false);
+		settle_with_offset(h, offset);
+	}
+	return persisted;
+}
+
+static void an_offset_is_learned_at_rest_persisted_and_restored(void **state)
+{
+	struct host h;
+	const struct engine_dom *d;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "a", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 500);
+	assert_true(pinned_guest_settles(&h, -3 * (int64_t)MIB, 12000));
+	d = engine_find(h.e, 1);
+	assert_true(d->offset_learned);
+	assert_int_equal(d->offset_kib, -3 * (int64_t)MIB);
+	assert_int_equal(d->state, DOM_IDLE);
+	assert_int_equal(d->rearms, 0);
+	host_free(&h);
+
+	/* restored after a restart (and damaged values refused): at rest at
+	 * target - 3M is reached at once */
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "a", 2 * GIB - 3 * MIB, 1 * GIB, 4 * GIB);
+	h.doms[0].target_kib = 2 * GIB;
+	host_start(&h);
+	assert_int_equal(engine_restore(h.e, 1, "offset", "-3072"), 0);
+	assert_int_equal(engine_restore(h.e, 1, "offset", "--1"), -EINVAL);
+	assert_int_equal(engine_restore(h.e, 1, "offset", "99999999999"), -EINVAL);
+	assert_int_equal(engine_restore(h.e, 1, "offset", "-"), -EINVAL);
+	step(&h, 1000);
+	d = engine_find(h.e, 1);
+	assert_int_equal(d->offset_kib, -3 * (int64_t)MIB);
+	assert_int_equal(d->state, DOM_IDLE);
+	host_free(&h);
+}
+
+static void a_balloon_at_rest_far_from_its_target_is_stalled_not_offset(void **state)
+{
+	struct host h;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "a", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 500);
+	assert_false(pinned_guest_settles(&h, -100 * (int64_t)MIB, 8000)); /* 100M off */
+	assert_int_equal(engine_find(h.e, 1)->state, DOM_STALLED);
+	assert_false(engine_find(h.e, 1)->offset_learned);
+	host_free(&h);
+}
+
+static void hvm_videoram_is_part_of_the_offset_and_of_maxmem(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *o;
+	const struct engine_dom *d;
+	const struct engine_action *a;
+
+	host_init(&h, 64 * MIB + 1 * GIB);
+	o = host_add(&h, 1, "win", 2 * GIB + 8 * MIB, 1 * GIB, 4 * GIB);
+	o->type = DOM_HVM;
+	o->videoram_kib = 8 * MIB;
+	o->target_kib = 2 * GIB; /* libxl: tot_pages = target + videoram */
+	o->max_kib = 2 * GIB + 9 * MIB;
+	host_start(&h);
+	step(&h, 1000);
+	d = engine_find(h.e, 1);
+	assert_int_equal(d->offset_kib, 8 * (int64_t)MIB);
+	/* it grows into the spare 1G, with maxmem covering target +
+	 * videoram + slack */
+	/* the videoram is already allocated: the whole spare 1G goes to the
+	 * target */
+	a = target_of(&h, 1);
+	assert_non_null(a);
+	assert_true(a->kib <= 3 * GIB);
+	assert_true(a->kib >= 3 * GIB - 4 * MIB);
+	assert_non_null(find_action(&h, ACT_SET_MAXMEM, 1));
+	assert_int_equal(find_action(&h, ACT_SET_MAXMEM, 1)->kib, a->kib + 8 * MIB + 1 * MIB);
+	run_with_offset(&h, 1250, 3000, 8 * MIB);
+	assert_int_equal(engine_find(h.e, 1)->state, DOM_IDLE);
+	host_free(&h);
+}
+
+static void an_uncooperative_domain_is_flagged_and_unflagged(void **state)
+{
+	struct host h;
+	const struct engine_action *a;
+	bool flagged = false;
+	uint64_t t;
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "stuck", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "thin", 1 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	for (t = 1000; t <= 30000; t += 250) {
+		step(&h, t);
+		a = find_action(&h, ACT_FLAG_UNCOOP, 1);
+		if (a) {
+			assert_int_equal(a->kib, 1);
+			assert_false(flagged);
+			flagged = true;
+		}
+		apply_targets(&h, false);
+	}
+	assert_true(flagged);
+	assert_int_equal(engine_find(h.e, 1)->state, DOM_UNCOOPERATIVE);
+	h.doms[0].tot_kib = h.doms[0].target_kib;
+	h.obs.free_kib += 3 * GIB - h.doms[0].target_kib;
+	step(&h, 30250);
+	a = find_action(&h, ACT_FLAG_UNCOOP, 1);
+	assert_non_null(a);
+	assert_int_equal(a->kib, 0);
+	host_free(&h);
+}
+
+/* Two guests whose reports swing back and forth every 3 s. */
+static unsigned swing(struct host *h, uint64_t from, uint64_t to, bool *damped)
+{
+	unsigned changes = 0;
+	uint64_t t;
+
+	for (t = from; t < to; t += 250) {
+		bool high = (t / 3000) % 2;
+
+		h->doms[0].report_free_kib = high ? 0 : 2 * GIB - 1100 * MIB;
+		h->doms[1].report_free_kib = high ? 2 * GIB - 1100 * MIB : 0;
+		h->doms[0].report_total_kib = h->doms[1].report_total_kib = 2 * GIB;
+		step(h, t);
+		changes += target_of(h, 1) != NULL;
+		*damped |= engine_find(h->e, 1)->damped;
+		apply_targets(h, true);
+	}
+	return changes;
+}
+
+static void oscillating_demand_is_damped_until_the_window_passes(void **state)
+{
+	struct host h;
+	unsigned undamped, damped_changes;
+	bool damped = false;
+
+	host_init(&h, 64 * MIB);
+	h.conf.oscillation_window_ms = 0;
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB)->has_report = true;
+	host_add(&h, 2, "b", 2 * GIB, 1 * GIB, 4 * GIB)->has_report = true;
+	host_start(&h);
+	undamped = swing(&h, 1000, 61000, &damped);
+	assert_false(damped);
+	host_free(&h);
+
+	host_init(&h, 64 * MIB);
+	h.conf.oscillation_window_ms = 60000;
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB)->has_report = true;
+	host_add(&h, 2, "b", 2 * GIB, 1 * GIB, 4 * GIB)->has_report = true;
+	host_start(&h);
+	damped_changes = swing(&h, 1000, 61000, &damped);
+	assert_true(damped);
+	assert_non_null(strstr(engine_find(h.e, 1)->reason, "damped"));
+	/* a flip every 3 s for a minute: about 20 target changes undamped;
+	 * damped, the domain changes direction twice, then holds */
+	assert_true(undamped >= 15);
+	assert_true(damped_changes <= 4);
+	host_free(&h);
+}
+
+static void damping_never_delays_what_an_event_asks_for(void **state)
+{
+	struct host h;
+	bool damped = false;
+	uint32_t id;
+	char err[256];
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB)->has_report = true;
+	host_add(&h, 2, "b", 2 * GIB, 1 * GIB, 4 * GIB)->has_report = true;
+	host_start(&h);
+	swing(&h, 1000, 16000, &damped);
+	assert_true(damped);
+	/* a reservation cancelled is a new picture: the guests grow back at
+	 * once, damping or not */
+	h.doms[0].has_report = h.doms[1].has_report = false;
+	assert_int_equal(engine_reserve(h.e, 1 * GIB, 1 * GIB, 600000, 16000, &id, err,
+					sizeof(err)), 0);
+	step(&h, 16000);
+	apply_targets(&h, true);
+	step(&h, 16250);
+	apply_targets(&h, true);
+	assert_int_equal(engine_reservation_cancel(h.e, id, 16500, err, sizeof(err)), 0);
+	step(&h, 16500);
+	assert_non_null(target_of(&h, 1));
+	assert_non_null(target_of(&h, 2));
+	assert_false(engine_find(h.e, 1)->damped);
+	host_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1057,6 +1490,18 @@ int main(void)
 		cmocka_unit_test(cancel_ends_a_reservation_once),
 		cmocka_unit_test(restored_reservation_is_kept_and_damaged_records_ignored),
 		cmocka_unit_test(set_policy_overrides_bounds_and_is_persisted_and_restored),
+		cmocka_unit_test(qubes_meminfo_is_a_demand_report_checked_like_any_other),
+		cmocka_unit_test(demand_buffer_is_configurable),
+		cmocka_unit_test(a_guest_rewriting_its_report_is_heard_once_per_interval),
+		cmocka_unit_test(a_report_not_renewed_after_a_resize_goes_stale),
+		cmocka_unit_test(dom0_under_memory_pressure_is_given_more_and_served_first),
+		cmocka_unit_test(xen_low_memory_alarm_raises_the_pool),
+		cmocka_unit_test(an_offset_is_learned_at_rest_persisted_and_restored),
+		cmocka_unit_test(a_balloon_at_rest_far_from_its_target_is_stalled_not_offset),
+		cmocka_unit_test(hvm_videoram_is_part_of_the_offset_and_of_maxmem),
+		cmocka_unit_test(an_uncooperative_domain_is_flagged_and_unflagged),
+		cmocka_unit_test(oscillating_demand_is_damped_until_the_window_passes),
+		cmocka_unit_test(damping_never_delays_what_an_event_asks_for),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -557,6 +557,29 @@ static void random_strings_are_refused_unless_well_formed(void **state)
 	}
 }
 
+static void xen_low_mem_virq_follows_the_hypervisor_command_line(void **state)
+{
+	(void)state;
+	assert_int_equal(xen_low_mem_virq_kib(NULL), 64 * 1024);
+	assert_int_equal(xen_low_mem_virq_kib(""), 64 * 1024);
+	assert_int_equal(xen_low_mem_virq_kib("console=com1 dom0_mem=512M"), 64 * 1024);
+	assert_int_equal(xen_low_mem_virq_kib("low_mem_virq_limit=128M"), 128 * 1024);
+	/* no suffix is KiB, as Xen reads sizes; rounded down to a power of two */
+	assert_int_equal(xen_low_mem_virq_kib("low_mem_virq_limit=100000"), 64 * 1024);
+	assert_int_equal(xen_low_mem_virq_kib("a=1 low_mem_virq_limit=0x20000 b=2"), 128 * 1024);
+	assert_int_equal(xen_low_mem_virq_kib("low_mem_virq_limit=3G"), 1024 * 1024);
+	assert_int_equal(xen_low_mem_virq_kib("low_mem_virq_limit=0"), 0);
+	assert_int_equal(xen_low_mem_virq_kib("low_mem_virq_limit=1b"), 4);
+	/* the last one counts; garbage and other words are ignored */
+	assert_int_equal(xen_low_mem_virq_kib("low_mem_virq_limit=32M low_mem_virq_limit=256M"),
+			 256 * 1024);
+	assert_int_equal(xen_low_mem_virq_kib("low_mem_virq_limit=lots"), 64 * 1024);
+	assert_int_equal(xen_low_mem_virq_kib("low_mem_virq_limit=12Q"), 64 * 1024);
+	assert_int_equal(xen_low_mem_virq_kib("xlow_mem_virq_limit=8M"), 64 * 1024);
+	assert_int_equal(xen_low_mem_virq_kib("low_mem_virq_limit=99999999999999999999999"),
+			 64 * 1024);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +602,7 @@ int main(void)
 		cmocka_unit_test(u64_parse_strict_refuses_signs_spaces_and_junk),
 		cmocka_unit_test(u64_parse_strict_refuses_values_above_max),
 		cmocka_unit_test(random_strings_are_refused_unless_well_formed),
+		cmocka_unit_test(xen_low_mem_virq_follows_the_hypervisor_command_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
