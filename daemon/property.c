@@ -56,9 +56,6 @@ static const struct {
 	unsigned flag;
 	const char *what;
 } known_gaps[] = {
-	{SCENGEN_NO_OFFSETS, "balloon offsets: the engine does not learn tot_pages - target "
-			     "(POLICY 7), so a guest resting 8M below its target sits below "
-			     "dynamic-min"},
 	{SCENGEN_NO_BOUND_WRITES, "xs-writes into memory/dynamic-min|max: \"0\" in dynamic-max "
 				  "makes dynamic-min and the ceiling 0 and the guest is "
 				  "ballooned to 0 KiB; garbage in dynamic-min falls back to a "

@@ -1046,7 +1046,10 @@ static void goal_set(const struct engine *e, struct engine_dom *d, uint64_t kib,
 		}
 	}
 	d->goal_kib = kib;
-	write_target(d, kib, now, out);
+	/* memory/target may hold it already (a re-arm nudge landed on it):
+	 * never write a value that changes nothing. */
+	if (d->written_kib != kib)
+		write_target(d, kib, now, out);
 	/* A new goal is a fresh chance: restart the progress clock. */
 	d->last_progress_ms = now;
 	d->stalled_since_ms = 0;

@@ -2101,5 +2101,6 @@ int simhost_balloon_status(const struct simhost *h, uint32_t domid, struct sim_b
 	ret->moved_kib = d->moved_pages * SIM_PAGE_KIB;
 	ret->rate_kib_s = d->b.rate_kib_s;
 	ret->withdrawn_pages = d->w;
+	ret->offset_kib = d->b.offset_kib + (d->type == SIM_HVM ? SIM_VIDEORAM_KIB : 0);
 	return 0;
 }

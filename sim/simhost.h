@@ -276,6 +276,7 @@ struct sim_balloon_status {
 	uint64_t moved_kib;       /* in total, both directions */
 	uint64_t rate_kib_s;      /* resolved rate */
 	uint64_t withdrawn_pages; /* taken away by injected faults */
+	int64_t offset_kib;       /* where it rests: tot - target (offset, HVM videoram) */
 };
 int simhost_balloon_status(const struct simhost *h, uint32_t domid,
 			   struct sim_balloon_status *ret);
