@@ -1379,7 +1379,7 @@ static int cmd_set_policy(struct memctl *m, const struct cmd_entry *cmd, int arg
 static int cmd_explain(struct memctl *m, const struct cmd_entry *cmd, int argc, char **argv)
 {
 	json_object *params = domain_params(cmd, argv[0]), *reply = NULL, *result = NULL;
-	const char *reason, *state, *mode, *report = NULL;
+	const char *reason, *state, *mode, *report = NULL, *source = NULL;
 	char name[128], r1[CELL_MAX], s1[32], m1[32], a[32], t[32], err[256];
 	int64_t actual, target = 0, used = 0, demand = 0;
 	bool tnull = false, unull = true, dnull = true;
@@ -1413,13 +1413,34 @@ static int cmd_explain(struct memctl *m, const struct cmd_entry *cmd, int argc, 
 	       tnull ? "unset" : fmt_kib(target, t, sizeof(t)), fmt_kib(actual, a, sizeof(a)),
 	       sanitize(mode, m1, sizeof(m1), 0), sanitize(state, s1, sizeof(s1), 0));
 	printf("decided by: %s\n", sanitize(reason, r1, sizeof(r1), 0));
-	if (!unull && !dnull)
-		printf("demand:     uses %s by its own report, needs %s (used x 1.3)\n",
-		       fmt_kib(used, a, sizeof(a)), fmt_kib(demand, t, sizeof(t)));
+	if (json_object_object_get_ex(result, "report_source", &v) &&
+	    json_object_is_type(v, json_type_string))
+		source = json_object_get_string(v);
+	if (!unull && !dnull && report && strcmp(report, "used") == 0)
+		printf("demand:     uses %s by its own report (%s), needs %s (used + demand_buffer)\n",
+		       fmt_kib(used, a, sizeof(a)), sanitize(source ? source : "?", r1, sizeof(r1), 0),
+		       fmt_kib(demand, t, sizeof(t)));
+	else if (!unull && !dnull)
+		printf("demand:     under memory pressure: needs %s\n", fmt_kib(demand, t, sizeof(t)));
 	else
-		printf("demand:     %s\n", report && strncmp(report, "rejected", 8) == 0
-					       ? "its report was rejected as implausible"
-					       : "no report: the weighted fair share decides");
+		printf("demand:     %s\n",
+		       report && strncmp(report, "rejected", 8) == 0
+			       ? "its report was rejected as implausible"
+		       : report && strcmp(report, "stale") == 0
+			       ? "its report is stale (not renewed since it was resized): the weighted fair share decides"
+			       : "no report: the weighted fair share decides");
+	if (json_object_object_get_ex(result, "offset", &v) && json_object_is_type(v, json_type_int) &&
+	    json_object_get_int64(v) != 0) {
+		int64_t off = json_object_get_int64(v);
+		json_object *l = NULL;
+
+		json_object_object_get_ex(result, "offset_learned", &l);
+		printf("offset:     rests %s%s from its target (%s)\n", off < 0 ? "-" : "+",
+		       fmt_kib((uint64_t)(off < 0 ? -off : off), a, sizeof(a)),
+		       l && json_object_get_boolean(l) ? "learned at rest" : "videoram");
+	}
+	if (json_object_object_get_ex(result, "damped", &v) && json_object_get_boolean(v))
+		printf("damping:    its target reversed too often: held back for now\n");
 	if (strcmp(state, "uncooperative") == 0)
 		printf("state:      uncooperative: counted as it is, not asked to give memory\n");
 	else if (strcmp(state, "stalled") == 0)

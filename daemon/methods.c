@@ -75,7 +75,21 @@ static json_object *dom_to_json(const struct engine_dom *dom, bool detail, uint6
 		json_object_object_add(o, "bounds", b);
 		json_object_object_add(o, "reason", json_object_new_string(dom->reason));
 		json_object_object_add(o, "report", json_object_new_string(
-			dom->has_demand ? "used" : dom->report_rejected ? "rejected (implausible)" : "none"));
+			dom->report_rejected ? "rejected (implausible)"
+			: dom->report_stale ? "stale"
+			: dom->has_demand && dom->report_source != REPORT_NONE ? "used"
+			: "none"));
+		json_object_object_add(o, "report_source",
+				       dom->report_source == REPORT_NONE
+					       ? NULL
+					       : json_object_new_string(
+							 report_source_name(dom->report_source)));
+		json_object_object_add(o, "offset", json_object_new_int64(dom->offset_kib));
+		json_object_object_add(o, "offset_learned",
+				       json_object_new_boolean(dom->offset_learned));
+		json_object_object_add(o, "under_pressure",
+				       json_object_new_boolean(dom->under_pressure));
+		json_object_object_add(o, "damped", json_object_new_boolean(dom->damped));
 		for (i = 0; (dec = engine_dom_decision(dom, i)); i++) {
 			json_object *j = json_object_new_object();
 

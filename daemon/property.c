@@ -27,10 +27,9 @@
  *    dynamic-min.
  * A failing seed is printed with the command that reproduces it alone.
  *
- * Known gaps: parts of a history that break a property because of an open
- * engine bug (or an invariant that cannot tell the scenario's doing from
- * balloond's) are left out unless BALLOOND_PROPERTY_ALL=1; the list is
- * printed with every run; remove an entry once its bug is fixed. */
+ * Nothing generated is left out: offsets, hostile writes into the bounds
+ * and admin pins (set-target, external writes of memory/target) are all
+ * part of the histories. */
 #include "config.h"
 
 #include <errno.h>
@@ -51,21 +50,6 @@
 #define TOLERANCE_KIB 1024 /* reach_tolerance's default; scengen never sets it */
 #define PAGE_KIB 4
 #define COUNT_MAX 1000000
-
-static const struct {
-	unsigned flag;
-	const char *what;
-} known_gaps[] = {
-	{SCENGEN_NO_BOUND_WRITES, "xs-writes into memory/dynamic-min|max: \"0\" in dynamic-max "
-				  "makes dynamic-min and the ceiling 0 and the guest is "
-				  "ballooned to 0 KiB; garbage in dynamic-min falls back to a "
-				  "higher default and the guest is below it while it grows"},
-	{SCENGEN_NO_PINS, "admin pins (set-target, numeric xs-writes into memory/target): "
-			  "an external raise above the maxmem balloond lowered never gets "
-			  "maxmem raised; an increase toward a pin is written in partial "
-			  "steps; a pinned uncooperative guest is re-armed with its old goal; "
-			  "an external \"0\" is adopted as a pin at 0 KiB"},
-};
 
 struct prop_stats {
 	unsigned runs, failed, cooperative, converged, mixed_converged, overcommitted;
@@ -359,8 +343,7 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 	struct scengen_opts opts;
 	struct prop_stats st = {0};
 	uint64_t first, count, k, t0 = mono_ms();
-	const char *env = getenv("BALLOOND_PROPERTY_ALL");
-	bool all = env && strcmp(env, "1") == 0;
+	const char *env;
 	char repro_env[96];
 
 	if (parse_seeds(seed_s, count_s, &first, &count) < 0) {
@@ -380,12 +363,6 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 			env);
 		return 2;
 	}
-	if (!all) {
-		size_t i;
-
-		for (i = 0; i < sizeof(known_gaps) / sizeof(*known_gaps); i++)
-			opts.exclude |= known_gaps[i].flag;
-	}
 	if (print) {
 		struct scengen_info info;
 		char *text;
@@ -399,7 +376,7 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 		free(text);
 		return 0;
 	}
-	snprintf(repro_env, sizeof(repro_env), "%s", all ? "BALLOOND_PROPERTY_ALL=1 " : "");
+	repro_env[0] = '\0';
 	if (getenv("BALLOOND_PROPERTY_MAX_HOST"))
 		snprintf(repro_env + strlen(repro_env), sizeof(repro_env) - strlen(repro_env),
 			 "BALLOOND_PROPERTY_MAX_HOST=%.16s ", getenv("BALLOOND_PROPERTY_MAX_HOST"));
@@ -450,8 +427,5 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 	       st.cooperative, st.converged ? st.converge_s_sum / st.converged : 0.0,
 	       st.mixed_converged, st.runs - st.cooperative, st.overcommitted, st.virtual_s,
 	       st.target_writes, (double)(mono_ms() - t0) / 1000.0);
-	for (k = 0; !all && k < sizeof(known_gaps) / sizeof(*known_gaps); k++)
-		printf("left out (known gap; BALLOOND_PROPERTY_ALL=1 includes it): %s\n",
-		       known_gaps[k].what);
 	return st.failed ? 1 : 0;
 }

@@ -185,10 +185,13 @@ static void check_host(struct sim_run *r)
 		/* A guest that rests below its target by nature (its offset,
 		 * as the simulated guest really has it) is not below dmin by
 		 * balloond's doing while its target is not. */
+		/* Nor is one still growing toward a target at or above a
+		 * dynamic-min that was just raised. */
 		if (d->managed && d->mode == MODE_AUTO && d->state != DOM_UNCOOPERATIVE &&
 		    (int64_t)(d->actual_kib + c->reach_tolerance_kib) <
 			    (int64_t)d->dmin_kib + sim_negative_offset(r, d->domid) &&
-		    d->target_kib >= d->dmin_kib)
+		    d->target_kib >= d->dmin_kib &&
+		    !(d->state == DOM_CONVERGING && d->actual_kib < d->target_kib))
 			violation(r, "domain %s below dynamic-min: %" PRIu64 " < %" PRIu64 " KiB",
 				  d->name, d->actual_kib, d->dmin_kib);
 		if (d->managed && d->state != DOM_UNCOOPERATIVE && d->state != DOM_IDLE)

@@ -13,6 +13,11 @@
 #define DOM0_DEFAULT_DMIN_KIB (UINT64_C(1) << 20) /* 1 GiB */
 #define RESTORE_MAX 65536
 
+/* engine_dom.pin_dirty */
+#define PIN_DIRTY_EVENT 1u /* report the pin or unpin */
+#define PIN_DIRTY_MODE 2u  /* persist mode */
+#define PIN_DIRTY_VALUE 4u /* persist pin */
+
 struct restore_entry {
 	uint32_t domid;
 	char key[16];
@@ -146,10 +151,13 @@ static uint64_t with_buffer(uint64_t kib, unsigned pct)
 }
 
 /* Where tot_pages settles for a target: the target plus the domain's offset
- * (videoram, firmware and what the guest kernel keeps outside its balloon). */
+ * (videoram, firmware and what the guest kernel keeps outside its balloon),
+ * never above static-max, which its memory map cannot grow past. */
 static uint64_t dom_aim(const struct engine_dom *d, uint64_t target_kib)
 {
-	return add_offset(target_kib, d->offset_kib);
+	uint64_t aim = add_offset(target_kib, d->offset_kib);
+
+	return d->static_max_kib && aim > d->static_max_kib ? d->static_max_kib : aim;
 }
 
 /* ---- output ---- */
@@ -644,7 +652,8 @@ static uint64_t bound_resolve(const struct conf_bound *b, uint64_t static_max)
 }
 
 /* Work out dmin/dmax/ceiling and their sources: a [domain NAME] section
- * wins over XenStore (toolstack), which wins over [defaults]. */
+ * wins over XenStore (toolstack), which wins over [defaults]. A XenStore
+ * bound of 0 means none (never "balloon it to nothing"). */
 static void dom_bounds(const struct engine *e, struct engine_dom *d,
 		       const struct engine_obs_domain *o)
 {
@@ -658,7 +667,7 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 	} else if (sec && sec->dynamic_min.set) {
 		d->dmin_kib = bound_resolve(&sec->dynamic_min, smax);
 		d->dmin_source = BOUND_CONFIG;
-	} else if (o->has_xs_dmin) {
+	} else if (o->has_xs_dmin && o->xs_dmin_kib >= ENGINE_PAGE_KIB) {
 		d->dmin_kib = o->xs_dmin_kib;
 		d->dmin_source = BOUND_XENSTORE;
 	} else {
@@ -673,7 +682,7 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 	} else if (sec && sec->dynamic_max.set) {
 		d->dmax_kib = bound_resolve(&sec->dynamic_max, smax);
 		d->dmax_source = BOUND_CONFIG;
-	} else if (o->has_xs_dmax) {
+	} else if (o->has_xs_dmax && o->xs_dmax_kib >= ENGINE_PAGE_KIB) {
 		d->dmax_kib = o->xs_dmax_kib;
 		d->dmax_source = BOUND_XENSTORE;
 	} else {
@@ -685,6 +694,8 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 	if (d->offset_kib > d->learned_offset_kib)
 		d->ceiling_kib = add_offset(d->ceiling_kib,
 					    -(d->offset_kib - d->learned_offset_kib));
+	d->ceiling_kib = page_floor(d->ceiling_kib);
+	d->dmin_kib = page_ceil(d->dmin_kib);
 	if (d->dmin_kib > d->ceiling_kib)
 		d->dmin_kib = d->ceiling_kib;
 	d->weight = sec && sec->weight_set ? sec->weight : def->weight_set ? def->weight : 100;
@@ -734,10 +745,12 @@ static void pin_domain(struct engine_dom *d, uint64_t kib, uint64_t now, const c
 		ev->new_kib = kib;
 		snprintf(ev->text, sizeof(ev->text), "%s", why);
 	}
+	if (d->mode != MODE_PINNED)
+		action_persist(out, d->domid, "mode", "pinned");
+	if (d->mode != MODE_PINNED || d->pin_kib != kib)
+		action_persist(out, d->domid, "pin", "%" PRIu64, kib);
 	d->mode = MODE_PINNED;
 	d->pin_kib = kib;
-	action_persist(out, d->domid, "mode", "pinned");
-	action_persist(out, d->domid, "pin", "%" PRIu64, kib);
 	decision_log(d, now, d->has_target, d->goal_kib, kib, why);
 }
 
@@ -798,6 +811,9 @@ static void dom_demand(const struct engine *e, struct engine_dom *d,
 			d->report_true_ms = now;
 		else if (src == REPORT_DATA && now >= d->report_true_ms + c->demand_stale_ms)
 			d->report_stale = true;
+		else if (src == REPORT_DATA) /* look again when it would go stale */
+			out->next_wake_ms = u64_min(out->next_wake_ms,
+						    d->report_true_ms + c->demand_stale_ms);
 	}
 	if (src == REPORT_NONE || d->report_rejected)
 		d->report_ms = 0;
@@ -932,7 +948,9 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 		d->last_progress_ms = now;
 		d->has_rate = false;
 		d->rate_kib_s = 0;
-	} else if (d->last_sample_ms && dist < last_dist) {
+	} else if (d->last_sample_ms && dist + ENGINE_PAGE_KIB < last_dist) {
+		/* More than a page closer: following a re-arm nudge of one
+		 * page is not progress. */
 		if (d->state == DOM_UNCOOPERATIVE)
 			uncoop_flag(d, false, out);
 		set_state(d, DOM_CONVERGING, out, "balloon moving toward target");
@@ -1284,11 +1302,12 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 				ev->new_kib = d->pin_kib;
 				snprintf(ev->text, sizeof(ev->text), "%s", d->reason);
 			}
-			action_persist(out, d->domid, "mode", "%s",
-				       d->mode == MODE_PINNED ? "pinned" : "auto");
-			if (d->mode == MODE_PINNED)
+			if (d->pin_dirty & PIN_DIRTY_MODE)
+				action_persist(out, d->domid, "mode", "%s",
+					       d->mode == MODE_PINNED ? "pinned" : "auto");
+			if (d->mode == MODE_PINNED && (d->pin_dirty & PIN_DIRTY_VALUE))
 				action_persist(out, d->domid, "pin", "%" PRIu64, d->pin_kib);
-			d->pin_dirty = false;
+			d->pin_dirty = 0;
 		}
 
 		if (d->pol_dirty) {
@@ -1298,8 +1317,26 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 			action_persist(out, d->domid, "policy", "%s", v);
 			d->pol_dirty = false;
 		}
-		if (!d->managed || d->state == DOM_UNCOOPERATIVE)
+		if (!d->managed)
 			continue;
+		if (d->state == DOM_UNCOOPERATIVE) {
+			/* Not asked to give; but what its re-arms write follows
+			 * the bounds and the pin as they are now. */
+			uint64_t g = d->goal_kib;
+
+			if (d->mode == MODE_PINNED)
+				g = d->pin_kib;
+			else if (g > d->ceiling_kib)
+				g = d->ceiling_kib;
+			else if (g < d->dmin_kib)
+				g = d->dmin_kib;
+			if (g != d->goal_kib) {
+				decision_log(d, now, true, d->goal_kib, g,
+					     "uncooperative: goal follows its bounds or pin");
+				d->goal_kib = g;
+			}
+			continue;
+		}
 		if (d->mode == MODE_PINNED) {
 			want = d->pin_kib;
 			snprintf(reason, sizeof(reason), "pinned at %s by admin",
@@ -1411,6 +1448,7 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 		uint64_t from = u64_max(d->target_kib, add_offset(d->actual_kib, -d->offset_kib));
 		uint64_t grant = inc[i].want_kib;
 		int64_t cost;
+		char a[32];
 
 		if (grant > from) {
 			cost = (int64_t)(grant - from);
@@ -1425,6 +1463,14 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 		/* While donors are still shrinking, grow in large chunks
 		 * (a quarter of the way at least) rather than by every
 		 * page that frees up: fewer XenStore writes. */
+		/* A pin is written whole, once there is room for it: an admin
+		 * who set 2G should not read 1.6G in memory/target. */
+		if (grant < inc[i].want_kib && d->mode == MODE_PINNED) {
+			snprintf(d->reason, sizeof(d->reason),
+				 "pinned at %s by admin: waiting for memory to be freed",
+				 size_format(inc[i].want_kib, a, sizeof(a)));
+			continue;
+		}
 		if (grant < inc[i].want_kib &&
 		    (grant <= d->goal_kib ||
 		     grant - d->goal_kib < u64_max(c->deadband_kib,
@@ -1439,6 +1485,31 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 		avail -= cost;
 	}
 	free(inc);
+
+	/* A pin written by someone else (xenstore-write, not xl mem-set) may
+	 * be above the maxmem balloond lowered: raise it once the host has
+	 * the room, as libxl would have. */
+	for (i = 0; i < e->n && !e->paused; i++) {
+		struct engine_dom *d = e->doms[i];
+		uint64_t need, have;
+		int64_t extra;
+
+		if (!d->managed || d->mode != MODE_PINNED || d->state == DOM_UNCOOPERATIVE ||
+		    d->target_kib != d->pin_kib)
+			continue;
+		need = page_ceil(dom_maxmem_for(c, d, d->pin_kib));
+		have = u64_max(d->maxmem_kib, d->actual_kib);
+		if (d->maxmem_kib >= need || d->maxmem_requested_kib >= need)
+			continue;
+		extra = need > have ? (int64_t)(need - have) : 0;
+		if (extra > avail) {
+			snprintf(d->reason, sizeof(d->reason),
+				 "pinned above its maxmem: waiting for memory to raise it");
+			continue;
+		}
+		write_maxmem(d, need, out);
+		avail -= extra;
+	}
 
 	/* maxmem never stays above target + slack, so a guest cannot populate
 	 * pages back or past its target (and grab the pool) on its own. */
@@ -1673,12 +1744,13 @@ int engine_pin(struct engine *e, uint32_t domid, uint64_t target_kib, uint64_t n
 		}
 	}
 	snprintf(why, sizeof(why), "pinned at %s by admin", size_format(target_kib, t, sizeof(t)));
+	/* Persisted next step, only what changed (no write repeats a value). */
+	d->pin_dirty |= PIN_DIRTY_EVENT | (d->mode != MODE_PINNED ? PIN_DIRTY_MODE : 0) |
+			(d->mode != MODE_PINNED || d->pin_kib != target_kib ? PIN_DIRTY_VALUE : 0);
 	d->mode = MODE_PINNED;
 	d->pin_kib = target_kib;
 	decision_log(d, now, true, d->goal_kib, target_kib, why);
 	snprintf(d->reason, sizeof(d->reason), "%s", why);
-	/* Persistence of the pin goes out with the next step's actions. */
-	d->pin_dirty = true;
 	return 0;
 }
 
@@ -1700,7 +1772,7 @@ int engine_unpin(struct engine *e, uint32_t domid, uint64_t now, char *err, size
 	d->pin_kib = 0;
 	decision_log(d, now, true, d->goal_kib, d->goal_kib, "unpinned by admin");
 	snprintf(d->reason, sizeof(d->reason), "unpinned: back to %s", domain_mode_name(d->mode));
-	d->pin_dirty = true;
+	d->pin_dirty |= PIN_DIRTY_EVENT | PIN_DIRTY_MODE;
 	return 0;
 }
 

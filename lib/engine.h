@@ -204,7 +204,7 @@ struct engine_dom {
 	uint64_t change_epoch;      /* the engine's epoch then */
 	size_t policy_idx;          /* index into the policy items this round */
 	int demand_role;            /* this round: 0 none, 1 gave, 2 took */
-	bool pin_dirty;             /* pin/unpin to persist and report next step */
+	unsigned pin_dirty;         /* pin/unpin to report next step; PIN_DIRTY_* to persist */
 	struct engine_policy pol;   /* admin overrides (memctl set-policy) */
 	bool pol_dirty;             /* persist the overrides next step */
 	bool seen;                  /* mark for the merge */

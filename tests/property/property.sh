@@ -9,8 +9,7 @@
 #   BALLOOND_PROPERTY_SEEDS=1..2000 BALLOOND_PROPERTY_MAX_HOST=64G make check TESTS=tests/property/property.sh
 # BALLOOND_PROPERTY_SEEDS is FIRST..LAST or FIRST (with BALLOOND_PROPERTY_COUNT);
 # BALLOOND_PROPERTY_MAX_HOST is the largest host (up to 256G; ~7 ms of CPU per
-# GiB and run, more for hosts that balloon much); BALLOOND_PROPERTY_ALL=1 also
-# generates what the known engine gaps would fail on (listed in the output).
+# GiB and run, more for hosts that balloon much).
 set -u
 builddir=${top_builddir:-.}
 seeds=${BALLOOND_PROPERTY_SEEDS:-1..100}
