@@ -1030,28 +1030,19 @@ static int xen_set_pod_target(struct backend_xen *b, const xc_domaininfo_t *info
 	return 0;
 }
 
-/* Write memory/target the way libxl does: in a transaction that first
- * checks the key exists (never creating an orphan directory for a domain
- * that has gone), with the PoD target for HVM/PVH, retried on conflicts.
- * kib is the value the balloon driver aims for; unlike `xl mem-set`,
- * nothing (videoram) is subtracted here. */
-static int xen_set_target(struct backend *bk, uint32_t domid, uint64_t kib)
+/* One write to a domain's directory the way libxl does it: in a transaction
+ * that first checks memory/target exists (never creating an orphan
+ * directory for a domain that has gone), retried on conflicts. op runs
+ * inside the transaction; 0 or -errno (-ENOENT: no such domain). */
+typedef int (*xen_tx_op)(struct backend_xen *b, xs_transaction_t t, void *arg);
+
+static int xen_domain_tx(struct backend_xen *b, uint32_t domid, xen_tx_op op, void *arg)
 {
-	struct backend_xen *b = (struct backend_xen *)bk;
-	xc_domaininfo_t info;
-	char path[64], val[32];
+	char path[64];
 	unsigned int len, tries;
 	int r, e;
 
-	if (domid >= XEN_DOMID_LIMIT)
-		return -EINVAL;
-	if (!b->xs)
-		return -ENOTCONN;
-	r = xen_domain_info(b, domid, &info);
-	if (r < 0)
-		return r;
 	snprintf(path, sizeof(path), XEN_LOCAL "/%u/memory/target", domid);
-	snprintf(val, sizeof(val), "%" PRIu64, kib);
 	for (tries = 0; tries < XEN_TX_RETRIES; tries++) {
 		xs_transaction_t t;
 		char *cur;
@@ -1068,18 +1059,10 @@ static int xen_set_target(struct backend *bk, uint32_t domid, uint64_t kib)
 			return e == ENOENT ? -ENOENT : xen_xs_error(b, e);
 		}
 		free(cur);
-		if (info.flags & XEN_DOMINF_hvm_guest) {
-			r = xen_set_pod_target(b, &info, kib);
-			if (r < 0) {
-				xs_transaction_end(b->xs, t, true);
-				return r;
-			}
-		}
-		errno = 0;
-		if (!xs_write(b->xs, t, path, val, (unsigned int)strlen(val))) {
-			e = errno_or_eio();
+		r = op(b, t, arg);
+		if (r < 0) {
 			xs_transaction_end(b->xs, t, true);
-			return xen_xs_error(b, e);
+			return r;
 		}
 		errno = 0;
 		if (xs_transaction_end(b->xs, t, false))
@@ -1089,6 +1072,85 @@ static int xen_set_target(struct backend *bk, uint32_t domid, uint64_t kib)
 			return xen_xs_error(b, e);
 	}
 	return -EAGAIN;
+}
+
+struct xen_target_op {
+	const xc_domaininfo_t *info;
+	uint64_t kib;
+};
+
+static int xen_target_op(struct backend_xen *b, xs_transaction_t t, void *arg)
+{
+	const struct xen_target_op *o = arg;
+	char path[64], val[32];
+	int r;
+
+	if (o->info->flags & XEN_DOMINF_hvm_guest) {
+		r = xen_set_pod_target(b, o->info, o->kib);
+		if (r < 0)
+			return r;
+	}
+	snprintf(path, sizeof(path), XEN_LOCAL "/%u/memory/target", o->info->domain);
+	snprintf(val, sizeof(val), "%" PRIu64, o->kib);
+	errno = 0;
+	if (!xs_write(b->xs, t, path, val, (unsigned int)strlen(val)))
+		return xen_xs_error(b, errno_or_eio());
+	return 0;
+}
+
+/* Write memory/target the way libxl does (xen_domain_tx), with the PoD
+ * target for HVM/PVH. kib is the value the balloon driver aims for; unlike
+ * `xl mem-set`, nothing (videoram) is subtracted here. */
+static int xen_set_target(struct backend *bk, uint32_t domid, uint64_t kib)
+{
+	struct backend_xen *b = (struct backend_xen *)bk;
+	xc_domaininfo_t info;
+	struct xen_target_op op;
+	int r;
+
+	if (domid >= XEN_DOMID_LIMIT)
+		return -EINVAL;
+	if (!b->xs)
+		return -ENOTCONN;
+	r = xen_domain_info(b, domid, &info);
+	if (r < 0)
+		return r;
+	op.info = &info;
+	op.kib = kib;
+	return xen_domain_tx(b, domid, xen_target_op, &op);
+}
+
+struct xen_flag_op {
+	uint32_t domid;
+	bool on;
+};
+
+static int xen_flag_op(struct backend_xen *b, xs_transaction_t t, void *arg)
+{
+	const struct xen_flag_op *o = arg;
+	char path[80];
+
+	snprintf(path, sizeof(path), XEN_LOCAL "/%u/memory/uncooperative", o->domid);
+	errno = 0;
+	if (o->on ? xs_write(b->xs, t, path, "1", 1) : xs_rm(b->xs, t, path))
+		return 0;
+	if (!o->on && errno == ENOENT)
+		return 0;
+	return xen_xs_error(b, errno_or_eio());
+}
+
+/* memory/uncooperative (squeezed's flag for the toolstack), written or
+ * removed like memory/target. */
+static int xen_flag_uncooperative(struct backend *bk, uint32_t domid, bool on)
+{
+	struct backend_xen *b = (struct backend_xen *)bk;
+	struct xen_flag_op op = {domid, on};
+
+	if (domid >= XEN_DOMID_LIMIT)
+		return -EINVAL;
+	if (!b->xs)
+		return -ENOTCONN;
+	return xen_domain_tx(b, domid, xen_flag_op, &op);
 }
 
 /* The hypervisor's cap. xc_domain_setmaxmem takes KiB; the engine adds
@@ -1106,55 +1168,6 @@ static int xen_set_maxmem(struct backend *bk, uint32_t domid, uint64_t kib)
 }
 
 /* A key balloond may use as one path component. */
-/* memory/uncooperative, in a transaction that requires memory/target (so
- * no directory is made for a domain that has gone). */
-static int xen_flag_uncooperative(struct backend *bk, uint32_t domid, bool on)
-{
-	struct backend_xen *b = (struct backend_xen *)bk;
-	char target[64], flag[80];
-	unsigned int len, tries;
-	int e;
-
-	if (domid >= XEN_DOMID_LIMIT)
-		return -EINVAL;
-	if (!b->xs)
-		return -ENOTCONN;
-	snprintf(target, sizeof(target), XEN_LOCAL "/%u/memory/target", domid);
-	snprintf(flag, sizeof(flag), XEN_LOCAL "/%u/memory/uncooperative", domid);
-	for (tries = 0; tries < XEN_TX_RETRIES; tries++) {
-		xs_transaction_t t;
-		char *cur;
-		bool ok;
-
-		errno = 0;
-		t = xs_transaction_start(b->xs);
-		if (t == XBT_NULL)
-			return xen_xs_error(b, errno_or_eio());
-		errno = 0;
-		cur = xs_read(b->xs, t, target, &len);
-		if (!cur) {
-			e = errno_or_eio();
-			xs_transaction_end(b->xs, t, true);
-			return e == ENOENT ? -ENOENT : xen_xs_error(b, e);
-		}
-		free(cur);
-		errno = 0;
-		ok = on ? xs_write(b->xs, t, flag, "1", 1) : xs_rm(b->xs, t, flag);
-		if (!ok && !(!on && errno == ENOENT)) {
-			e = errno_or_eio();
-			xs_transaction_end(b->xs, t, true);
-			return xen_xs_error(b, e);
-		}
-		errno = 0;
-		if (xs_transaction_end(b->xs, t, false))
-			return 0;
-		e = errno_or_eio();
-		if (e != EAGAIN)
-			return xen_xs_error(b, e);
-	}
-	return -EAGAIN;
-}
-
 static bool xen_key_ok(const char *key)
 {
 	size_t i;

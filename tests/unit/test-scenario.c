@@ -495,6 +495,19 @@ static const struct {
 	{"{\"host\": {\"memory\": \"4G\"}, \"domains\": [{\"name\": \"a\", \"memory\": \"2G\"}, "
 	 "{\"name\": \"b\", \"memory\": \"2G\"}]}",
 	 "domains[1].memory: the host's memory is used up by this domain"},
+	{"{\"host\": {\"memory\": \"4G\"}, \"domains\": [{\"name\": \"a\", \"memory\": \"1G\", "
+	 "\"agent\": \"vmtools\"}]}",
+	 "domains[0].agent: \"vmtools\" is not one of xe, qubes"},
+	{"{\"host\": {\"memory\": \"4G\"}, \"domains\": [{\"name\": \"a\", \"memory\": \"1G\", "
+	 "\"agent_stops\": 0}]}",
+	 "domains[0].agent_stops: must be above 0"},
+	{"{\"host\": {\"memory\": \"4G\"}, \"expect\": {\"final_target\": {\"a\": {\"min\": \"2G\", "
+	 "\"max\": \"1G\"}}}}",
+	 "expect.final_target.a.max: is below min"},
+	{"{\"host\": {\"memory\": \"4G\"}, \"expect\": {\"final_target\": {\"a\": {\"least\": \"2G\"}}}}",
+	 "least"},
+	{"{\"host\": {\"memory\": \"4G\"}, \"expect\": {\"target_writes_at_most\": -1}}",
+	 "expect.target_writes_at_most"},
 	/* balloon */
 	{"{\"host\": {\"memory\": \"4G\"}, \"domains\": [{\"name\": \"a\", \"memory\": \"1G\", "
 	 "\"balloon\": {\"behavior\": \"lazy\"}}]}",

@@ -94,6 +94,10 @@ SAMPLER=$!
 t0=$(xt_now)
 if start_balloond; then
 	xt_ok balloond-start "$(xt_since "$t0") s, backend $(memctl --json hello | jq -r .backend)"
+	# Xen's low-memory alarm, from the hypervisor's command line (none
+	# given here: Xen's default 64M); the pool is never below it.
+	lm=$(sed -n 's/.*low-memory alarm at \([0-9]*\) MiB.*/\1/p' "$LOG" | head -n 1)
+	if [ "$lm" = 64 ]; then xt_ok low-mem-virq "64 MiB read from Xen"; else xt_fail low-mem-virq "log says '$lm'"; fi
 else
 	xt_fail balloond-start
 	xt_finish
