@@ -656,7 +656,9 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 			return bad(
 				c, p,
 				"\"%s\" is not one of M2P_MISMATCH, M2P_INVALID_FOR_MAPPED, "
-				"P2M_ALIAS, P2M_UNOWNED_MFN, P2M_MFN_OUT_OF_RANGE, MFN_CROSS_CLAIM",
+				"M2P_SHARED_IN_PV, M2P_OUT_OF_RANGE, P2M_ALIAS, MFN_CROSS_CLAIM, "
+				"P2M_UNOWNED_MFN, P2M_MFN_OUT_OF_RANGE, P2M_IDENTITY_MISMATCH, "
+				"P2M_STRUCTURE_ERROR, PAGE_COUNT_DELTA",
 				ev->fault_class);
 		return 0;
 	case SCN_TRANSFER:

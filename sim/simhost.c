@@ -281,6 +281,7 @@ struct dom {
 	/* faults */
 	struct dfault *faults;
 	size_t nfaults, capfaults;
+	bool p2m_unreadable; /* P2M_STRUCTURE_ERROR: hidden from the auditor's views */
 	/* scheduling */
 	uint64_t next_ms;
 	size_t hpos;
@@ -382,11 +383,24 @@ int sim_dom_type_parse(const char *s, enum sim_dom_type *ret)
 }
 
 static const char *const fault_names[] = {
-	"M2P_MISMATCH",	   "M2P_INVALID_FOR_MAPPED", "P2M_ALIAS",
-	"P2M_UNOWNED_MFN", "P2M_MFN_OUT_OF_RANGE",   "MFN_CROSS_CLAIM",
+	"M2P_MISMATCH",		 "M2P_INVALID_FOR_MAPPED", "P2M_ALIAS",	       "P2M_UNOWNED_MFN",
+	"P2M_MFN_OUT_OF_RANGE",	 "MFN_CROSS_CLAIM",	   "M2P_SHARED_IN_PV", "M2P_OUT_OF_RANGE",
+	"P2M_IDENTITY_MISMATCH", "P2M_STRUCTURE_ERROR",	   "PAGE_COUNT_DELTA",
 };
 
-enum fault_kind { F_M2P_MISMATCH, F_M2P_INVALID, F_ALIAS, F_UNOWNED, F_OUT_OF_RANGE, F_CROSS };
+enum fault_kind {
+	F_M2P_MISMATCH,
+	F_M2P_INVALID,
+	F_ALIAS,
+	F_UNOWNED,
+	F_OUT_OF_RANGE,
+	F_CROSS,
+	F_M2P_SHARED,
+	F_M2P_RANGE,
+	F_IDENTITY,
+	F_STRUCTURE,
+	F_COUNT_DELTA,
+};
 
 bool sim_fault_class_valid(const char *s)
 {
@@ -1921,12 +1935,46 @@ static void fault_note(struct dom *d, uint64_t mfn, bool quarantined)
 	d->nfaults++;
 }
 
+/* Ballooned-out pfns of d outside the batch in flight. */
+static uint64_t ballooned_pfns(const struct dom *d)
+{
+	return d->nperm - d->p - d->f;
+}
+
+/* Take a random ballooned-out pfn of d away from its driver: it joins the
+ * withdrawn region (with no frame, so wd_owned and tot_pages stay), the
+ * first populated pfn moves to the end of the populated region and the
+ * batch in flight moves up by one, still paired with batch_mfn. */
+static uint64_t withdraw_ballooned(struct dom *d)
+{
+	uint64_t lo = d->p + d->f, i = lo + rng_next(d) % (d->nperm - lo), pfn = d->perm[i];
+
+	d->perm[i] = d->perm[lo];
+	memmove(&d->perm[d->p + 1], &d->perm[d->p], d->f * sizeof(*d->perm));
+	d->perm[d->p] = d->perm[d->w];
+	d->perm[d->w] = (uint32_t)pfn;
+	d->w++;
+	d->p++;
+	return pfn;
+}
+
+/* The low bits of an IDENTITY entry for pfn that are not pfn: a frame just
+ * above max_page (where 64-bit PCI BARs sit on a real host), so that the
+ * finding's M2P part (AUDIT_NONE beyond max_page) cannot change under a
+ * re-check, whoever allocates or frees frames meanwhile. */
+static uint64_t identity_wrong(const struct simhost *h, uint64_t pfn)
+{
+	uint64_t low = h->nframes + (pfn & 0xfff);
+
+	return low == pfn ? low + 1 : low;
+}
+
 int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *cls, char *err,
 			 size_t errlen)
 {
 	struct dom *d = dom_find(h, domid), *o = NULL;
 	enum fault_kind kind;
-	uint64_t a, b, mfn, q = 0;
+	uint64_t a, b, mfn, q = 0, need;
 	size_t i;
 
 	if (!d) {
@@ -1941,8 +1989,30 @@ int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *cls, cha
 		return -EINVAL;
 	}
 	kind = (enum fault_kind)i;
-	if (d->p - d->w < (kind == F_ALIAS ? 2u : 1u) || d->npfns < 2) {
+	if (kind == F_STRUCTURE) {
+		/* The domain's P2M as the audit source reads it is broken (on
+		 * Xen: a frame-list tree that does not resolve, p2m_generation
+		 * never settling): simhost_p2m and simhost_p2m_copy32 refuse it,
+		 * so an auditor passes p2m = NULL and gets exactly one
+		 * P2M_STRUCTURE_ERROR (nothing else is looked at in that
+		 * domain, not even its page count). The guest's own P2M, the
+		 * M2P and the frames are untouched and still agree, so the
+		 * driver goes on ballooning and simhost_check stays strict.
+		 * The flag lives as long as the domain: the re-check sees it. */
+		d->p2m_unreadable = true;
+		return 0;
+	}
+	/* Pages the fault needs populated: an identity entry goes over a
+	 * ballooned-out pfn when there is one, else over a populated one. */
+	need = kind == F_ALIAS ? 2 : kind == F_IDENTITY && ballooned_pfns(d) ? 0 : 1;
+	if (d->p - d->w < need || d->npfns < 2) {
 		fail(err, errlen, "domain %u has too few populated pages", domid);
+		return -ENOSPC;
+	}
+	if (kind == F_IDENTITY && d->type == SIM_PV && d->width == 32 &&
+	    h->nframes + 0x1000 >= (UINT64_C(1) << 30)) {
+		fail(err, errlen,
+		     "domain %u is 32-bit: no room for an identity entry above max_page", domid);
 		return -ENOSPC;
 	}
 	if (kind == F_CROSS) {
@@ -1972,6 +2042,18 @@ int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *cls, cha
 		}
 		h->quar = qa;
 		h->capquar = ncap;
+	}
+	h->faulted = true;
+	if (kind == F_IDENTITY && ballooned_pfns(d)) {
+		/* An identity entry over a ballooned-out (~0) entry: the P2M
+		 * still maps as many RAM entries as tot_pages counts (an
+		 * identity entry is not RAM), so this is exactly one
+		 * P2M_IDENTITY_MISMATCH and no PAGE_COUNT_DELTA. The pfn is
+		 * withdrawn so that the driver never populates it. */
+		a = withdraw_ballooned(d);
+		d->p2m[a] = SIM_P2M_IDENTITY | identity_wrong(h, a);
+		jlog(h, domid, a, identity_wrong(h, a));
+		return 0;
 	}
 	a = withdraw(d, UINT64_MAX);
 	mfn = d->p2m[a];
@@ -2004,9 +2086,42 @@ int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *cls, cha
 		d->p2m[a] = o->p2m[b];
 		jlog(h, o->domid, b, o->p2m[b]);
 		break;
+	case F_M2P_SHARED:
+		/* the frame stays owned and mapped at a alone: nothing earlier
+		 * in the precedence applies, so one M2P_SHARED_IN_PV */
+		h->m2p[mfn] = SIM_M2P_SHARED;
+		break;
+	case F_M2P_RANGE:
+		/* a value at or above npfns without bit 63 (not invalid, not
+		 * shared): one M2P_OUT_OF_RANGE */
+		h->m2p[mfn] = d->npfns + (a & 0xfff);
+		break;
+	case F_IDENTITY:
+		/* No ballooned-out pfn to put it over: the identity entry
+		 * replaces the RAM entry of a populated pfn. Left owned, its
+		 * frame would be counted in tot_pages but no longer mapped (a
+		 * second finding, PAGE_COUNT_DELTA), so the guest gives it back
+		 * as a balloon decrease would: Xen frees it (M2P cleared) and
+		 * tot_pages drops by one with the RAM entries. One
+		 * P2M_IDENTITY_MISMATCH. */
+		d->p2m[a] = SIM_P2M_IDENTITY | identity_wrong(h, a);
+		frame_release(h, mfn);
+		tot_dec(d);
+		d->wd_owned--;
+		break;
+	case F_COUNT_DELTA:
+		/* A leaked page: the guest cleared its P2M entry (the first
+		 * half of a decrease) and never gave the frame back. It stays
+		 * owned and counted in tot_pages, its M2P still names a, but no
+		 * P2M entry maps it: tot_pages - mapped RAM entries = 1, one
+		 * PAGE_COUNT_DELTA (a ~0 entry is no finding, and the forward
+		 * audit never visits the frame). */
+		fault_note(d, mfn, false);
+		d->p2m[a] = INVALID_ENTRY;
+		break;
+	case F_STRUCTURE: break;
 	}
 	jlog(h, domid, a, mfn);
-	h->faulted = true;
 	return 0;
 }
 
@@ -2023,7 +2138,7 @@ const uint64_t *simhost_p2m(const struct simhost *h, uint32_t domid, uint64_t *r
 {
 	const struct dom *d = dom_find(h, domid);
 
-	if (!d)
+	if (!d || d->p2m_unreadable)
 		return NULL;
 	if (ret_npfns)
 		*ret_npfns = d->npfns;
@@ -2049,6 +2164,8 @@ int simhost_p2m_copy32(const struct simhost *h, uint32_t domid, uint32_t *dst, u
 
 	if (!d)
 		return -ENOENT;
+	if (d->p2m_unreadable)
+		return -EIO;
 	if (n > d->npfns)
 		n = d->npfns;
 	for (i = 0; i < n; i++) {

@@ -52,6 +52,7 @@
 #define SIM_DOMID_IO 0x7ff1u      /* frames in the MMIO hole: not RAM */
 #define SIM_P2M_INVALID UINT64_MAX /* an M2P or P2M entry that maps nothing */
 #define SIM_P2M_IDENTITY (UINT64_C(1) << 62) /* a P2M entry mapping pfn 1:1 (MMIO) */
+#define SIM_M2P_SHARED (UINT64_MAX - 1) /* Xen's SHARED_M2P_ENTRY: never right in a PV guest */
 #define SIM_NAME_MAX 64
 #define SIM_LOW_MEM_VIRQ_KIB (64 << 10) /* Xen's default low_mem_virq_limit */
 #define SIM_VIDEORAM_KIB 8192 /* an HVM guest's memory/videoram: tot_pages - target */
@@ -206,19 +207,33 @@ int simhost_check_ex(const struct simhost *h, unsigned flags, char *err, size_t 
  * driver. Each fault is exactly one finding of its class for a forward
  * (P2M -> M2P/owner) audit: like a guest overwriting its own P2M entry, the
  * frame an entry displaces stays owned by the domain (its M2P untouched),
- * so tot_pages still equals the number of RAM entries the P2M maps.
+ * so tot_pages still equals the number of RAM entries the P2M maps (except
+ * where the fault is about that count).
  * - M2P_MISMATCH: m2p[p2m[A]] = A+1 (A-1 for the last pfn).
  * - M2P_INVALID_FOR_MAPPED: m2p[p2m[A]] = ~0.
+ * - M2P_SHARED_IN_PV: m2p[p2m[A]] = SIM_M2P_SHARED (~0 - 1).
+ * - M2P_OUT_OF_RANGE: m2p[p2m[A]] = npfns + (A & 0xfff).
  * - P2M_ALIAS: p2m[B] = p2m[A] (the M2P names A).
  * - P2M_UNOWNED_MFN: p2m[A] = a free frame, which is taken out of the
  *   allocator (still counted free) so that it stays free.
  * - P2M_MFN_OUT_OF_RANGE: p2m[A] = max_page + (A & 0xfff).
  * - MFN_CROSS_CLAIM: p2m[A] = a frame another domain owns and maps at a pfn
  *   other than A (withdrawn from that domain's driver, so it stays put).
- * simhost_check then skips the M2P/P2M part. 0, -ENOENT (no such domain,
- * or no other domain for MFN_CROSS_CLAIM), -EINVAL (unknown class),
- * -ENOSPC (too few populated pages or free frames) or -ENOMEM; err says
- * which. */
+ * - P2M_IDENTITY_MISMATCH: p2m[P] = SIM_P2M_IDENTITY | (max_page + (P &
+ *   0xfff)), on a ballooned-out pfn P when the domain has one (nothing else
+ *   changes); otherwise on a populated pfn A whose frame the guest gives
+ *   back (freed, tot_pages - 1), so that the RAM entries still match
+ *   tot_pages. A 32-bit guest on a host of 4 TiB or more: -ENOSPC.
+ * - P2M_STRUCTURE_ERROR: the domain's P2M becomes unreadable to the audit
+ *   source: simhost_p2m returns NULL and simhost_p2m_copy32 -EIO for it
+ *   from then on (an auditor passes p2m = NULL). The tables themselves
+ *   stay consistent and the driver keeps working; no pfn is withdrawn.
+ * - PAGE_COUNT_DELTA: a leaked page: p2m[A] = ~0 while its frame stays
+ *   owned (counted in tot_pages, M2P still A): tot_pages - mapped = 1.
+ * simhost_check then skips the M2P/P2M part (not after P2M_STRUCTURE_ERROR,
+ * which leaves them in agreement). 0, -ENOENT (no such domain, or no other
+ * domain for MFN_CROSS_CLAIM), -EINVAL (unknown class), -ENOSPC (too few
+ * populated pages or free frames) or -ENOMEM; err says which. */
 int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *fault_class,
 			 char *err, size_t errlen);
 
@@ -228,7 +243,8 @@ bool sim_fault_class_valid(const char *s);
 /* Read-only views for the auditor: the M2P (one entry per frame up to
  * max_page, ~0 = invalid), a domain's P2M (one entry per pfn up to
  * static-max, ~0 = ballooned out; dom0's also covers the MMIO hole with
- * identity entries; NULL if no such domain) and a frame's
+ * identity entries; NULL if no such domain or its P2M was made unreadable
+ * by an injected P2M_STRUCTURE_ERROR) and a frame's
  * owner (SIM_DOMID_INVALID when free, SIM_DOMID_XEN, SIM_DOMID_IO in the
  * hole; SIM_DOMID_INVALID beyond max_page). Pointers stay valid until the
  * domain is destroyed or the host freed. */
@@ -240,7 +256,8 @@ uint32_t simhost_frame_owner(const struct simhost *h, uint64_t mfn);
 const uint32_t *simhost_owner_array(const struct simhost *h, uint64_t *ret_nframes);
 
 /* A P2M as a 32-bit guest keeps it, into dst (n entries at most): ~0 ->
- * ~0U, the FOREIGN/IDENTITY bits 63/62 -> 31/30. 0 or -ENOENT. */
+ * ~0U, the FOREIGN/IDENTITY bits 63/62 -> 31/30. 0, -ENOENT or -EIO (its
+ * P2M is unreadable: P2M_STRUCTURE_ERROR). */
 int simhost_p2m_copy32(const struct simhost *h, uint32_t domid, uint32_t *dst, uint64_t n);
 
 /* The host's E820 (what xc_get_machine_memory_map returns): writes at most

@@ -63,6 +63,7 @@ static void view_build(struct simview *v, struct simhost *h, bool owner_array)
 	}
 	for (i = 0; i < n; i++) {
 		struct audit_domain *d = &v->doms[i];
+		/* NULL for an unreadable P2M (P2M_STRUCTURE_ERROR): passed on */
 		const uint64_t *p2m = simhost_p2m(h, info[i].domid, &d->npfns);
 
 		d->domid = info[i].domid;
@@ -73,14 +74,20 @@ static void view_build(struct simview *v, struct simhost *h, bool owner_array)
 			   (info[i].shutdown ? AUDIT_DOM_SHUTDOWN : 0);
 		d->tot_pages = info[i].tot_kib / SIM_PAGE_KIB;
 		d->width = width_of[d->domid & 255] == 32 ? 32 : 64;
-		if (d->width == 32) {
+		if (d->width == 32 && p2m) {
 			uint64_t pfn;
 
 			v->p2m32[i] = malloc((d->npfns ? d->npfns : 1) * sizeof(uint32_t));
 			assert_non_null(v->p2m32[i]);
 			for (pfn = 0; pfn < d->npfns; pfn++) {
-				assert_true(p2m[pfn] == UINT64_MAX || p2m[pfn] < (1u << 30));
-				v->p2m32[i][pfn] = (uint32_t)p2m[pfn];
+				uint64_t e = p2m[pfn], low = e & ~AUDIT_P2M_IDENTITY;
+
+				assert_true(e == UINT64_MAX || low < (1u << 30));
+				v->p2m32[i][pfn] =
+					e == UINT64_MAX
+						? UINT32_MAX
+						: (uint32_t)low |
+							  (e & AUDIT_P2M_IDENTITY ? 1u << 30 : 0);
 			}
 			d->p2m = v->p2m32[i];
 		} else {
@@ -253,12 +260,79 @@ static void heavily_ballooned_host_audits_clean_at_every_step(void **state)
 }
 
 static const char *const injectable[] = {
-	"M2P_MISMATCH",		"M2P_INVALID_FOR_MAPPED", "P2M_ALIAS",
-	"P2M_MFN_OUT_OF_RANGE", "P2M_UNOWNED_MFN",	  "MFN_CROSS_CLAIM",
+	"M2P_MISMATCH",
+	"M2P_INVALID_FOR_MAPPED",
+	"M2P_SHARED_IN_PV",
+	"M2P_OUT_OF_RANGE",
+	"P2M_ALIAS",
+	"MFN_CROSS_CLAIM",
+	"P2M_UNOWNED_MFN",
+	"P2M_MFN_OUT_OF_RANGE",
+	"P2M_IDENTITY_MISMATCH",
+	"P2M_STRUCTURE_ERROR",
+	"PAGE_COUNT_DELTA",
 };
 
+/* r has exactly one finding, of class cls, in domain victim, and nothing
+ * else anywhere; returns that finding. */
+static const struct audit_finding *assert_one(const struct audit_result *r, enum audit_class cls,
+					      uint32_t victim, const char *what)
+{
+	const struct audit_finding *f;
+	size_t n, i;
+
+	if (audit_result_total(r) != 1 || audit_result_count(r, cls) != 1) {
+		unsigned c;
+
+		for (c = 0; c < AUDIT_NCLASSES; c++)
+			if (audit_result_count(r, c))
+				print_message("%s: %s=%" PRIu64 "\n", what, audit_class_name(c),
+					      audit_result_count(r, c));
+	}
+	assert_int_equal(audit_result_count(r, cls), 1);
+	assert_int_equal(audit_result_total(r), 1);
+	f = audit_result_findings(r, cls, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(f[0].domid, victim);
+	for (i = 0; i < audit_result_ndoms(r); i++) {
+		const struct audit_dom_result *d = audit_result_dom(r, i);
+
+		assert_int_equal(d->nfindings, d->domid == victim);
+	}
+	return f;
+}
+
+/* The finding's tuple is what the injector made. */
+static void assert_tuple(const struct audit_finding *f, enum audit_class cls, uint64_t nframes,
+			 uint64_t npfns)
+{
+	switch (cls) {
+	case AUDIT_M2P_SHARED_IN_PV: assert_int_equal(f->m2p, AUDIT_M2P_SHARED); break;
+	case AUDIT_M2P_OUT_OF_RANGE:
+		assert_true(f->m2p >= npfns && !(f->m2p >> 63));
+		assert_true(f->mfn < nframes);
+		break;
+	case AUDIT_P2M_IDENTITY_MISMATCH:
+		assert_true(f->pfn < npfns);
+		assert_true(f->mfn != f->pfn && f->mfn >= nframes);
+		assert_int_equal(f->m2p, AUDIT_NONE);
+		break;
+	case AUDIT_P2M_STRUCTURE_ERROR:
+		assert_int_equal(f->pfn, AUDIT_NONE);
+		assert_int_equal(f->mfn, AUDIT_NONE);
+		break;
+	case AUDIT_PAGE_COUNT_DELTA:
+		assert_int_equal(f->pfn, AUDIT_NONE);
+		assert_int_equal(f->delta, 1);
+		break;
+	default: assert_true(f->pfn < npfns); break;
+	}
+}
+
 /* One fault in a fragmented guest of each width, both owner sources: the
- * injected class counts exactly one, in that domain, and nothing else. */
+ * injected class counts exactly one, in that domain, and nothing else; and
+ * it is still there, alone, on a re-check after a settle delay during which
+ * the other guest balloons. */
 static void each_injected_fault_is_found_exactly_once(void **state)
 {
 	size_t k;
@@ -267,50 +341,88 @@ static void each_injected_fault_is_found_exactly_once(void **state)
 	for (k = 0; k < sizeof(injectable) / sizeof(*injectable); k++)
 		for (width = 32; width <= 64; width += 32)
 			for (mode = 0; mode < 2; mode++) {
-				uint32_t pv64, pv32, victim;
+				uint32_t pv64, pv32, victim, other;
 				struct simhost *h = mixed_host(&pv64, &pv32);
-				struct audit_result *r;
+				struct audit_result *r, *c;
+				struct simview v;
 				enum audit_class cls;
 				const struct audit_finding *f;
-				size_t n, i;
-				char err[256];
+				uint64_t nframes, npfns = 0;
+				char err[256], what[96];
 
 				victim = width == 32 ? pv32 : pv64;
+				other = width == 32 ? pv64 : pv32;
+				snprintf(what, sizeof(what), "%s w%d m%d", injectable[k], width,
+					 mode);
 				set_target(h, pv64, 300 * MIB);
 				set_target(h, pv32, 300 * MIB);
 				simhost_advance(h, 5000);
 				set_target(h, pv64, 700 * MIB);
 				set_target(h, pv32, 700 * MIB);
 				simhost_advance(h, 10000);
-				assert_int_equal(simhost_inject_fault(h, victim, injectable[k], err,
-								      sizeof(err)),
-						 0);
+				simhost_p2m(h, victim, &npfns);
+				simhost_m2p(h, &nframes);
+				if (simhost_inject_fault(h, victim, injectable[k], err,
+							 sizeof(err)) != 0)
+					fail_msg("%s: %s", what, err);
 				assert_int_equal(audit_class_parse(injectable[k], &cls), 0);
 				r = audit_sim(h, mode);
-				if (audit_result_total(r) != 1 || audit_result_count(r, cls) != 1) {
-					unsigned c;
-
-					for (c = 0; c < AUDIT_NCLASSES; c++)
-						if (audit_result_count(r, c))
-							print_message("%s w%d m%d: %s=%" PRIu64
-								      "\n",
-								      injectable[k], width, mode,
-								      audit_class_name(c),
-								      audit_result_count(r, c));
-				}
-				assert_int_equal(audit_result_count(r, cls), 1);
-				assert_int_equal(audit_result_total(r), 1);
-				f = audit_result_findings(r, cls, &n);
-				assert_int_equal(n, 1);
-				assert_int_equal(f[0].domid, victim);
-				for (i = 0; i < audit_result_ndoms(r); i++) {
-					const struct audit_dom_result *d = audit_result_dom(r, i);
-
-					assert_int_equal(d->nfindings, d->domid == victim);
-				}
+				f = assert_one(r, cls, victim, what);
+				assert_tuple(f, cls, nframes, npfns);
+				/* the settle delay: the other guest moves meanwhile */
+				set_target(h, other, 400 * MIB);
+				simhost_advance(h, 13000);
+				assert_int_equal(simhost_check(h, err, sizeof(err)), 0);
+				view_build(&v, h, mode);
+				assert_int_equal(audit_recheck(r, &v.t, &c), 0);
+				view_free(&v);
+				assert_one(c, cls, victim, what);
+				assert_int_equal(audit_result_unconfirmed(c), 0);
+				audit_result_free(c);
 				audit_result_free(r);
 				simhost_free(h);
 			}
+}
+
+/* A guest with no ballooned-out pfn: the identity entry replaces a RAM
+ * entry and its frame goes back to Xen, so it is still one finding and
+ * no PAGE_COUNT_DELTA, in both widths, with either owner source. */
+static void identity_fault_in_a_full_guest_is_one_finding(void **state)
+{
+	int width, mode;
+
+	for (width = 32; width <= 64; width += 32)
+		for (mode = 0; mode < 2; mode++) {
+			struct simhost *h = simhost_new(4 * GIB, 64 * MIB, 1 * GIB, 0);
+			struct audit_result *r, *c;
+			struct simview v;
+			uint64_t nframes, npfns = 0;
+			uint32_t g;
+			char err[256];
+
+			assert_non_null(h);
+			width_of[0] = 64;
+			g = add_guest(h, "full", SIM_PV, (unsigned)width, 512 * MIB, 512 * MIB);
+			simhost_p2m(h, g, &npfns);
+			simhost_m2p(h, &nframes);
+			assert_int_equal(simhost_inject_fault(h, g, "P2M_IDENTITY_MISMATCH", err,
+							      sizeof(err)),
+					 0);
+			r = audit_sim(h, mode);
+			assert_tuple(assert_one(r, AUDIT_P2M_IDENTITY_MISMATCH, g, "full"),
+				     AUDIT_P2M_IDENTITY_MISMATCH, nframes, npfns);
+			assert_int_equal(audit_result_dom(r, 1)->ram,
+					 audit_result_dom(r, 1)->tot_pages);
+			assert_int_equal(audit_result_dom(r, 1)->tot_pages, 512 * MIB / 4 - 1);
+			simhost_advance(h, 2000);
+			view_build(&v, h, mode);
+			assert_int_equal(audit_recheck(r, &v.t, &c), 0);
+			view_free(&v);
+			assert_one(c, AUDIT_P2M_IDENTITY_MISMATCH, g, "full");
+			audit_result_free(c);
+			audit_result_free(r);
+			simhost_free(h);
+		}
 }
 
 /* A shut-down domain is skipped, fault or not, and never counted clean. */
@@ -1113,6 +1225,7 @@ int main(void)
 		cmocka_unit_test(fresh_host_audits_clean_with_hvm_pvh_not_auditable),
 		cmocka_unit_test(heavily_ballooned_host_audits_clean_at_every_step),
 		cmocka_unit_test(each_injected_fault_is_found_exactly_once),
+		cmocka_unit_test(identity_fault_in_a_full_guest_is_one_finding),
 		cmocka_unit_test(shut_down_domain_is_skipped_not_reported),
 		cmocka_unit_test(persistent_fault_is_confirmed_by_recheck),
 		cmocka_unit_test(identity_foreign_invalid_and_mmio_entries_are_not_findings),
