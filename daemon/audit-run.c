@@ -844,9 +844,12 @@ int audit_sched_findings_json(struct audit_sched *s, const struct audit_query *q
 			json_object_object_add(e, "name", json_object_new_string(di ? di->name : ""));
 			json_object_object_add(e, "pfn", entry ? num_or_null(f[i].pfn) : NULL);
 			json_object_object_add(e, "mfn", entry ? num_or_null(f[i].mfn) : NULL);
-			/* an invalid M2P entry is itself all ones: shown as is */
+			/* an invalid M2P entry is itself all ones: shown as is;
+			 * a frame beyond max_page has no M2P entry at all */
 			json_object_object_add(e, "m2p",
-					       entry && f[i].cls != AUDIT_P2M_MFN_OUT_OF_RANGE
+					       entry && f[i].cls != AUDIT_P2M_MFN_OUT_OF_RANGE &&
+							       !(f[i].cls == AUDIT_P2M_IDENTITY_MISMATCH &&
+								 f[i].m2p == AUDIT_NONE)
 						       ? json_object_new_uint64(f[i].m2p)
 						       : NULL);
 			json_object_object_add(e, "other",
