@@ -35,6 +35,7 @@ static json_object *dom_to_json(const struct engine_dom *dom, bool detail, uint6
 	json_object *o = json_object_new_object();
 	bool live = dom->state != DOM_BUILDING && dom->state != DOM_DYING;
 	uint64_t dist;
+	int64_t aim;
 
 	json_object_object_add(o, "domid", json_object_new_int64(dom->domid));
 	json_object_object_add(o, "name", json_object_new_string(dom->name));
@@ -52,10 +53,12 @@ static json_object *dom_to_json(const struct engine_dom *dom, bool detail, uint6
 	json_object_object_add(o, "used", dom->has_demand ? json_kib(dom->used_kib) : NULL);
 	json_object_object_add(o, "rate", dom->has_rate && live
 					     ? json_object_new_int64(dom->rate_kib_s) : NULL);
-	dist = dom->actual_kib > dom->target_kib ? dom->actual_kib - dom->target_kib
-						 : dom->target_kib - dom->actual_kib;
+	/* how far it still has to go: to the target plus its offset */
+	aim = (int64_t)dom->target_kib + dom->offset_kib;
+	dist = (int64_t)dom->actual_kib > aim ? (uint64_t)((int64_t)dom->actual_kib - aim)
+					      : (uint64_t)(aim - (int64_t)dom->actual_kib);
 	if (live && dom->has_rate && dom->state == DOM_CONVERGING && dom->rate_kib_s != 0 &&
-	    ((dom->rate_kib_s < 0) == (dom->actual_kib > dom->target_kib))) {
+	    ((dom->rate_kib_s < 0) == ((int64_t)dom->actual_kib > aim))) {
 		double rate = dom->rate_kib_s < 0 ? -(double)dom->rate_kib_s : (double)dom->rate_kib_s;
 
 		json_object_object_add(o, "eta", json_object_new_double((double)dist / rate));
