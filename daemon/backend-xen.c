@@ -97,6 +97,7 @@ struct backend_xen {
 	uint64_t retry_at_ms;
 	uint64_t retry_delay_ms;
 	uint64_t low_mem_virq_kib; /* from the hypervisor's command line */
+	bool manage_dom0;          /* read dom0's /proc numbers only then */
 	/* one observation */
 	xc_domaininfo_t *info;
 	struct engine_obs_domain *doms;
@@ -588,6 +589,7 @@ static int xen_open(struct backend **ret, const struct conf *conf, struct event_
 	}
 	b->base.ops = &backend_xen_ops;
 	b->evb = base;
+	b->manage_dom0 = conf->manage_dom0;
 	b->notify = notify;
 	b->notify_arg = arg;
 	b->retry_delay_ms = XEN_RETRY_MIN_MS;
@@ -981,7 +983,7 @@ static int xen_observe(struct backend *bk, struct engine_obs *obs)
 				return -EAGAIN;
 		}
 		xen_fill(&b->doms[i], in, c);
-		if (in->domain == 0)
+		if (in->domain == 0 && b->manage_dom0)
 			xen_fill_dom0(&b->doms[i]);
 	}
 	log_debug("xen: observed %zu domains with %lu XenStore reads", n, b->reads);
@@ -1215,6 +1217,17 @@ static int xen_persist(struct backend *bk, uint32_t domid, const char *key, cons
 	return 0;
 }
 
+/* On every reload: whether dom0's own numbers are wanted. */
+static int xen_adjust_conf(struct backend *bk, struct conf *conf, char *err, size_t errlen)
+{
+	struct backend_xen *b = (struct backend_xen *)bk;
+
+	(void)err;
+	(void)errlen;
+	b->manage_dom0 = conf->manage_dom0;
+	return 0;
+}
+
 /* Hand every /tool/balloond/domain/<domid>/<key> back to the daemon.
  * Entries that are not a domid or cannot be read are skipped. */
 static int xen_restore(struct backend *bk, backend_restore_fn fn, void *arg)
@@ -1318,7 +1331,7 @@ const struct backend_ops backend_xen_ops = {
 	.set_maxmem = xen_set_maxmem,
 	.persist = xen_persist,
 	.flag_uncooperative = xen_flag_uncooperative,
-	.adjust_conf = NULL,
+	.adjust_conf = xen_adjust_conf,
 	.restore = xen_restore,
 	.audit_open = xen_audit_open,
 	.audit_read = xen_audit_read,

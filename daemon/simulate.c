@@ -137,7 +137,6 @@ static void check_actions(struct sim_run *r)
 	}
 }
 
-/* The host-level invariants, after every step. */
 /* The pool balloond must keep: the configured one, or Xen's low-memory
  * alarm if that is higher. */
 static uint64_t sim_pool(const struct sim_run *r)
@@ -155,6 +154,7 @@ static int64_t sim_negative_offset(const struct sim_run *r, uint32_t domid)
 	return st.offset_kib;
 }
 
+/* The host-level invariants, after every step. */
 static void check_host(struct sim_run *r)
 {
 	const struct conf *c = &r->conf;
@@ -184,9 +184,9 @@ static void check_host(struct sim_run *r)
 			r->last_actual[d->domid] = d->actual_kib;
 		/* A guest that rests below its target by nature (its offset,
 		 * as the simulated guest really has it) is not below dmin by
-		 * balloond's doing while its target is not. */
-		/* Nor is one still growing toward a target at or above a
-		 * dynamic-min that was just raised. */
+		 * balloond's doing while its target is not; nor is one still
+		 * growing toward a target at or above a dynamic-min that was
+		 * just raised. */
 		if (d->managed && d->mode == MODE_AUTO && d->state != DOM_UNCOOPERATIVE &&
 		    (int64_t)(d->actual_kib + c->reach_tolerance_kib) <
 			    (int64_t)d->dmin_kib + sim_negative_offset(r, d->domid) &&

@@ -150,6 +150,13 @@ static uint64_t with_buffer(uint64_t kib, unsigned pct)
 	return kib / 100 * (100 + pct) + kib % 100 * (100 + pct) / 100;
 }
 
+/* The part of a domain's offset that is not learned: the videoram libxl
+ * leaves out of an HVM guest's target. */
+static int64_t dom_base_offset(const struct engine_dom *d)
+{
+	return d->offset_kib - d->learned_offset_kib;
+}
+
 /* Where tot_pages settles for a target: the target plus the domain's offset
  * (videoram, firmware and what the guest kernel keeps outside its balloon),
  * never above static-max, which its memory map cannot grow past. */
@@ -691,9 +698,8 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 	}
 	d->ceiling_kib = smax ? u64_min(d->dmax_kib, smax) : d->dmax_kib;
 	/* static-max counts an HVM guest's videoram, its target does not */
-	if (d->offset_kib > d->learned_offset_kib)
-		d->ceiling_kib = add_offset(d->ceiling_kib,
-					    -(d->offset_kib - d->learned_offset_kib));
+	if (dom_base_offset(d) > 0)
+		d->ceiling_kib = add_offset(d->ceiling_kib, -dom_base_offset(d));
 	d->ceiling_kib = page_floor(d->ceiling_kib);
 	d->dmin_kib = page_ceil(d->dmin_kib);
 	if (d->dmin_kib > d->ceiling_kib)
@@ -817,10 +823,8 @@ static void dom_demand(const struct engine *e, struct engine_dom *d,
 	}
 	if (src == REPORT_NONE || d->report_rejected)
 		d->report_ms = 0;
-	if (d->domid == 0 && o->has_psi) {
-		d->psi_centi = o->psi_some_avg10_centi;
+	if (d->domid == 0 && o->has_psi)
 		d->under_pressure = o->psi_some_avg10_centi >= c->psi_threshold_pct * 100;
-	}
 	if (d->report_ms && !d->report_stale) {
 		d->used_kib = d->report_used_kib;
 		need = page_ceil(with_buffer(d->used_kib, c->demand_buffer_pct));
@@ -853,13 +857,11 @@ static void uncoop_flag(struct engine_dom *d, bool on, struct engine_output *out
 }
 
 /* A domain at rest this close to where it should settle has an offset,
- * not a stuck balloon: its learned part stays within offset_max. */
-static bool offset_learnable(const struct conf *c, const struct engine_dom *d)
+ * not a stuck balloon: its learned part (*ret) stays within offset_max. */
+static bool offset_learnable(const struct conf *c, const struct engine_dom *d, int64_t *ret)
 {
-	int64_t base = d->offset_kib - d->learned_offset_kib;
-	int64_t learned = (int64_t)d->actual_kib - (int64_t)d->target_kib - base;
-
-	return c->offset_max_kib && (uint64_t)(learned < 0 ? -learned : learned) <= c->offset_max_kib;
+	*ret = (int64_t)d->actual_kib - (int64_t)d->target_kib - dom_base_offset(d);
+	return c->offset_max_kib && (uint64_t)(*ret < 0 ? -*ret : *ret) <= c->offset_max_kib;
 }
 
 /* Merge one observed domain into its table entry and advance its balloon
@@ -869,6 +871,7 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 {
 	const struct conf *c = &e->conf;
 	uint64_t dist, last_dist, aim;
+	int64_t learned;
 
 	snprintf(d->name, sizeof(d->name), "%s", o->name);
 	d->type = o->type;
@@ -957,14 +960,13 @@ static void dom_observe(struct engine *e, struct engine_dom *d, const struct eng
 		d->last_progress_ms = now;
 	} else if (now - d->last_progress_ms >= c->stall_timeout_ms && d->moved &&
 		   d->state != DOM_UNCOOPERATIVE && d->mode != MODE_FROZEN &&
-		   offset_learnable(c, d)) {
+		   offset_learnable(c, d, &learned)) {
 		/* It moved toward the target and came to rest close by: that is
 		 * where this guest settles (squeezed's memory-offset). */
 		char why[96], sz[32];
 
-		d->learned_offset_kib = (int64_t)d->actual_kib -
-					(int64_t)dom_aim(d, d->target_kib) + d->learned_offset_kib;
-		d->offset_kib = (int64_t)d->actual_kib - (int64_t)d->target_kib;
+		d->offset_kib = dom_base_offset(d) + learned;
+		d->learned_offset_kib = learned;
 		d->offset_learned = true;
 		snprintf(why, sizeof(why), "at rest %s%s from its target: offset learned",
 			 d->offset_kib < 0 ? "-" : "+",
@@ -1080,7 +1082,7 @@ static void goal_set(const struct engine *e, struct engine_dom *d, uint64_t kib,
  * above its target must not be let to creep further. */
 static uint64_t dom_maxmem_for(const struct conf *c, const struct engine_dom *d, uint64_t target)
 {
-	return add_offset(target, d->offset_kib - d->learned_offset_kib) + c->maxmem_slack_kib;
+	return add_offset(target, dom_base_offset(d)) + c->maxmem_slack_kib;
 }
 
 /* A domain the policy may shrink or grow right now. */
@@ -1458,11 +1460,6 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 			}
 		}
 		cost = grant > from ? (int64_t)(grant - from) : 0;
-		/* A partial increase is only worth writing when it is big
-		 * enough; otherwise wait for more memory. */
-		/* While donors are still shrinking, grow in large chunks
-		 * (a quarter of the way at least) rather than by every
-		 * page that frees up: fewer XenStore writes. */
 		/* A pin is written whole, once there is room for it: an admin
 		 * who set 2G should not read 1.6G in memory/target. */
 		if (grant < inc[i].want_kib && d->mode == MODE_PINNED) {
@@ -1471,6 +1468,11 @@ static int decide(struct engine *e, uint64_t now, struct engine_output *out)
 				 size_format(inc[i].want_kib, a, sizeof(a)));
 			continue;
 		}
+		/* A partial increase is only worth writing when it is big
+		 * enough; otherwise wait for more memory. While donors are
+		 * still shrinking, grow in large chunks (a quarter of the way
+		 * at least) rather than by every page that frees up: fewer
+		 * XenStore writes. */
 		if (grant < inc[i].want_kib &&
 		    (grant <= d->goal_kib ||
 		     grant - d->goal_kib < u64_max(c->deadband_kib,

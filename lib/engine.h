@@ -170,7 +170,6 @@ struct engine_dom {
 	bool report_rejected;       /* the last report was implausible */
 	bool report_stale;          /* not renewed since the domain was resized */
 	bool under_pressure;        /* dom0: memory PSI at or above psi_threshold */
-	unsigned psi_centi;         /* dom0: the last PSI some avg10, 1/100 % */
 	int64_t offset_kib;         /* tot_pages - target at rest: videoram + learned */
 	int64_t learned_offset_kib; /* the learned part, within +-offset_max */
 	bool offset_learned;

@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "scenario.h"
 #include "units.h"
 
@@ -782,21 +783,6 @@ static int parse_config(const struct ctx *c, json_object *o, struct scenario *s)
 
 /* ---- expect ---- */
 
-static const char *const audit_classes[] = {
-	"M2P_MISMATCH",
-	"M2P_INVALID_FOR_MAPPED",
-	"M2P_SHARED_IN_PV",
-	"M2P_OUT_OF_RANGE",
-	"P2M_ALIAS",
-	"MFN_CROSS_CLAIM",
-	"P2M_UNOWNED_MFN",
-	"P2M_MFN_OUT_OF_RANGE",
-	"P2M_IDENTITY_MISMATCH",
-	"P2M_STRUCTURE_ERROR",
-	"PAGE_COUNT_DELTA",
-	NULL,
-};
-
 static int parse_expect(const struct ctx *c, json_object *o, struct scenario_expect *e)
 {
 	static const char *const keys[] = {"invariants",	      "converged_by",
@@ -836,10 +822,11 @@ static int parse_expect(const struct ctx *c, json_object *o, struct scenario_exp
 		json_object_object_foreach(v, key, val)
 		{
 			struct scenario_finding_count *f = &e->audit_findings[e->n_audit_findings];
+			enum audit_class ac;
 			int64_t x;
 
 			path_member(p, "expect.audit_findings", key);
-			if (!in_list(key, audit_classes))
+			if (audit_class_parse(key, &ac) < 0)
 				return bad(c, p, "unknown finding class");
 			if (get_int(c, p, val, 0, INT64_MAX, &x) < 0)
 				return -EINVAL;

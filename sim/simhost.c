@@ -276,8 +276,8 @@ struct dom {
 	uint64_t agent_last_ms;
 	enum sim_agent agent;
 	uint64_t agent_stops_ms;
-	bool total_written, free_written;
-	uint64_t total_value, free_value;
+	bool total_written, free_written, used_written;
+	uint64_t total_value, free_value, used_value; /* what the agent last wrote */
 	/* faults */
 	struct dfault *faults;
 	size_t nfaults, capfaults;
@@ -715,10 +715,10 @@ static void agent_report(struct simhost *h, struct dom *d, uint64_t t)
 	}
 	freek = total > used ? total - used : 0;
 	if (d->agent == SIM_AGENT_QUBES) {
-		if (!d->free_written || d->free_value != used) {
+		if (!d->used_written || d->used_value != used) {
 			xs_dom_write(h, d->domid, d->domid, "memory/meminfo", "%" PRIu64, used);
-			d->free_written = true;
-			d->free_value = used;
+			d->used_written = true;
+			d->used_value = used;
 		}
 		return;
 	}
