@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* memctl: the command-line client of balloond. One table entry per command
  * (name, alias, usage, argument counts, help, exec); JSON-RPC 2.0 over the
  * control socket, one request per line, each reply awaited with a deadline;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The queue of automatic audits (audit-run.h): domains whose balloons came
  * to rest, coalesced into one audit; a list too long becomes "every
  * domain". Pure: the scheduler owns the timers. */

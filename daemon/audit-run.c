@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The audit scheduler. An audit is a job in up to two passes: the backend
  * takes a snapshot (or prepares) on the event loop, a worker thread reads
  * the tables and runs lib/audit, and a byte on a pipe watched by libevent

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The daemon's M2P/P2M audit scheduler (design/AUDIT.md): one audit at a
  * time, its scan on a worker thread so that neither the event loop nor the
  * control socket ever waits for it; findings confirmed by a re-check after

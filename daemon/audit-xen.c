@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Xen audit source: Xen's M2P and the PV guests' P2Ms, read-only, for
  * lib/audit (design/AUDIT.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Xen audit source (design/AUDIT.md): Xen's M2P and every PV guest's
  * P2M, mapped read-only for lib/audit, and frame ownership on demand for
  * the auditor's suspects. Used by the xen backend's audit_open/read/close

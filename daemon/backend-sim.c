@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The sim backend: the simulated hypervisor (sim/) driven in real time by
  * a libevent timer. It observes and acts exactly like the Xen backend does,
  * through the simulated XenStore and hypercalls. */

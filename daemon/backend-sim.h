@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The sim backend's extra entry points, for balloond --simulate. */
 #ifndef BALLOOND_BACKEND_SIM_H
 #define BALLOOND_BACKEND_SIM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Xen backend: the hypervisor through libxenctrl, XenStore through
  * libxenstore. It observes and acts; the engine decides.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Picking a backend by name, and helpers shared by backends. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Backends observe the host and carry out the engine's actions; they never
  * decide. One ops struct each, picked by name (sim, xen). */
 #ifndef BALLOOND_BACKEND_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The control socket: newline-delimited JSON-RPC 2.0 over a Unix stream
  * socket, with peer credentials checked on accept, bounded messages,
  * bounded send queues, connection caps and idle timeouts. A bad client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The control socket server. */
 #ifndef BALLOOND_CONTROL_H
 #define BALLOOND_CONTROL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The daemon's shared state: what main wires together. */
 #ifndef BALLOOND_DAEMON_H
 #define BALLOOND_DAEMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Event notifications: the topics, events.subscribe/unsubscribe, and the
  * mapping of the engine's per-step events to topics. A notification is
  * serialized once and handed to the control server, which queues it on each

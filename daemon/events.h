@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Event notifications (events.subscribe): JSON-RPC notifications pushed to
  * the control connections that asked for a topic. */
 #ifndef BALLOOND_EVENTS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Logging: one line per message on stderr. Under systemd (JOURNAL_STREAM
  * set) each line carries a "<N>" priority prefix for journald; on a
  * terminal it carries a readable level word instead. */

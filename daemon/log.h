@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Logging for the daemon: to stderr, with syslog priority prefixes that
  * journald understands when running under systemd. */
 #ifndef BALLOOND_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* balloond: arguments, configuration, systemd, signals; wires the backend,
  * the engine and the control socket around one libevent loop. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* JSON-RPC methods: one table entry per method (name, read-only or not,
  * handler). Handlers validate everything before changing anything. */
 #include "config.h"

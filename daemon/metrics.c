@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The metrics method. One list of metric families is built from the engine,
  * the daemon's counters and the control server's; it is the JSON result as
  * is, and the Prometheus text (exposition format 0.0.4) is rendered from

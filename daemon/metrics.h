@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The metrics method: host, domain and daemon counters as JSON or as the
  * Prometheus text exposition format 0.0.4. */
 #ifndef BALLOOND_METRICS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* balloond --simulate-random SEED [--count N] [--print]: property runs.
  *
  * Each seed gives a scenario (sim/scengen.c) that runs exactly like

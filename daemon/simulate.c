@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* balloond --simulate SCENARIO: the real engine on the simulated host under
  * a virtual clock, as fast as the CPU allows. Every invariant of
  * SIMULATOR.md is checked at every step; a JSON report goes to stdout and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The M2P/P2M auditor: a forward pass over each PV guest's P2M that reads
  * the M2P entry of every mapped frame, then a slow path for the few entries
  * that disagree (ownership, aliases, M2P classes). See audit.h for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The M2P/P2M auditor (see design/AUDIT.md): classifies every entry of each
  * PV guest's P2M against the global M2P and frame ownership, over abstract
  * tables so one core serves the simulator and real Xen. Pure: no I/O, no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* balloond.conf: INI read with inih into a struct conf. Every key is bounded
  * and validated; errors name file:line and the key.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* balloond.conf: INI (inih) parsed into a struct conf. Every key is bounded
  * and validated; unknown sections/keys and bad values are errors that name
  * file:line. Pure: conf_parse_file() opens the file, nothing else. */

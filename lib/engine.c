@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The engine: domain table, per-domain balloon state machine, and the
  * decision round that turns an observation into actions. See POLICY.md. */
 #include <errno.h>

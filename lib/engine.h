@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The balancing engine: a pure state machine. engine_step() takes what the
  * backend observed and the current time, and returns the actions to carry
  * out (set a target, set maxmem, persist state) and events to report.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* JSON-RPC 2.0 codec over json-c: strict parsing of one message, validation
  * of requests and replies, building of replies, and the params decoder.
  *

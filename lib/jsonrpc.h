@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* JSON-RPC 2.0 codec over json-c: framing-independent parsing and
  * validation of requests, building of replies, and a declarative decoder
  * for method params. Pure: no I/O.

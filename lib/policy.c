@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The fair-share rule: every domain gets the same weighted fraction of its
  * dynamic-min..ceiling range (squeezed's rule, with weights), found by
  * water-filling over sorted saturation points: O(n log n). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Sizes and durations as operators type them, and strict integers for
  * values that come from guests. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Sizes and durations as operators type them. Sizes are KiB internally
  * (XenStore's unit); durations are milliseconds. Pure: no I/O. */
 #ifndef BALLOOND_UNITS_H

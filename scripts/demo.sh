@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install, build, and run balloond on the demo simulated host
 # (conf/demo.json), showing `memctl status` while the guests converge.
 # Usage: scripts/demo.sh [most seconds to watch, default 90]

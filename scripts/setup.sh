@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install what balloond needs on Debian 12 (only what is missing), then
 # configure and build it out of tree in build/ (or $BUILD_DIR).
 # Usage: scripts/setup.sh [extra configure args...]

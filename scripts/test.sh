@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install, build and run every test: unit tests (cmocka) and end-to-end
 # tests, once in a -Werror build and once under ASan+UBSan.
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.

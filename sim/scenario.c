@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Scenario files: strict JSON (json-c) into struct scenario.
  *
  * Every object is checked against the members it may have, so a typo is an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Simulator scenario files (JSON, format in SIMULATOR.md). Parsing is
  * strict: unknown members, bad sizes and bad times are errors that name the
  * member. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Seeded scenario generator: random hosts, guests and histories as
  * scenario JSON (SIMULATOR.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Seeded generator of simulator scenarios (JSON text in the format of
  * SIMULATOR.md) for property runs and benchmarks. The same seed and options
  * give the same text on every machine: a private PRNG (splitmix64), no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The simulated hypervisor.
  *
  * Frames: one owner per 4 KiB frame (uint32), Xen's M2P (uint64 per frame,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The simulated hypervisor: host frames with an owner each, a free list with
  * scrubbing, Xen's M2P, each domain's P2M, max_pages enforced, and one
  * balloon driver per guest that follows memory/target with Linux's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* An in-process XenStore.
  *
  * Nodes live in a hash table keyed by their full path (reads and writes are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* An in-process XenStore: a tree of nodes with values, per-domain write
  * permissions, watches with tokens, and the special @introduceDomain /
  * @releaseDomain watches. Pure: no I/O, no clock. */

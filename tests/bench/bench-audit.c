@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Audit throughput on hosts of 64 GiB, 256 GiB and 1 TiB, contiguous and
  * fragmented frame layouts, next to a plain streaming read of the same
  * bytes (each P2M entry and the M2P entry it names: 16 bytes per page)

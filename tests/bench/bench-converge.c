@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Convergence in virtual time: every scenario of tests/scenarios/ and
  * generated hosts of 10, 100 and 1,000 cooperative guests (sim/scengen.c,
  * SCENGEN_STANDARD), each run by `balloond --simulate` twice in the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Engine step cost at 10 .. 5,000 domains, next to a baseline measured in
  * the same run: qsort of the same number of doubles (O(n log n)). Prints a
  * table and writes it to the file named by argv[1] (if given). Not a test:

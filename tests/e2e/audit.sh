@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The M2P/P2M audit through balloond and memctl on the simulated host (PV
 # guests of both widths, an HVM guest, a balloon still moving): clean before
 # the scenario's fault, exactly that fault after it (exit 4); the control

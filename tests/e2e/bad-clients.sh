@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hostile and confused clients get JSON-RPC errors (or are disconnected);
 # the daemon keeps serving everyone else and nothing is half-applied.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A target set with memctl is reached by the simulated guest; the others
 # rebalance around it; bounds and the pool hold throughout; domains that
 # come and go are discovered and forgotten.

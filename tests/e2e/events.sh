@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The event stream: events.subscribe delivers JSON-RPC notifications for the
 # topics asked (a pinned target arrives with the right domain and size,
 # domains appearing and going arrive under "domain"), unknown topics are

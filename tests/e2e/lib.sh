@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Shared helpers for the end-to-end tests: start balloond on a simulated
 # host with a private socket, drive memctl, check, clean up.
 # Exit codes follow automake: 0 pass, 1 fail, 77 skip.

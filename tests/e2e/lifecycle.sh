@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Configuration checks, reload with a good and a bad file, a second daemon
 # on the same socket, clean shutdown, and the refusal off Xen.
 . "$(dirname "$0")/lib.sh"

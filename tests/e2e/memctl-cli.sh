@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # memctl on its own, without a daemon: help for every command, usage errors
 # (exit 2) caught before connecting, a missing socket (exit 3, "is balloond
 # running"), and, when socat is installed, a fake server that stays silent

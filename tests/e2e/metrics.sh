@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The metrics method: the Prometheus text (exposition format 0.0.4) parses
 # strictly (every sample a metric name, optional labels and a number; every
 # metric one HELP and one TYPE before its samples); the values agree with

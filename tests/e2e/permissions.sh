@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # SO_PEERCRED: root may do everything, members of read_group may only read,
 # everyone else is refused with a JSON-RPC error.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Reservations through memctl on the simulated host: freed and granted,
 # held against the guests, listed, cancelled (the guests grow back);
 # impossible ones refused with the reason; bad requests change nothing.

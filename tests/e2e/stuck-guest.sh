@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A guest whose balloon never moves is marked stalled, re-armed, then
 # uncooperative; the other guests still converge and host free memory never
 # drops below the pool while that happens.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Seeded property runs: generated hosts and histories (sim/scengen.c) run by
 # balloond --simulate-random through the --simulate path, every invariant at
 # every step, then the properties of daemon/property.c. Fails naming each

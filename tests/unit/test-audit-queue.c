@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The queue of automatic audits (daemon/audit-queue.c): domains whose
  * balloons came to rest are coalesced without duplicates, a list too long
  * or a periodic request becomes "every domain", and an audit removes what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* daemon/audit-xen.c without a hypervisor: the E820/M2P-hole logic and the
  * P2M tree walk over a fake guest memory, including hostile shared_info
  * and tree values. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the M2P/P2M auditor: simulated hosts (fresh, ballooned,
  * both guest widths, HVM/PVH) audit clean; each injected fault class is
  * found exactly once and nothing else; hand-built tables cover the entries

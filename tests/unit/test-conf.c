@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* balloond.conf: defaults, every key and its bounds, errors naming the
  * line, sections, cross-key checks, conf_set/conf_copy, and the shipped
  * file. */

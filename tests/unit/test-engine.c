@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the engine: the fair-share policy, two phases, maxmem
  * ordering, the balloon state machine, pins and restore. Observations are
  * built by hand; time is a parameter. */

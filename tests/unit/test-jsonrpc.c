@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for lib/jsonrpc.c: strict parsing, request validation, replies
  * built and checked, and the declarative params decoder. Table-driven: each
  * case says why it is there, and a failure names the case. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for scenario files (sim/scenario.c): the shipped demo and
  * every scenario in the tree parse and build; every member lands where it
  * should; events are sorted stably; config values reach struct conf; and

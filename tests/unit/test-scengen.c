@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the scenario generator (sim/scengen.c): a seed always
  * gives the same text; every generated scenario parses, applies its config
  * and (for small hosts) builds; over a few hundred seeds every behaviour,

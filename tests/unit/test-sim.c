@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the simulated host: XenStore permissions and watches,
  * frames and max_pages, the Linux-like balloon driver and its behaviours,
  * invariants and fault injection, and scenario parsing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the simulated hypervisor (sim/simhost.c): the host layout
  * (E820, hole, Xen's frames), domain building like libxl, the Linux-like
  * balloon driver (rate, batches in flight, max_pages, backoff and giving

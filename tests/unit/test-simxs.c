@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the in-process XenStore (sim/simxs.c): permissions as a
  * real dom0/guest split has them, path and size limits, watches with their
  * tokens (registration, subtree, removal, special names), the bounded event

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Sizes, durations and strict integers: what operators and guests may
  * type, what is refused, and that formatting reads back. */
 #include <stdarg.h>

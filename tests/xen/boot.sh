@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # boot.sh - boot Xen + the test dom0 in QEMU (TCG) and wait for the verdict.
 #
 # Boots the hypervisor from prepare.sh with the kernel from prepare.sh and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # dom0-audit.sh - the M2P/P2M auditor's Xen source (daemon/audit-xen.c, via
 # /test/xen-audit-read) on the real hypervisor. Sourced by a dom0 test

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # dom0-balloond.sh - balloond and memctl from this build, on the real
 # hypervisor (runs as /test/run in the test dom0, busybox sh). Checks:
 # discovery and forgetting through the watches, targets reached with xl

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # /init of the dom0 initramfs (busybox sh). Brings up the Xen control plane
 # (modules, xenfs, xenstored, xen-init-dom0, xenconsoled), runs /test/run and
 # prints the result on the console for tests/xen/boot.sh:

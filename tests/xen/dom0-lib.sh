@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # dom0-lib.sh - helpers for test scripts that run inside the test dom0
 # (busybox sh). Installed as /xentest/lib.sh; source it with

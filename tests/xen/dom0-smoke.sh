@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # dom0-smoke.sh - proves the real-Xen platform from inside the test dom0
 # (runs as /test/run under busybox sh). Two PV guests and one PVH guest;
 # balloon targets through XenStore; a target above the libxl-built cap,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # /init of the test guests (busybox). Prints a readiness marker on the
 # console (hvc0), writes data/xentest-ready=1 to its XenStore directory, runs
 # /guest-test/run in the background if the image has one, then idles,

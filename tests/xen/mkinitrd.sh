@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # mkinitrd.sh - build the dom0 and guest initramfs images for the Xen tier.
 #
 # The guest image is busybox and the xenstore-* tools plus an /init that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # prepare.sh - fetch and unpack everything the real-Xen test tier needs.
 #
 # Idempotent. Installs the host packages (QEMU, busybox, the Xen tools that

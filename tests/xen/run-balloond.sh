@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run-balloond.sh - the real-Xen tier for balloond: prepare.sh, mkinitrd.sh
 # with this build's balloond + memctl and dom0-balloond.sh as /test/run,
 # boot.sh. Exit 0 only when every check in dom0 passed.

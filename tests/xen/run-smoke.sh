@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run-smoke.sh - the real-Xen smoke test end to end: prepare.sh, mkinitrd.sh
 # with dom0-smoke.sh as /test/run, boot.sh; prints how long each phase took.
 #

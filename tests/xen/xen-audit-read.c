@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* xen-audit-read - the M2P/P2M as daemon/audit-xen.c reads them, on a real
  * dom0, for the real-Xen tier (tests/xen/dom0-audit.sh) to compare with
  * xen-mfndump and to audit real guests.
