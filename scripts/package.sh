@@ -38,24 +38,9 @@ done
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-sudo=
-[ "$(id -u)" -eq 0 ] || sudo=sudo
-apt_get() {
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 "$@"
-}
-
 # The tools around the build; debian/control's Build-Depends come next.
-tools=(dpkg-dev debhelper lintian git)
-missing=()
-for p in "${tools[@]}"; do
-	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "package: installing ${missing[*]}"
-	apt_get update -qq
-	apt_get install -y -qq "${missing[@]}" >/dev/null
-fi
+. "$top/scripts/apt.sh"
+apt_install_missing package dpkg-dev debhelper lintian git
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/balloond-package.XXXXXX")
 trap 'rm -rf "$work"' EXIT
