@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -277,14 +278,14 @@ int daemon_run(const char *conf_path, bool conf_path_explicit, struct conf *conf
 		bname = backend_detect(err, sizeof(err));
 		if (!bname) {
 			log_errx("%s", err);
-			return 1;
+			return EX_UNAVAILABLE; /* not a dom0: permanent, like the next one */
 		}
 	}
 	d->bops = backend_find(bname);
 	if (!d->bops) {
 		log_errx("backend \"%s\" is not available in this build%s", bname,
 			 strcmp(bname, "xen") == 0 ? " (rebuild with libxen-dev installed)" : "");
-		return 1;
+		return EX_UNAVAILABLE;
 	}
 
 	signal(SIGPIPE, SIG_IGN);

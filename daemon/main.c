@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "conf-load.h"
 #include "daemon.h"
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
 	r = conf_load_file(conf_path, conf_path_explicit, &conf, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "balloond: %s\n", err);
-		return 1;
+		return EX_CONFIG; /* not retried by the unit (RestartPreventExitStatus=) */
 	}
 	/* Command-line overrides go through the same validation as the file. */
 	{
