@@ -22,7 +22,6 @@
 
 #define STEP_COALESCE_MS 50
 
-/* Log one of the engine's events at the level it deserves. */
 /* Logs one engine event, with the journal fields of its domain. A target
  * change that only carries out an admin's pin of the same step is said in
  * the pin's line (target), not in a line of its own. */
