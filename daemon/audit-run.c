@@ -253,14 +253,19 @@ static void record_log(const struct audit_record *r)
 
 		if (dr->status == AUDIT_STATUS_AUDITED)
 			audited++;
-		for (c = 0; c < AUDIT_NCLASSES; c++)
+		for (c = 0; c < AUDIT_NCLASSES; c++) {
+			struct log_about about = {dr->domid, di ? di->name : NULL,
+						  LOG_MSGID_AUDIT};
+
 			if (dr->count[c])
-				log_warnx("audit %" PRIu64 ": domain %u (%s): %" PRIu64
+				log_about(LOG_WARNING, &about,
+					  "audit %" PRIu64 ": domain %u (%s): %" PRIu64
 					  " confirmed %s finding%s; a finding is usually a guest "
 					  "bug or attack, not a hypervisor fault",
 					  r->id, dr->domid, di ? di->name : "", dr->count[c],
 					  audit_class_name((enum audit_class)c),
 					  dr->count[c] == 1 ? "" : "s");
+		}
 	}
 	if (audit_result_total(r->res) == 0)
 		log_info("audit %" PRIu64 " (%s): clean, %zu PV domain%s, %" PRIu64

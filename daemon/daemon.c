@@ -23,45 +23,81 @@
 
 #define STEP_COALESCE_MS 50
 
-/* Log one of the engine's events at the level it deserves. */
-static void log_event(const struct engine_event *ev)
+/* Logs one engine event, with the journal fields of its domain. A target
+ * change that only carries out an admin's pin of the same step is said in
+ * the pin's line (target), not in a line of its own. */
+static void log_event(const struct engine_event *ev, const struct engine_event *target)
 {
+	struct log_about about = {ev->domid, ev->name[0] ? ev->name : NULL, NULL};
 	char a[32], b[32];
 
 	switch (ev->type) {
 	case EV_DOMAIN_NEW:
-		log_info("domain %u (%s): appeared", ev->domid, ev->name);
+		log_about(LOG_INFO, &about, "domain %u (%s): appeared", ev->domid, ev->name);
 		break;
 	case EV_DOMAIN_GONE:
-		log_info("domain %u (%s): gone", ev->domid, ev->name);
+		log_about(LOG_INFO, &about, "domain %u (%s): gone", ev->domid, ev->name);
 		break;
 	case EV_TARGET:
-		log_info("domain %u (%s): target %s -> %s: %s", ev->domid, ev->name,
-			 size_format(ev->old_kib, a, sizeof(a)), size_format(ev->new_kib, b, sizeof(b)),
-			 ev->text);
+		size_format_pair(ev->old_kib, ev->new_kib, a, b, sizeof(a));
+		log_about(LOG_INFO, &about, "domain %u (%s): target %s -> %s: %s", ev->domid,
+			  ev->name, a, b, ev->text);
 		break;
 	case EV_STATE:
-		if (ev->new_state == DOM_STALLED || ev->new_state == DOM_UNCOOPERATIVE)
-			log_warnx("domain %u (%s): %s -> %s: %s", ev->domid, ev->name,
-				  dom_state_name(ev->old_state), dom_state_name(ev->new_state), ev->text);
-		else
-			log_debug("domain %u (%s): %s -> %s: %s", ev->domid, ev->name,
-				  dom_state_name(ev->old_state), dom_state_name(ev->new_state), ev->text);
+		about.message_id = LOG_MSGID_STATE;
+		log_about(ev->new_state == DOM_STALLED || ev->new_state == DOM_UNCOOPERATIVE
+				  ? LOG_WARNING
+				  : LOG_DEBUG,
+			  &about, "domain %u (%s): %s -> %s: %s", ev->domid, ev->name,
+			  dom_state_name(ev->old_state), dom_state_name(ev->new_state), ev->text);
 		break;
 	case EV_PIN:
 	case EV_UNPIN:
-		log_notice("domain %u (%s): %s", ev->domid, ev->name, ev->text);
+		about.message_id = LOG_MSGID_PIN;
+		if (target) {
+			size_format_pair(target->old_kib, target->new_kib, a, b, sizeof(a));
+			log_about(LOG_NOTICE, &about, "domain %u (%s): %s (target %s -> %s)",
+				  ev->domid, ev->name, ev->text, a, b);
+		} else {
+			log_about(LOG_NOTICE, &about, "domain %u (%s): %s", ev->domid, ev->name,
+				  ev->text);
+		}
 		break;
 	case EV_RESERVATION:
-		log_notice("%s", ev->text);
+		about = (struct log_about){LOG_NO_DOMID, NULL, LOG_MSGID_RESERVATION};
+		log_about(LOG_NOTICE, &about, "%s", ev->text);
 		break;
 	case EV_PRESSURE:
-		if (ev->new_kib == PRESSURE_NONE)
-			log_info("%s", ev->text);
-		else
-			log_warnx("%s", ev->text);
+		about = (struct log_about){LOG_NO_DOMID, NULL, NULL};
+		log_about(ev->new_kib == PRESSURE_NONE ? LOG_INFO : LOG_WARNING, &about, "%s",
+			  ev->text);
 		break;
 	}
+}
+
+/* Logs a step's events: one line an event, a pin and the target change it
+ * causes in the same step as one line. */
+static void log_events(const struct engine_output *out)
+{
+	bool *said = out->n_events ? calloc(out->n_events, sizeof(*said)) : NULL;
+	size_t i, j;
+
+	for (i = 0; i < out->n_events; i++) {
+		const struct engine_event *ev = &out->events[i];
+		const struct engine_event *target = NULL;
+
+		if (said && said[i])
+			continue;
+		if (ev->type == EV_PIN && said)
+			for (j = i + 1; j < out->n_events && !target; j++)
+				if (out->events[j].type == EV_TARGET &&
+				    out->events[j].domid == ev->domid) {
+					target = &out->events[j];
+					said[j] = true;
+				}
+		log_event(ev, target);
+	}
+	free(said);
 }
 
 /* Tell systemd the host's state (STATUS=) when it changed. */
@@ -124,8 +160,7 @@ int daemon_step(struct daemon *d)
 		log_errx("engine step failed: %s", strerror(-r));
 		return r;
 	}
-	for (i = 0; i < d->out.n_events; i++)
-		log_event(&d->out.events[i]);
+	log_events(&d->out);
 	d->steps++;
 	backend_apply(d->bops, d->be, d->engine, &d->out, &d->applied);
 	for (i = 0; i < d->out.n_events; i++) {

@@ -280,7 +280,6 @@ static json_object *m_domain_set_target(struct daemon *d, json_object *params, i
 		*code = RPC_INTERNAL_ERROR;
 		return NULL;
 	}
-	log_info("domain %u (%s): pinned at %" PRIu64 " KiB by admin", domid, dom->name, p.target);
 	daemon_step(d);
 	dom = engine_find(d->engine, domid);
 	if (!dom) {
@@ -311,7 +310,6 @@ static json_object *m_domain_unpin(struct daemon *d, json_object *params, int *c
 		*code = RPC_INVALID_PARAMS;
 		return NULL;
 	}
-	log_info("domain %u (%s): unpinned by admin", domid, dom->name);
 	daemon_step(d);
 	dom = engine_find(d->engine, domid);
 	if (!dom) {
