@@ -134,6 +134,7 @@ static int ctl_wait(struct memctl *m, short events, int64_t deadline)
 	}
 }
 
+/* Send all of data, waiting for room until the deadline. 0 or -errno. */
 static int ctl_send(struct memctl *m, const char *data, size_t len, int64_t deadline)
 {
 	while (len > 0) {

@@ -267,6 +267,7 @@ static int print_audit(json_object *st, json_object *fi)
 	return print_audit_findings(fi, findings);
 }
 
+/* audit [DOM]: start an audit (after one already running), wait, report. */
 static int cmd_audit(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	json_object *dom = NULL, *params, *reply = NULL, *result = NULL, *st_reply = NULL, *st;
@@ -313,8 +314,7 @@ static int cmd_audit(struct memctl *m, const struct memctl_cmd *cmd, int argc, c
 		if (m->json)
 			print_json(result);
 		else
-			printf("audit %" PRId64 " started; see 'memctl audit' or audit.status\n",
-			       id);
+			printf("audit %" PRId64 " started; see 'memctl audit' or audit.status\n", id);
 		json_object_put(reply);
 		return MEMCTL_EXIT_OK;
 	}
@@ -349,8 +349,8 @@ static int cmd_audit(struct memctl *m, const struct memctl_cmd *cmd, int argc, c
 			r = malformed("audit.status", err);
 		else
 			r = strcmp(res, "failed") == 0 ? MEMCTL_EXIT_DAEMON
-			    : n > 0		       ? MEMCTL_EXIT_FINDINGS
-						       : MEMCTL_EXIT_OK;
+			    : n > 0		      ? MEMCTL_EXIT_FINDINGS
+						      : MEMCTL_EXIT_OK;
 	} else {
 		r = print_audit(st, fi);
 	}

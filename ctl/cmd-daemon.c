@@ -14,6 +14,7 @@
 #include "jsonrpc.h"
 #include "render.h"
 
+/* hello: balloond's version, API and backend; warns when the API differs. */
 static int cmd_hello(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	json_object *reply = NULL, *result = NULL;
@@ -70,17 +71,20 @@ static int call_and_say(struct memctl *m, const char *method, const char *key, c
 	return MEMCTL_EXIT_OK;
 }
 
+/* pause: stop balloond writing targets. */
 static int cmd_pause(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	return call_and_say(m, "pause", "mode",
 			    "balloond: ", "; no target or maxmem is written until 'memctl resume'");
 }
 
+/* resume: balance again. */
 static int cmd_resume(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	return call_and_say(m, "resume", "mode", "balloond: ", "");
 }
 
+/* reload: re-read balloond.conf. */
 static int cmd_reload(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	return call_and_say(m, "config.reload", "config", "balloond: configuration reloaded from ",

@@ -79,6 +79,7 @@ static int print_domains(const char *method, json_object *doms)
 	return MEMCTL_EXIT_OK;
 }
 
+/* list: the domain table. */
 static int cmd_list(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	json_object *reply = NULL, *result = NULL, *doms;
@@ -98,6 +99,7 @@ static int cmd_list(struct memctl *m, const struct memctl_cmd *cmd, int argc, ch
 	return r;
 }
 
+/* The pressure level in words, or NULL when balloond names one we do not know. */
 static const char *pressure_words(const char *p)
 {
 	if (strcmp(p, "none") == 0)
@@ -148,6 +150,7 @@ static int print_host(json_object *h)
 	return MEMCTL_EXIT_OK;
 }
 
+/* status: the host summary, then the domain table. */
 static int cmd_status(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	json_object *hreply = NULL, *host = NULL, *lreply = NULL, *list = NULL, *doms;
@@ -294,6 +297,7 @@ int print_domain_detail(json_object *dom)
 	return MEMCTL_EXIT_OK;
 }
 
+/* show DOM: every field, bounds, reason and recent decisions. */
 static int cmd_show(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	json_object *params = domain_params(cmd, argv[0]), *reply = NULL, *result = NULL;
@@ -344,8 +348,7 @@ static int cmd_explain(struct memctl *m, const struct memctl_cmd *cmd, int argc,
 	}
 	get_kib(result, "used", true, &used, &unull, err, sizeof(err));
 	get_kib(result, "demand", true, &demand, &dnull, err, sizeof(err));
-	if (json_object_object_get_ex(result, "report", &v) &&
-	    json_object_is_type(v, json_type_string))
+	if (json_object_object_get_ex(result, "report", &v) && json_object_is_type(v, json_type_string))
 		report = json_object_get_string(v);
 	printf("%s: target %s, actual %s (%s, %s)\n", name,
 	       tnull ? "unset" : fmt_kib(target, t, sizeof(t)), fmt_kib(actual, a, sizeof(a)),
@@ -355,23 +358,20 @@ static int cmd_explain(struct memctl *m, const struct memctl_cmd *cmd, int argc,
 	    json_object_is_type(v, json_type_string))
 		source = json_object_get_string(v);
 	if (!unull && !dnull && report && strcmp(report, "used") == 0)
-		printf("demand:     uses %s by its own report (%s), needs %s (used + "
-		       "demand_buffer)\n",
-		       fmt_kib(used, a, sizeof(a)),
-		       sanitize(source ? source : "?", r1, sizeof(r1), 0),
+		printf("demand:     uses %s by its own report (%s), needs %s (used + demand_buffer)\n",
+		       fmt_kib(used, a, sizeof(a)), sanitize(source ? source : "?", r1, sizeof(r1), 0),
 		       fmt_kib(demand, t, sizeof(t)));
 	else if (!unull && !dnull)
-		printf("demand:     under memory pressure: needs %s\n",
-		       fmt_kib(demand, t, sizeof(t)));
+		printf("demand:     under memory pressure: needs %s\n", fmt_kib(demand, t, sizeof(t)));
 	else
-		printf("demand:     %s\n", report && strncmp(report, "rejected", 8) == 0
-						   ? "its report was rejected as implausible"
-					   : report && strcmp(report, "stale") == 0
-						   ? "its report is stale (not renewed since it "
-						     "was resized): the weighted fair share decides"
-						   : "no report: the weighted fair share decides");
-	if (json_object_object_get_ex(result, "offset", &v) &&
-	    json_object_is_type(v, json_type_int) && json_object_get_int64(v) != 0) {
+		printf("demand:     %s\n",
+		       report && strncmp(report, "rejected", 8) == 0
+			       ? "its report was rejected as implausible"
+		       : report && strcmp(report, "stale") == 0
+			       ? "its report is stale (not renewed since it was resized): the weighted fair share decides"
+			       : "no report: the weighted fair share decides");
+	if (json_object_object_get_ex(result, "offset", &v) && json_object_is_type(v, json_type_int) &&
+	    json_object_get_int64(v) != 0) {
 		int64_t off = json_object_get_int64(v);
 		json_object *l = NULL;
 

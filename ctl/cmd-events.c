@@ -97,14 +97,15 @@ static void print_event(json_object *p)
 			 sizeof(what), 200);
 	printf("%s  %-11s ", when, topic);
 	if (domid >= 0)
-		printf("%s (%" PRId64 "): ", member_str(p, "name", name, sizeof(name)) ? name : "?",
-		       domid);
+		printf("%s (%" PRId64 "): ",
+		       member_str(p, "name", name, sizeof(name)) ? name : "?", domid);
 	printf("%s", what);
 	if (member_str(p, "reason", reason, sizeof(reason)) && reason[0])
 		printf(": %s", reason);
 	printf("\n");
 }
 
+/* events [TOPIC...]: subscribe, then print each event until balloond goes away. */
 static int cmd_events(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	json_object *params = NULL, *reply = NULL, *result = NULL, *msg, *method, *p;
@@ -161,9 +162,9 @@ static int cmd_events(struct memctl *m, const struct memctl_cmd *cmd, int argc, 
 			continue;
 		}
 		if (m->json)
-			printf("%s\n",
-			       json_object_to_json_string_ext(
-				       p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			printf("%s\n", json_object_to_json_string_ext(
+					       p, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE));
 		else
 			print_event(p);
 		json_object_put(msg);
@@ -255,6 +256,7 @@ static int print_metrics(json_object *result)
 	return MEMCTL_EXIT_OK;
 }
 
+/* metrics: the table, the Prometheus text (--prometheus) or the result. */
 static int cmd_metrics(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	json_object *params = json_object_new_object(), *reply = NULL, *result = NULL;

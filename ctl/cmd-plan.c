@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "render.h"
 
+/* plan: balloond's dry run as a table of actions, then its notes. */
 static int cmd_plan(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	static const bool left[] = {false, true, true, false, false, true};
@@ -63,8 +64,7 @@ static int cmd_plan(struct memctl *m, const struct memctl_cmd *cmd, int argc, ch
 			if (get_str(o, "what", &s, err, sizeof(err)) == 0)
 				sanitize(s, row[2], CELL_MAX, 0);
 			if (get_kib(o, "from", true, &x, &isnull, err, sizeof(err)) == 0)
-				isnull ? snprintf(row[3], CELL_MAX, "-")
-				       : (void)fmt_kib(x, row[3], CELL_MAX);
+				isnull ? snprintf(row[3], CELL_MAX, "-") : (void)fmt_kib(x, row[3], CELL_MAX);
 			if (get_kib(o, "to", false, &x, NULL, err, sizeof(err)) == 0)
 				fmt_kib(x, row[4], CELL_MAX);
 			if (get_str(o, "reason", &s, err, sizeof(err)) == 0)
@@ -78,9 +78,8 @@ static int cmd_plan(struct memctl *m, const struct memctl_cmd *cmd, int argc, ch
 	for (i = 0; i < json_object_array_length(notes); i++) {
 		char s[CELL_MAX];
 
-		printf("note: %s\n",
-		       sanitize(json_object_get_string(json_object_array_get_idx(notes, i)), s,
-				sizeof(s), 0));
+		printf("note: %s\n", sanitize(json_object_get_string(json_object_array_get_idx(notes, i)),
+					      s, sizeof(s), 0));
 	}
 	json_object_put(reply);
 	return MEMCTL_EXIT_OK;

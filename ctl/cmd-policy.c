@@ -16,6 +16,7 @@
 #include "render.h"
 #include "units.h"
 
+/* set-target DOM SIZE: pin DOM; says the target before and whether it moved. */
 static int cmd_set_target(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	json_object *params, *reply = NULL, *result = NULL, *dom;
@@ -83,6 +84,7 @@ static int cmd_set_target(struct memctl *m, const struct memctl_cmd *cmd, int ar
 	return MEMCTL_EXIT_OK;
 }
 
+/* unpin DOM: back to automatic balancing. */
 static int cmd_unpin(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	json_object *params = domain_params(cmd, argv[0]), *reply = NULL, *result = NULL;
@@ -135,16 +137,14 @@ static int cmd_set_policy(struct memctl *m, const struct memctl_cmd *cmd, int ar
 			json_object_object_add(params, "reset", json_object_new_boolean(true));
 			continue;
 		}
-		if (eq &&
-		    (strncmp(argv[i], "dmin=", 5) == 0 || strncmp(argv[i], "dmax=", 5) == 0)) {
+		if (eq && (strncmp(argv[i], "dmin=", 5) == 0 || strncmp(argv[i], "dmax=", 5) == 0)) {
 			if (size_parse(eq + 1, &v) < 0) {
 				json_object_put(params);
-				return usage_error(cmd, "%s: bad size in \"%s\"", cmd->name,
-						   argv[i]);
+				return usage_error(cmd, "%s: bad size in \"%s\"", cmd->name, argv[i]);
 			}
-			json_object_object_add(
-				params, argv[i][1] == 'm' && argv[i][2] == 'i' ? "dmin" : "dmax",
-				json_object_new_int64((int64_t)v));
+			json_object_object_add(params, argv[i][1] == 'm' && argv[i][2] == 'i' ? "dmin"
+												: "dmax",
+					       json_object_new_int64((int64_t)v));
 		} else if (eq && strncmp(argv[i], "weight=", 7) == 0) {
 			if (u64_parse_strict(eq + 1, 10000, &v) < 0 || !v) {
 				json_object_put(params);

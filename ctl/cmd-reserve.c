@@ -67,8 +67,7 @@ static int resv_describe(json_object *o, char *buf, size_t len)
 		 sanitize(state, st, sizeof(st), 0), fmt_kib(amount, a, sizeof(a)),
 		 mn != mx ? " (asked " : "", mn != mx ? fmt_kib(mn, b, sizeof(b)) : "",
 		 mn != mx ? ".." : "", mn != mx ? fmt_kib(mx, c, sizeof(c)) : "",
-		 mn != mx ? ")" : "", dom ? " for " : "",
-		 dom ? sanitize(dom, dn, sizeof(dn), 0) : "");
+		 mn != mx ? ")" : "", dom ? " for " : "", dom ? sanitize(dom, dn, sizeof(dn), 0) : "");
 	if (has_in) {
 		char t[32];
 
@@ -102,6 +101,7 @@ static json_object *resv_pick(json_object *result, int64_t id)
 	return NULL;
 }
 
+/* reserve SIZE|MIN..MAX: ask, then wait for the answer unless --no-wait. */
 static int cmd_reserve(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	json_object *params, *reply = NULL, *result = NULL, *cur;
@@ -113,10 +113,8 @@ static int cmd_reserve(struct memctl *m, const struct memctl_cmd *cmd, int argc,
 
 	r = range_parse(argv[0], &mn, &mx);
 	if (r < 0 || !mn)
-		return usage_error(cmd,
-				   "%s: bad size \"%s\": give SIZE (e.g. 4G) or MIN..MAX "
-				   "(e.g. 2G..4G)",
-				   cmd->name, argv[0]);
+		return usage_error(cmd, "%s: bad size \"%s\": give SIZE (e.g. 4G) or MIN..MAX "
+					"(e.g. 2G..4G)", cmd->name, argv[0]);
 	params = json_object_new_object();
 	if (mn == mx) {
 		json_object_object_add(params, "size", json_object_new_int64((int64_t)mn));
@@ -175,6 +173,7 @@ static int cmd_reserve(struct memctl *m, const struct memctl_cmd *cmd, int argc,
 	return r;
 }
 
+/* reservations: one table row per reservation. */
 static int cmd_reservations(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	static const bool left[] = {false, true, false, false, false, false, true, false, true};
@@ -290,6 +289,7 @@ static int resv_call(struct memctl *m, const struct memctl_cmd *cmd, const char 
 	return r;
 }
 
+/* cancel ID */
 static int cmd_cancel(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	int64_t id = resv_id_arg(argv[0]);
@@ -302,6 +302,7 @@ static int cmd_cancel(struct memctl *m, const struct memctl_cmd *cmd, int argc, 
 	return resv_call(m, cmd, "reservation.cancel", params);
 }
 
+/* transfer ID DOM */
 static int cmd_transfer(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
 	int64_t id = resv_id_arg(argv[0]);

@@ -133,8 +133,7 @@ void help_general(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: memctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND "
-		   "[ARGS]\n"
+	fprintf(f, "usage: memctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND [ARGS]\n"
 		   "\n"
 		   "Control balloond, the memory balloon manager for Xen hosts.\n"
 		   "\n"
@@ -144,32 +143,28 @@ void help_general(FILE *f)
 
 		snprintf(syn, sizeof(syn), "%s%s%s%s%s", commands[i]->name,
 			 commands[i]->args[0] ? " " : "", commands[i]->args,
-			 commands[i]->alias ? ", " : "",
-			 commands[i]->alias ? commands[i]->alias : "");
+			 commands[i]->alias ? ", " : "", commands[i]->alias ? commands[i]->alias : "");
 		fprintf(f, "  %-22s %s\n", syn, commands[i]->summary);
 	}
-	fprintf(f, "\n"
-		   "Options:\n"
-		   "  -s, --socket PATH      control socket (default: $" SOCKET_ENV ", else\n"
-		   "                         " DEFAULT_SOCKET ")\n"
-		   "  -j, --json             print balloond's result as JSON, for scripts\n"
-		   "  -t, --timeout SECONDS  wait at most this long for each reply (default "
-		   "10,\n"
-		   "                         0 = no limit)\n"
-		   "  -W, --no-wait          reserve, audit: return at once, do not wait for "
-		   "the\n"
-		   "                         answer\n"
-		   "  -T, --ttl DURATION     reserve: hold the memory this long (1s to 24h)\n"
-		   "      --prometheus       metrics: the Prometheus text format\n"
-		   "  -h, --help             this help; after a command, that command's help\n"
-		   "  -V, --version          memctl's own version\n"
-		   "\n"
-		   "DOM is a domain id (all digits) or a name. SIZE has a binary unit: K, M, "
-		   "G, T.\n"
-		   "Exit status: 0 ok, 1 balloond reported an error, 2 usage error,\n"
-		   "3 balloond cannot be reached, 4 the audit found confirmed "
-		   "inconsistencies.\n"
-		   "See memctl(1).\n");
+	fprintf(f,
+		"\n"
+		"Options:\n"
+		"  -s, --socket PATH      control socket (default: $" SOCKET_ENV ", else\n"
+		"                         " DEFAULT_SOCKET ")\n"
+		"  -j, --json             print balloond's result as JSON, for scripts\n"
+		"  -t, --timeout SECONDS  wait at most this long for each reply (default 10,\n"
+		"                         0 = no limit)\n"
+		"  -W, --no-wait          reserve, audit: return at once, do not wait for the\n"
+		"                         answer\n"
+		"  -T, --ttl DURATION     reserve: hold the memory this long (1s to 24h)\n"
+		"      --prometheus       metrics: the Prometheus text format\n"
+		"  -h, --help             this help; after a command, that command's help\n"
+		"  -V, --version          memctl's own version\n"
+		"\n"
+		"DOM is a domain id (all digits) or a name. SIZE has a binary unit: K, M, G, T.\n"
+		"Exit status: 0 ok, 1 balloond reported an error, 2 usage error,\n"
+		"3 balloond cannot be reached, 4 the audit found confirmed inconsistencies.\n"
+		"See memctl(1).\n");
 }
 
 /* "memctl COMMAND --help": its synopsis (and its alias's) and its paragraph. */

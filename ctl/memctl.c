@@ -111,6 +111,7 @@ static int options_parse(struct memctl *m, int argc, char **argv, bool *ret_help
 	return -1;
 }
 
+/* Options, the command and its argument count, then run it; flush stdout. */
 int main(int argc, char **argv)
 {
 	struct memctl mm = {.fd = -1,

@@ -225,6 +225,7 @@ int field_format(json_object *obj, const struct field *f, char *buf, size_t len,
 
 /* ---- tables ---- */
 
+/* An empty table of ncols columns with room for rows_hint rows. 0 or -ENOMEM. */
 int table_init(struct table *t, size_t ncols, const bool *left, size_t rows_hint)
 {
 	t->ncols = ncols;
@@ -235,6 +236,7 @@ int table_init(struct table *t, size_t ncols, const bool *left, size_t rows_hint
 	return t->cells ? 0 : -ENOMEM;
 }
 
+/* Free the cells; t may be freed twice. */
 void table_free(struct table *t)
 {
 	free(t->cells);

@@ -16,6 +16,8 @@
 # binary finds the same state. Prints one line per invocation and a total;
 # exits 0 when all are the same, 1 otherwise, 77 when it cannot run.
 # VERBOSE=1 also shows what the new memctl printed (first lines) and its exit.
+# SETUP, UNDO and the masks are code and sed expressions kept for later:
+# shellcheck disable=SC2016
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -88,17 +90,21 @@ verdict() { # verdict OK LABEL [NOTE]
 
 SETUP=: UNDO=:
 
+# runs ARGS...: old, new, old, each between the setup and the undo.
+runs() {
+	local tag bin
+	for tag in o1 n o2; do
+		bin=$OLD
+		[ "$tag" = n ] && bin=$NEW
+		eval "$SETUP"
+		one "$bin" "$tag" "$@"
+		eval "$UNDO"
+	done
+}
+
 # sandwich ARGS...: old, new, old; new must equal either old run.
 sandwich() {
-	eval "$SETUP"
-	one "$OLD" o1 "$@"
-	eval "$UNDO"
-	eval "$SETUP"
-	one "$NEW" n "$@"
-	eval "$UNDO"
-	eval "$SETUP"
-	one "$OLD" o2 "$@"
-	eval "$UNDO"
+	runs "$@"
 	if equal o1 n || equal o2 n; then
 		verdict 1 "$*"
 	else
@@ -112,18 +118,7 @@ sandwich() {
 masked() {
 	local expr=$1 t f note
 	shift
-	sandwich_runs() {
-		eval "$SETUP"
-		one "$OLD" o1 "$@"
-		eval "$UNDO"
-		eval "$SETUP"
-		one "$NEW" n "$@"
-		eval "$UNDO"
-		eval "$SETUP"
-		one "$OLD" o2 "$@"
-		eval "$UNDO"
-	}
-	sandwich_runs "$@"
+	runs "$@"
 	if equal o1 o2; then note="old runs identical unmasked"; else note="old runs differ unmasked too"; fi
 	for t in o1 n o2; do
 		for f in out err; do
@@ -383,6 +378,26 @@ masked "$RESV; $JSON_TIMES" "${S[@]}" --json cancel '$RID'
 SETUP=:
 sandwich "${S[@]}" reservations
 masked "$JSON_TIMES" "${S[@]}" --json reservations
+
+echo "== running again: reservations that are granted, and a transfer"
+"$OLD" "${S[@]}" resume >/dev/null
+settle() {
+	for _ in $(seq 1 100); do
+		settled && return 0
+		sleep 0.1
+	done
+}
+settle
+CANCEL_ALL='for i in $("$OLD" "${S[@]}" --json reservations | jq -r ".reservations[] | select(.state == \"pending\" or .state == \"granted\" or .state == \"transferred\") | .id"); do "$OLD" "${S[@]}" cancel "$i" >/dev/null; done'
+UNDO="$CANCEL_ALL; settle"
+# small enough for the free memory beyond the pool: granted at once
+masked "$RESV" "${S[@]}" reserve 8M
+masked "$RESV; $JSON_TIMES" "${S[@]}" --json reserve 4M
+masked "$RESV" "${S[@]}" reserve 64M
+SETUP='RID=$("$OLD" "${S[@]}" --json reserve 8M | jq -r .id)'
+masked "$RESV" "${S[@]}" transfer '$RID' 77
+masked "$RESV; $JSON_TIMES" "${S[@]}" --json transfer '$RID' 78
+SETUP=: UNDO=:
 
 if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
 	echo "FAIL: balloond died during the comparison"
