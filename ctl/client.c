@@ -24,16 +24,22 @@
 
 #define READ_CHUNK (64u << 10)
 
+/* A warning on stderr: "memctl: " and the sentence, from a va_list. */
+void memctl_vwarnx(const char *fmt, va_list ap)
+{
+	fputs("memctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 /* A warning on stderr: "memctl: " and the sentence. */
 __attribute__((format(printf, 1, 2))) void memctl_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("memctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	memctl_vwarnx(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* The monotonic clock in milliseconds, for deadlines. */

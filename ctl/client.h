@@ -5,6 +5,7 @@
 #ifndef MEMCTL_CLIENT_H
 #define MEMCTL_CLIENT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,7 @@ struct memctl {
 	int wait_s;	  /* how long reserve waits for its answer */
 };
 
+__attribute__((format(printf, 1, 0))) void memctl_vwarnx(const char *fmt, va_list ap);
 __attribute__((format(printf, 1, 2))) void memctl_warnx(const char *fmt, ...);
 int64_t now_ms(void);
 int malformed(const char *method, const char *what);

@@ -20,11 +20,9 @@ __attribute__((format(printf, 2, 3))) int usage_error(const struct memctl_cmd *c
 {
 	va_list ap;
 
-	fputs("memctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	memctl_vwarnx(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (cmd)
 		fprintf(stderr, "usage: memctl [options] %s%s%s\n", cmd->name,
 			cmd->args[0] ? " " : "", cmd->args);
