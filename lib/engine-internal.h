@@ -159,15 +159,15 @@ void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs
 
 /* ---- engine-policy.c: pins, policy overrides, modes ---- */
 
-void policy_format(const struct engine_policy *p, char *buf, size_t len);
 int policy_parse(const char *value, struct engine_policy *ret);
 enum domain_mode dom_conf_mode(const struct engine *e, const struct engine_dom *d);
 void pin_domain(struct engine_dom *d, uint64_t kib, uint64_t now, const char *why,
 		struct engine_output *out);
+void dom_admin_flush(struct engine_dom *d, struct engine_output *out);
 
 /* ---- engine-decide.c: the decision round ---- */
 
-int decide(struct engine *e, uint64_t now, struct engine_output *out);
+int round_run(struct engine *e, uint64_t now, struct engine_output *out);
 
 /* ---- engine-reserve.c: reservations ---- */
 

@@ -11,7 +11,7 @@
 #include "engine-internal.h"
 
 /* The persisted form: "1 DMIN DMAX WEIGHT MODE", "-" where not set. */
-void policy_format(const struct engine_policy *p, char *buf, size_t len)
+static void policy_format(const struct engine_policy *p, char *buf, size_t len)
 {
 	char a[24] = "-", b[24] = "-", w[12] = "-";
 
@@ -280,4 +280,34 @@ int engine_set_policy(struct engine *e, uint32_t domid, const struct engine_poli
 	snprintf(why, sizeof(why), "policy set by admin");
 	decision_log(d, now, true, d->goal_kib, d->goal_kib, why);
 	return 0;
+}
+
+/* Report a pin or unpin an admin made since the last step, and persist
+ * what changed of it and of the domain's policy overrides. */
+void dom_admin_flush(struct engine_dom *d, struct engine_output *out)
+{
+	if (d->pin_dirty) {
+		struct engine_event *ev =
+			output_event_add(out, d->mode == MODE_PINNED ? EV_PIN : EV_UNPIN, d);
+
+		if (ev) {
+			ev->old_kib = d->goal_kib;
+			ev->new_kib = d->pin_kib;
+			snprintf(ev->text, sizeof(ev->text), "%s", d->reason);
+		}
+		if (d->pin_dirty & PIN_DIRTY_MODE)
+			output_action_persist(out, d->domid, "mode", "%s",
+					      d->mode == MODE_PINNED ? "pinned" : "auto");
+		if (d->mode == MODE_PINNED && (d->pin_dirty & PIN_DIRTY_VALUE))
+			output_action_persist(out, d->domid, "pin", "%" PRIu64, d->pin_kib);
+		d->pin_dirty = 0;
+	}
+
+	if (d->pol_dirty) {
+		char v[96];
+
+		policy_format(&d->pol, v, sizeof(v));
+		output_action_persist(out, d->domid, "policy", "%s", v);
+		d->pol_dirty = false;
+	}
 }

@@ -336,7 +336,7 @@ int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now,
 	e->n = j;
 	e->host.domains = (unsigned)e->n;
 	resv_update(e, now, out);
-	r = decide(e, now, out);
+	r = round_run(e, now, out);
 	if (r < 0)
 		return r;
 	resv_answer(e, now, out);
