@@ -176,15 +176,11 @@ static bool offset_learnable(const struct conf *c, const struct engine_dom *d, i
 	return c->offset_max_kib && (uint64_t)(*ret < 0 ? -*ret : *ret) <= c->offset_max_kib;
 }
 
-/* Merge one observed domain into its table entry and advance its balloon
- * state machine. */
-void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs_domain *o,
-		 uint64_t now, struct engine_output *out)
+/* Take what was observed of a domain: name, type, sizes, mode, offset,
+ * bounds and demand. */
+static void dom_merge(struct engine *e, struct engine_dom *d, const struct engine_obs_domain *o,
+		      uint64_t now, struct engine_output *out)
 {
-	const struct conf *c = &e->conf;
-	uint64_t dist, last_dist, aim;
-	int64_t learned;
-
 	snprintf(d->name, sizeof(d->name), "%s", o->name);
 	d->type = o->type;
 	d->actual_kib = o->tot_kib;
@@ -198,20 +194,31 @@ void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs
 	dom_bounds(e, d, o);
 
 	dom_demand(e, d, o, now, out);
+}
 
+/* A domain that is dying or still being built is not managed: true (and
+ * its state says which) when o is one. */
+static bool dom_unmanageable(struct engine_dom *d, const struct engine_obs_domain *o,
+			     struct engine_output *out)
+{
 	if (o->dying || o->shutdown) {
 		set_state(d, DOM_DYING, out, "domain is dying or shut down");
 		d->managed = false;
-		return;
+		return true;
 	}
 	if (!o->name[0] || !o->static_max_kib || !o->has_target) {
 		set_state(d, DOM_BUILDING, out, "domain is being built");
 		d->managed = false;
-		return;
+		return true;
 	}
-	if (d->state == DOM_BUILDING || d->state == DOM_DYING)
-		d->state = DOM_IDLE;
+	return false;
+}
 
+/* memory/target as observed: adopted as balloond's own at first sight, a
+ * pin when someone else wrote it since. */
+static void dom_take_target(struct engine_dom *d, const struct engine_obs_domain *o, uint64_t now,
+			    struct engine_output *out)
+{
 	d->has_target = true;
 	d->target_kib = o->target_kib;
 	if (!d->written_valid) {
@@ -238,14 +245,12 @@ void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs
 	}
 	if (!d->goal_kib)
 		d->goal_kib = d->written_kib;
+}
 
-	d->managed = d->mode == MODE_AUTO || d->mode == MODE_PINNED;
-
-	/* Balloon state machine, judged against where tot_pages settles for
-	 * what memory/target holds. */
-	aim = dom_aim(d, d->target_kib);
-	dist = u64_dist(d->actual_kib, aim);
-	last_dist = u64_dist(d->last_actual_kib, aim);
+/* Whether the balloon moved since the target was written, and its rate:
+ * the mean of the last rate and the one since the last sample. */
+static void dom_sample_rate(struct engine_dom *d, uint64_t now)
+{
 	if (d->last_sample_ms && d->actual_kib != d->last_actual_kib)
 		d->moved = true;
 	if (d->last_sample_ms && now > d->last_sample_ms && d->actual_kib != d->last_actual_kib) {
@@ -255,14 +260,73 @@ void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs
 		d->rate_kib_s = d->has_rate ? (d->rate_kib_s + inst) / 2 : inst;
 		d->has_rate = true;
 	}
+}
+
+/* The balloon is where it settles: no re-arms owed, no rate. */
+static void dom_at_rest(struct engine_dom *d, uint64_t now)
+{
+	d->rearms = 0;
+	d->last_progress_ms = now;
+	d->has_rate = false;
+	d->rate_kib_s = 0;
+}
+
+/* It moved toward the target and came to rest close by: that is where
+ * this guest settles (squeezed's memory-offset), learned and persisted. */
+static void dom_offset_learn(struct engine_dom *d, int64_t learned, uint64_t now,
+			     struct engine_output *out)
+{
+	char why[96], sz[32];
+
+	d->offset_kib = dom_base_offset(d) + learned;
+	d->learned_offset_kib = learned;
+	d->offset_learned = true;
+	snprintf(why, sizeof(why), "at rest %s%s from its target: offset learned",
+		 d->offset_kib < 0 ? "-" : "+",
+		 size_format((uint64_t)(d->offset_kib < 0 ? -d->offset_kib : d->offset_kib), sz,
+			     sizeof(sz)));
+	output_action_persist(out, d->domid, "offset", "%" PRId64, d->learned_offset_kib);
+	decision_log(d, now, true, d->target_kib, d->target_kib, why);
+	set_state(d, DOM_IDLE, out, why);
+	dom_at_rest(d, now);
+}
+
+/* No progress for stall_timeout: stalled; stalled for
+ * uncooperative_timeout: uncooperative, and flagged so. */
+static void dom_stall(const struct conf *c, struct engine_dom *d, uint64_t now,
+		      struct engine_output *out)
+{
+	if (d->state != DOM_STALLED && d->state != DOM_UNCOOPERATIVE) {
+		set_state(d, DOM_STALLED, out, "no progress toward target");
+		d->stalled_since_ms = now;
+		d->last_rearm_ms = 0;
+		d->has_rate = false;
+		d->rate_kib_s = 0;
+	}
+	if (d->state == DOM_STALLED && now - d->stalled_since_ms >= c->uncooperative_timeout_ms) {
+		set_state(d, DOM_UNCOOPERATIVE, out,
+			  "stalled too long: excluded from donors, counted as it is");
+		uncoop_flag(d, true, out);
+	}
+}
+
+/* Balloon state machine, judged against where tot_pages settles for what
+ * memory/target holds: reached, converging, offset learned, stalled. */
+static void dom_balloon_track(const struct conf *c, struct engine_dom *d, uint64_t now,
+			      struct engine_output *out)
+{
+	uint64_t dist, last_dist, aim;
+	int64_t learned;
+
+	aim = dom_aim(d, d->target_kib);
+	dist = u64_dist(d->actual_kib, aim);
+	last_dist = u64_dist(d->last_actual_kib, aim);
+	dom_sample_rate(d, now);
 	if (dist <= c->reach_tolerance_kib) {
 		if (d->state == DOM_UNCOOPERATIVE)
 			uncoop_flag(d, false, out);
 		set_state(d, DOM_IDLE, out, "target reached");
-		d->rearms = 0;
-		d->last_progress_ms = now;
-		d->has_rate = false;
-		d->rate_kib_s = 0;
+		dom_at_rest(d, now);
 	} else if (d->last_sample_ms && dist + ENGINE_PAGE_KIB < last_dist) {
 		/* More than a page closer: following a re-arm nudge of one
 		 * page is not progress. */
@@ -273,41 +337,27 @@ void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs
 	} else if (now - d->last_progress_ms >= c->stall_timeout_ms && d->moved &&
 		   d->state != DOM_UNCOOPERATIVE && d->mode != MODE_FROZEN &&
 		   offset_learnable(c, d, &learned)) {
-		/* It moved toward the target and came to rest close by: that is
-		 * where this guest settles (squeezed's memory-offset). */
-		char why[96], sz[32];
-
-		d->offset_kib = dom_base_offset(d) + learned;
-		d->learned_offset_kib = learned;
-		d->offset_learned = true;
-		snprintf(why, sizeof(why), "at rest %s%s from its target: offset learned",
-			 d->offset_kib < 0 ? "-" : "+",
-			 size_format((uint64_t)(d->offset_kib < 0 ? -d->offset_kib : d->offset_kib),
-				     sz, sizeof(sz)));
-		output_action_persist(out, d->domid, "offset", "%" PRId64, d->learned_offset_kib);
-		decision_log(d, now, true, d->target_kib, d->target_kib, why);
-		set_state(d, DOM_IDLE, out, why);
-		d->rearms = 0;
-		d->last_progress_ms = now;
-		d->has_rate = false;
-		d->rate_kib_s = 0;
+		dom_offset_learn(d, learned, now, out);
 	} else if (now - d->last_progress_ms >= c->stall_timeout_ms) {
-		if (d->state != DOM_STALLED && d->state != DOM_UNCOOPERATIVE) {
-			set_state(d, DOM_STALLED, out, "no progress toward target");
-			d->stalled_since_ms = now;
-			d->last_rearm_ms = 0;
-			d->has_rate = false;
-			d->rate_kib_s = 0;
-		}
-		if (d->state == DOM_STALLED &&
-		    now - d->stalled_since_ms >= c->uncooperative_timeout_ms) {
-			set_state(d, DOM_UNCOOPERATIVE, out,
-				  "stalled too long: excluded from donors, counted as it is");
-			uncoop_flag(d, true, out);
-		}
+		dom_stall(c, d, now, out);
 	} else if (d->state == DOM_IDLE) {
 		set_state(d, DOM_CONVERGING, out, "new target");
 	}
 	d->last_actual_kib = d->actual_kib;
 	d->last_sample_ms = now;
+}
+
+/* Merge one observed domain into its table entry and advance its balloon
+ * state machine. */
+void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs_domain *o,
+		 uint64_t now, struct engine_output *out)
+{
+	dom_merge(e, d, o, now, out);
+	if (dom_unmanageable(d, o, out))
+		return;
+	if (d->state == DOM_BUILDING || d->state == DOM_DYING)
+		d->state = DOM_IDLE;
+	dom_take_target(d, o, now, out);
+	d->managed = d->mode == MODE_AUTO || d->mode == MODE_PINNED;
+	dom_balloon_track(&e->conf, d, now, out);
 }

@@ -427,19 +427,15 @@ static void resv_refusers(const struct engine *e, char *buf, size_t len)
 	}
 }
 
-/* After the decision: grant pending reservations in order when the memory
- * is free, fail them when it will not come. */
-void resv_answer(struct engine *e, uint64_t now, struct engine_output *out)
+/* Free beyond the pool once every increase written has landed and the
+ * granted reservations are taken (the maxmem slack is the pool's to cover,
+ * as in the fair share). */
+static int64_t resv_free_now(const struct engine *e)
 {
-	const struct conf *c = &e->conf;
-	struct engine_host *h = &e->host;
+	const struct engine_host *h = &e->host;
 	int64_t free_now;
-	bool giving = false;
 	size_t i;
-	char a[32], b[32], who[200];
 
-	/* Free beyond the pool once every increase written has landed (the
-	 * maxmem slack is the pool's to cover, as in the fair share). */
 	free_now = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)h->pool_kib;
 	for (i = 0; i < e->n; i++) {
 		const struct engine_dom *d = e->doms[i];
@@ -451,66 +447,96 @@ void resv_answer(struct engine *e, uint64_t now, struct engine_output *out)
 	for (i = 0; i < e->n_resv; i++)
 		if (e->resv[i].state == RESV_GRANTED || e->resv[i].state == RESV_TRANSFERRED)
 			free_now -= (int64_t)e->resv[i].held_kib;
+	return free_now;
+}
+
+/* Some managed balloon is still giving memory back toward its target. */
+static bool resv_donors_giving(const struct engine *e)
+{
+	bool giving = false;
+	size_t i;
+
 	for (i = 0; i < e->n; i++) {
 		const struct engine_dom *d = e->doms[i];
 
 		if (d->managed && d->has_target &&
 		    (d->state == DOM_CONVERGING || d->state == DOM_STALLED) &&
-		    d->actual_kib > d->target_kib + c->reach_tolerance_kib)
+		    d->actual_kib > d->target_kib + e->conf.reach_tolerance_kib)
 			giving = true;
 	}
-	for (i = 0; i < e->n_resv; i++) {
-		struct engine_resv *r = &e->resv[i];
-		int64_t can;
+	return giving;
+}
 
-		if (r->state != RESV_PENDING)
-			continue;
-		/* A range shrinks toward its minimum when the host cannot
-		 * free its maximum any more (a donor turned uncooperative). */
-		can = host_capacity(e, NULL) - (int64_t)resv_held_total(e, r);
-		if (r->min_kib < r->max_kib && can < (int64_t)r->amount_kib) {
-			uint64_t amt =
-				can > (int64_t)r->min_kib ? page_floor((uint64_t)can) : r->min_kib;
+/* A range shrinks toward its minimum when the host cannot free its maximum
+ * any more (a donor turned uncooperative). */
+static void resv_shrink(struct engine *e, struct engine_resv *r)
+{
+	int64_t can = host_capacity(e, NULL) - (int64_t)resv_held_total(e, r);
 
-			if (amt != r->amount_kib) {
-				r->amount_kib = r->held_kib = amt;
-				resv_mark(e, r);
-			}
-		}
-		if (free_now >= (int64_t)r->amount_kib && !e->paused) {
-			r->state = RESV_GRANTED;
+	if (r->min_kib < r->max_kib && can < (int64_t)r->amount_kib) {
+		uint64_t amt = can > (int64_t)r->min_kib ? page_floor((uint64_t)can) : r->min_kib;
+
+		if (amt != r->amount_kib) {
+			r->amount_kib = r->held_kib = amt;
 			resv_mark(e, r);
-			free_now -= (int64_t)r->amount_kib;
-			resv_event(out, r, "reservation %u granted: %s held for %s", r->id,
-				   size_format(r->amount_kib, a, sizeof(a)),
-				   duration_format(r->expires_ms - now, b, sizeof(b)));
-			continue;
 		}
-		if (now >= r->answer_by_ms ||
-		    (!giving && !e->paused && now >= r->created_ms + c->stall_timeout_ms)) {
-			resv_refusers(e, who, sizeof(who));
-			if (who[0])
-				snprintf(r->why, sizeof(r->why), "%s; not given back by: %s",
-					 now >= r->answer_by_ms ? "timed out" : "donors settled",
-					 who);
-			else
-				snprintf(r->why, sizeof(r->why),
-					 "%s with %s free beyond the pool, %s needed",
-					 now >= r->answer_by_ms ? "timed out" : "donors settled",
-					 size_format(free_now > 0 ? (uint64_t)free_now : 0, a,
-						     sizeof(a)),
-					 size_format(r->amount_kib, b, sizeof(b)));
-			resv_end(e, r, RESV_FAILED, now);
-			resv_event(out, r, "reservation %u failed: %s", r->id, r->why);
-			continue;
-		}
-		/* wake for the deadline even if nothing else moves */
-		out->next_wake_ms = u64_min(out->next_wake_ms, r->answer_by_ms);
-		if (now < r->created_ms + c->stall_timeout_ms)
-			out->next_wake_ms =
-				u64_min(out->next_wake_ms, r->created_ms + c->stall_timeout_ms);
 	}
-	/* Wake for expiries, and persist what changed. */
+}
+
+/* Fail a pending reservation that timed out or whose donors settled,
+ * naming who did not give back, or what was free. */
+static void resv_fail(struct engine *e, struct engine_resv *r, int64_t free_now, uint64_t now,
+		      struct engine_output *out)
+{
+	char a[32], b[32], who[200];
+
+	resv_refusers(e, who, sizeof(who));
+	if (who[0])
+		snprintf(r->why, sizeof(r->why), "%s; not given back by: %s",
+			 now >= r->answer_by_ms ? "timed out" : "donors settled", who);
+	else
+		snprintf(r->why, sizeof(r->why), "%s with %s free beyond the pool, %s needed",
+			 now >= r->answer_by_ms ? "timed out" : "donors settled",
+			 size_format(free_now > 0 ? (uint64_t)free_now : 0, a, sizeof(a)),
+			 size_format(r->amount_kib, b, sizeof(b)));
+	resv_end(e, r, RESV_FAILED, now);
+	resv_event(out, r, "reservation %u failed: %s", r->id, r->why);
+}
+
+/* Answer one pending reservation: granted from *free_now when it is free,
+ * failed when it will not come, else a wake-up for its deadline. */
+static void resv_answer_one(struct engine *e, struct engine_resv *r, int64_t *free_now, bool giving,
+			    uint64_t now, struct engine_output *out)
+{
+	const struct conf *c = &e->conf;
+	char a[32], b[32];
+
+	resv_shrink(e, r);
+	if (*free_now >= (int64_t)r->amount_kib && !e->paused) {
+		r->state = RESV_GRANTED;
+		resv_mark(e, r);
+		*free_now -= (int64_t)r->amount_kib;
+		resv_event(out, r, "reservation %u granted: %s held for %s", r->id,
+			   size_format(r->amount_kib, a, sizeof(a)),
+			   duration_format(r->expires_ms - now, b, sizeof(b)));
+		return;
+	}
+	if (now >= r->answer_by_ms ||
+	    (!giving && !e->paused && now >= r->created_ms + c->stall_timeout_ms)) {
+		resv_fail(e, r, *free_now, now, out);
+		return;
+	}
+	/* wake for the deadline even if nothing else moves */
+	out->next_wake_ms = u64_min(out->next_wake_ms, r->answer_by_ms);
+	if (now < r->created_ms + c->stall_timeout_ms)
+		out->next_wake_ms = u64_min(out->next_wake_ms, r->created_ms + c->stall_timeout_ms);
+}
+
+/* Wake for expiries, and persist what changed (and the id counter). */
+static void resv_flush(struct engine *e, struct engine_output *out)
+{
+	size_t i;
+
 	for (i = 0; i < e->n_resv; i++) {
 		struct engine_resv *r = &e->resv[i];
 
@@ -528,4 +554,18 @@ void resv_answer(struct engine *e, uint64_t now, struct engine_output *out)
 			snprintf(act->value, sizeof(act->value), "next %u", e->next_resv_id);
 		e->resv_next_dirty = false;
 	}
+}
+
+/* After the decision: grant pending reservations in order when the memory
+ * is free, fail them when it will not come. */
+void resv_answer(struct engine *e, uint64_t now, struct engine_output *out)
+{
+	int64_t free_now = resv_free_now(e);
+	bool giving = resv_donors_giving(e);
+	size_t i;
+
+	for (i = 0; i < e->n_resv; i++)
+		if (e->resv[i].state == RESV_PENDING)
+			resv_answer_one(e, &e->resv[i], &free_now, giving, now, out);
+	resv_flush(e, out);
 }

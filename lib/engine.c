@@ -277,13 +277,9 @@ const struct conf *engine_conf(const struct engine *e)
 
 /* ---- the step ---- */
 
-int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now,
-		struct engine_output *out)
+/* Take the host's numbers from an observation. */
+static void step_host(struct engine *e, const struct engine_obs *obs)
 {
-	size_t i, j;
-	int r;
-
-	engine_output_reset(out);
 	e->host.total_kib = obs->total_kib;
 	e->host.free_kib = obs->free_kib;
 	e->host.scrub_kib = obs->scrub_kib;
@@ -292,6 +288,14 @@ int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now,
 	e->host.pool_kib = u64_max(e->conf.pool_kib, obs->low_mem_virq_kib);
 	e->host.paused = e->paused;
 	e->have_obs = true;
+}
+
+/* Merge every observed domain into the table, adding (and restoring) the
+ * ones seen for the first time; marks each as seen. */
+static int step_merge(struct engine *e, const struct engine_obs *obs, uint64_t now,
+		      struct engine_output *out)
+{
+	size_t i;
 
 	for (i = 0; i < e->n; i++)
 		e->doms[i]->seen = false;
@@ -316,6 +320,14 @@ int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now,
 		d->seen = true;
 		dom_observe(e, d, o, now, out);
 	}
+	return 0;
+}
+
+/* Drop the domains the observation no longer holds, and forget them. */
+static void step_sweep(struct engine *e, struct engine_output *out)
+{
+	size_t i, j;
+
 	for (i = 0, j = 0; i < e->n; i++) {
 		struct engine_dom *d = e->doms[i];
 
@@ -335,6 +347,21 @@ int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now,
 	}
 	e->n = j;
 	e->host.domains = (unsigned)e->n;
+}
+
+/* One step: the observation merged, reservations settled, the decision
+ * round, then pending reservations answered. */
+int engine_step(struct engine *e, const struct engine_obs *obs, uint64_t now,
+		struct engine_output *out)
+{
+	int r;
+
+	engine_output_reset(out);
+	step_host(e, obs);
+	r = step_merge(e, obs, now, out);
+	if (r < 0)
+		return r;
+	step_sweep(e, out);
 	resv_update(e, now, out);
 	r = round_run(e, now, out);
 	if (r < 0)
