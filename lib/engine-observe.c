@@ -71,6 +71,63 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 		d->weight = d->pol.weight;
 }
 
+/* Which report the guest made, and whether it is rejected (not
+ * self-consistent, or larger than the domain could be); *ret_used and
+ * *ret_total are set only when it is accepted. */
+static enum report_source dom_report_judge(struct engine_dom *d, const struct engine_obs_domain *o,
+					   uint64_t *ret_used, uint64_t *ret_total)
+{
+	enum report_source src = REPORT_NONE;
+
+	if (o->has_report) {
+		src = d->domid == 0 ? REPORT_DOM0 : REPORT_DATA;
+		if (o->report_total_kib == 0 || o->report_free_kib > o->report_total_kib ||
+		    (d->static_max_kib && o->report_total_kib > d->static_max_kib + (64 << 10)))
+			d->report_rejected = true;
+		else
+			*ret_used = o->report_total_kib - o->report_free_kib,
+			*ret_total = o->report_total_kib;
+	} else if (o->has_qubes_report) {
+		/* Swap in use is counted, so it may exceed static-max, but not
+		 * twice over. */
+		src = REPORT_QUBES;
+		if (o->qubes_used_kib == 0 ||
+		    (d->static_max_kib && o->qubes_used_kib > 2 * d->static_max_kib))
+			d->report_rejected = true;
+		else
+			*ret_used = o->qubes_used_kib;
+	}
+	return src;
+}
+
+/* Take an accepted report at most once per demand_interval, and judge
+ * whether it went stale (data/meminfo only). */
+static void dom_report_take(const struct conf *c, struct engine_dom *d, enum report_source src,
+			    uint64_t used, uint64_t total, uint64_t now, struct engine_output *out)
+{
+	if (!d->report_ms || used != d->report_used_kib || total != d->report_total_kib) {
+		if (d->report_ms && now < d->report_ms + c->demand_interval_ms) {
+			/* Too soon: keep the last one, look again later. */
+			out->next_wake_ms =
+				u64_min(out->next_wake_ms, d->report_ms + c->demand_interval_ms);
+		} else {
+			d->report_used_kib = used;
+			d->report_total_kib = total;
+			d->report_ms = now ? now : 1;
+			d->report_actual_kib = d->actual_kib;
+		}
+	}
+	/* Stale: the domain was resized away from the size the report
+	 * was made at, and stayed so for demand_stale without a new one. */
+	if (u64_dist(d->actual_kib, d->report_actual_kib) <= c->deadband_kib)
+		d->report_true_ms = now;
+	else if (src == REPORT_DATA && now >= d->report_true_ms + c->demand_stale_ms)
+		d->report_stale = true;
+	else if (src == REPORT_DATA) /* look again when it would go stale */
+		out->next_wake_ms =
+			u64_min(out->next_wake_ms, d->report_true_ms + c->demand_stale_ms);
+}
+
 /* Judge what the guest reports about its memory use. A report is hostile
  * input: it must be self-consistent and no larger than the domain could
  * be; anything else is ignored (and says so in explain). A changed report
@@ -84,55 +141,17 @@ static void dom_demand(const struct engine *e, struct engine_dom *d,
 		       const struct engine_obs_domain *o, uint64_t now, struct engine_output *out)
 {
 	const struct conf *c = &e->conf;
-	enum report_source src = REPORT_NONE;
+	enum report_source src;
 	uint64_t used = 0, total = 0, need;
 
 	d->has_demand = false;
 	d->report_rejected = false;
 	d->report_stale = false;
 	d->under_pressure = false;
-	if (o->has_report) {
-		src = d->domid == 0 ? REPORT_DOM0 : REPORT_DATA;
-		if (o->report_total_kib == 0 || o->report_free_kib > o->report_total_kib ||
-		    (d->static_max_kib && o->report_total_kib > d->static_max_kib + (64 << 10)))
-			d->report_rejected = true;
-		else
-			used = o->report_total_kib - o->report_free_kib,
-			total = o->report_total_kib;
-	} else if (o->has_qubes_report) {
-		/* Swap in use is counted, so it may exceed static-max, but not
-		 * twice over. */
-		src = REPORT_QUBES;
-		if (o->qubes_used_kib == 0 ||
-		    (d->static_max_kib && o->qubes_used_kib > 2 * d->static_max_kib))
-			d->report_rejected = true;
-		else
-			used = o->qubes_used_kib;
-	}
+	src = dom_report_judge(d, o, &used, &total);
 	d->report_source = src;
-	if (src != REPORT_NONE && !d->report_rejected) {
-		if (!d->report_ms || used != d->report_used_kib || total != d->report_total_kib) {
-			if (d->report_ms && now < d->report_ms + c->demand_interval_ms) {
-				/* Too soon: keep the last one, look again later. */
-				out->next_wake_ms = u64_min(out->next_wake_ms,
-							    d->report_ms + c->demand_interval_ms);
-			} else {
-				d->report_used_kib = used;
-				d->report_total_kib = total;
-				d->report_ms = now ? now : 1;
-				d->report_actual_kib = d->actual_kib;
-			}
-		}
-		/* Stale: the domain was resized away from the size the report
-		 * was made at, and stayed so for demand_stale without a new one. */
-		if (u64_dist(d->actual_kib, d->report_actual_kib) <= c->deadband_kib)
-			d->report_true_ms = now;
-		else if (src == REPORT_DATA && now >= d->report_true_ms + c->demand_stale_ms)
-			d->report_stale = true;
-		else if (src == REPORT_DATA) /* look again when it would go stale */
-			out->next_wake_ms =
-				u64_min(out->next_wake_ms, d->report_true_ms + c->demand_stale_ms);
-	}
+	if (src != REPORT_NONE && !d->report_rejected)
+		dom_report_take(c, d, src, used, total, now, out);
 	if (src == REPORT_NONE || d->report_rejected)
 		d->report_ms = 0;
 	if (d->domid == 0 && o->has_psi)
