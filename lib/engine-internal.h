@@ -136,44 +136,63 @@ static inline uint64_t dom_commitment(const struct engine *e, const struct engin
 
 /* Grow *v (of *cap elements of elem bytes) to hold need; 0 or -ENOMEM. */
 int array_grow(void **v, size_t *cap, size_t need, size_t elem);
+/* Append an action for domid to out (NULL when out of memory). */
 struct engine_action *output_action_add(struct engine_output *out, enum engine_action_type type,
 					uint32_t domid);
+/* Append an ACT_PERSIST of key = the formatted value for domid. */
 int output_action_persist(struct engine_output *out, uint32_t domid, const char *key,
 			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Append an event about d (or the host when d is NULL) to out. */
 struct engine_event *output_event_add(struct engine_output *out, enum engine_event_type type,
 				      const struct engine_dom *d);
 
 /* ---- engine-table.c: the domain table ---- */
 
+/* The domain with this domid, or NULL. */
 struct engine_dom *table_find(const struct engine *e, uint32_t domid);
+/* A new domain entry for domid, in domid order (NULL when out of memory). */
 struct engine_dom *table_insert(struct engine *e, uint32_t domid);
+/* Record a decision in d's ring of the last ENGINE_DECISIONS. */
 void decision_log(struct engine_dom *d, uint64_t now, bool has_old, uint64_t old_kib,
 		  uint64_t new_kib, const char *reason);
+/* Move d to state s, with an EV_STATE event saying why. */
 void set_state(struct engine_dom *d, enum dom_state s, struct engine_output *out, const char *why);
+/* Apply (and drop) what was persisted for a domain seen for the first time. */
 void restore_apply(struct engine *e, struct engine_dom *d, uint64_t now);
 
 /* ---- engine-observe.c: observation ---- */
 
+/* Merge one observed domain into its entry; advance its balloon state. */
 void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs_domain *o,
 		 uint64_t now, struct engine_output *out);
 
 /* ---- engine-policy.c: pins, policy overrides, modes ---- */
 
+/* Parse the persisted policy form "1 DMIN DMAX WEIGHT MODE"; 0 or -EINVAL. */
 int policy_parse(const char *value, struct engine_policy *ret);
+/* The configured mode for a domain that is not pinned. */
 enum domain_mode dom_conf_mode(const struct engine *e, const struct engine_dom *d);
+/* Pin d at kib (an external write of memory/target), persisted. */
 void pin_domain(struct engine_dom *d, uint64_t kib, uint64_t now, const char *why,
 		struct engine_output *out);
+/* Report and persist an admin's pin or policy change since the last step. */
 void dom_admin_flush(struct engine_dom *d, struct engine_output *out);
 
 /* ---- engine-decide.c: the decision round ---- */
 
+/* The decision round over the whole table; 0 or -ENOMEM. */
 int round_run(struct engine *e, uint64_t now, struct engine_output *out);
 
 /* ---- engine-reserve.c: reservations ---- */
 
+/* Some reservation is still waiting for memory to be freed. */
 bool resv_pending(const struct engine *e);
+/* What could be free beyond the pool if every balanced domain but skip
+ * went to its dynamic-min (reservations not counted). */
 int64_t host_capacity(const struct engine *e, const struct engine_dom *skip);
+/* Before the round: end what expired or was taken; what each holds. */
 void resv_update(struct engine *e, uint64_t now, struct engine_output *out);
+/* After the round: grant, fail or wait for each pending reservation. */
 void resv_answer(struct engine *e, uint64_t now, struct engine_output *out);
 
 #endif
