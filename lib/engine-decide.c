@@ -344,7 +344,7 @@ static void share_reason(const struct round_state *rs, const struct engine_dom *
 		snprintf(reason, len, "held at dynamic-min %s: host short of memory",
 			 size_format(d->dmin_kib, a, sizeof(a)));
 	else if (want >= d->ceiling_kib)
-		snprintf(reason, len, "at ceiling %s (%s)",
+		snprintf(reason, len, "up to its ceiling %s (%s)",
 			 size_format(d->ceiling_kib, a, sizeof(a)),
 			 d->ceiling_kib < d->dmax_kib ? "static-max" : "dynamic-max");
 	else
@@ -515,7 +515,16 @@ static void round_grant(struct round_state *rs, const struct increase *in)
 	}
 	if (d->maxmem_kib < dom_maxmem_for(c, d, grant))
 		write_maxmem(d, dom_maxmem_for(c, d, grant), rs->out);
-	goal_set(rs->e, d, grant, rs->now, in->reason, rs->out);
+	if (grant < in->want_kib) {
+		char step[128];
+
+		/* Say that this is part of the way, not where it ends. */
+		snprintf(step, sizeof(step), "a step toward %s as memory is freed; %.80s",
+			 size_format(in->want_kib, a, sizeof(a)), in->reason);
+		goal_set(rs->e, d, grant, rs->now, step, rs->out);
+	} else {
+		goal_set(rs->e, d, grant, rs->now, in->reason, rs->out);
+	}
 	rs->avail -= cost;
 }
 
