@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install, build and run every test: unit tests (cmocka) and end-to-end
-# tests, once in a -Werror build and once under ASan+UBSan.
+# tests, once in a -Werror build and once under ASan+UBSan; then each fuzz
+# harness for FUZZ_SECONDS (60) under clang with ASan+UBSan+libFuzzer.
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.
 set -uo pipefail
 
@@ -46,6 +47,21 @@ for scn in "$top"/tests/scenarios/*.json; do
 	else
 		echo "FAIL: scenario $name (report: build/scenario-$name.json)"
 		jq -c '{violations, violation_list, event_errors, expect}' "$top/build/scenario-$name.json" 2>/dev/null
+		fail=$((fail + 1))
+		status=1
+	fi
+done
+
+# Fuzzing: each harness of tests/fuzz/ for FUZZ_SECONDS, one counted step
+# each ("PASS: fuzz NAME (N runs, S s)").
+for name in jsonrpc conf units scenario engine; do
+	if out=$(make -s -C "$top/build" fuzz FUZZ_NAMES="$name" FUZZ_SECONDS="${FUZZ_SECONDS:-60}" 2>&1) &&
+		grep -q "^PASS: fuzz $name" <<<"$out"; then
+		grep "^PASS: fuzz $name" <<<"$out"
+		pass=$((pass + 1))
+	else
+		grep -E "^FAIL|oracle:|ERROR:|SUMMARY" <<<"$out" | head -n 8
+		grep -q "^FAIL: fuzz $name" <<<"$out" || echo "FAIL: fuzz $name"
 		fail=$((fail + 1))
 		status=1
 	fi

@@ -253,7 +253,7 @@ static bool object(struct rec *r)
 		if (!string(r, &key) || key.nul)
 			goto out;
 		for (k = 0; k < n_names; k++)
-			if (names[k].n == key.n && memcmp(names[k].b, key.b, key.n) == 0)
+			if (names[k].n == key.n && (!key.n || memcmp(names[k].b, key.b, key.n) == 0))
 				goto out;
 		if (n_names == cap) {
 			cap = cap ? 2 * cap : 8;
