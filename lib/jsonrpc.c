@@ -191,9 +191,10 @@ static int lex_number(const char *s, size_t n, size_t *i, bool *ret_inexact, cha
 		while (p < n && is_digit(s[p]))
 			p++;
 	}
-	*ret_inexact = integer && (digits_above(s + p - digits, digits,
-						neg ? "9223372036854775808" : "18446744073709551615") ||
-				   (neg && digits == 1 && s[p - 1] == '0'));
+	*ret_inexact =
+		integer && (digits_above(s + p - digits, digits,
+					 neg ? "9223372036854775808" : "18446744073709551615") ||
+			    (neg && digits == 1 && s[p - 1] == '0'));
 	*i = p;
 	return 0;
 bad:
@@ -402,8 +403,8 @@ static int tree_walk(json_object *v, const char *text, struct lex_facts *facts, 
 	case json_type_array:
 		n = json_object_array_length(v);
 		for (i = 0; i < n; i++)
-			if (tree_walk(json_object_array_get_idx(v, i), text, facts, members, numbers,
-				      next) < 0)
+			if (tree_walk(json_object_array_get_idx(v, i), text, facts, members,
+				      numbers, next) < 0)
 				return -1;
 		return 0;
 	case json_type_int:
@@ -1196,7 +1197,8 @@ int rpc_params_decode(json_object *params, const struct rpc_field *fields, void 
 		return fields_decode(params, true, fields, base, err, errlen);
 	}
 	if (params && !json_object_is_type(params, json_type_object)) {
-		errf(err, errlen, "params must be an object or an array, not %s", json_kind(params));
+		errf(err, errlen, "params must be an object or an array, not %s",
+		     json_kind(params));
 		return RPC_INVALID_PARAMS;
 	}
 	if (params) {

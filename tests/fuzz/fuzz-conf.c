@@ -147,8 +147,8 @@ static char *conf_text(const struct conf *c)
 	char *t = malloc(cap);
 
 	FUZZ_CHECK(t != NULL, "out of memory");
-	emit(&t, &len, &cap, "[balloond]\nsocket = %s\nread_group = %s\nbackend = %s\n",
-	     c->socket, c->read_group, c->backend);
+	emit(&t, &len, &cap, "[balloond]\nsocket = %s\nread_group = %s\nbackend = %s\n", c->socket,
+	     c->read_group, c->backend);
 	emit(&t, &len, &cap, "scenario = %s\nlog_level = %s\nsurplus = %s\n", c->scenario,
 	     level_names[c->log_level], surplus_mode_name(c->surplus));
 	emit(&t, &len, &cap,
@@ -167,9 +167,8 @@ static char *conf_text(const struct conf *c)
 	     (unsigned long long)c->uncooperative_timeout_ms,
 	     (unsigned long long)c->reserve_timeout_ms, (unsigned long long)c->reserve_ttl_ms,
 	     (unsigned long long)c->demand_interval_ms, (unsigned long long)c->demand_stale_ms,
-	     (unsigned long long)c->oscillation_window_ms,
-	     (unsigned long long)c->client_timeout_ms, (unsigned long long)c->audit_interval_ms,
-	     (unsigned long long)c->audit_settle_ms);
+	     (unsigned long long)c->oscillation_window_ms, (unsigned long long)c->client_timeout_ms,
+	     (unsigned long long)c->audit_interval_ms, (unsigned long long)c->audit_settle_ms);
 	emit(&t, &len, &cap,
 	     "manage_dom0 = %s\ndemand_buffer = %u\npsi_threshold = %u\nmax_clients = %u\n"
 	     "max_clients_per_uid = %u\naudit_examples = %u\n",
@@ -186,8 +185,9 @@ static char *conf_text(const struct conf *c)
 
 static void same_bound(const struct conf_bound *a, const struct conf_bound *b)
 {
-	FUZZ_CHECK(a->set == b->set && (!a->set || (a->is_pct == b->is_pct &&
-						    (a->is_pct ? a->pct == b->pct : a->kib == b->kib))),
+	FUZZ_CHECK(a->set == b->set &&
+			   (!a->set || (a->is_pct == b->is_pct &&
+					(a->is_pct ? a->pct == b->pct : a->kib == b->kib))),
 		   "bound changed in the round trip");
 }
 
@@ -243,8 +243,7 @@ static void round_trip(const struct conf *c)
 			   b.audit_examples == c->audit_examples,
 		   "a count changed");
 	same_domain(&b.defaults, &c->defaults);
-	FUZZ_CHECK(b.n_domains == c->n_domains, "%zu sections, was %zu", b.n_domains,
-		   c->n_domains);
+	FUZZ_CHECK(b.n_domains == c->n_domains, "%zu sections, was %zu", b.n_domains, c->n_domains);
 	for (i = 0; i < c->n_domains; i++)
 		same_domain(&b.domains[i], &c->domains[i]);
 	conf_free(&b);

@@ -72,10 +72,11 @@ static void host_step(struct host *h, uint64_t now)
 			struct engine_obs_domain *d = &h->d[a->domid];
 			uint64_t room = host_free(h);
 
-			FUZZ_CHECK(a->kib <= d->static_max_kib, "domain %u target %llu above static-max",
-				   a->domid, (unsigned long long)a->kib);
+			FUZZ_CHECK(a->kib <= d->static_max_kib,
+				   "domain %u target %llu above static-max", a->domid,
+				   (unsigned long long)a->kib);
 			d->target_kib = a->kib;
-			d->tot_kib = a->kib <= d->tot_kib		? a->kib
+			d->tot_kib = a->kib <= d->tot_kib	   ? a->kib
 				     : a->kib - d->tot_kib <= room ? a->kib
 								   : d->tot_kib + room;
 		} else if (a->type == ACT_SET_MAXMEM) {

@@ -253,7 +253,8 @@ static bool object(struct rec *r)
 		if (!string(r, &key) || key.nul)
 			goto out;
 		for (k = 0; k < n_names; k++)
-			if (names[k].n == key.n && (!key.n || memcmp(names[k].b, key.b, key.n) == 0))
+			if (names[k].n == key.n &&
+			    (!key.n || memcmp(names[k].b, key.b, key.n) == 0))
 				goto out;
 		if (n_names == cap) {
 			cap = cap ? 2 * cap : 8;
@@ -390,8 +391,8 @@ static void reply_check(json_object *reply, json_object *id)
 		   "reply does not re-parse (%s): %s", err, text);
 	FUZZ_CHECK(json_object_object_get_ex(back, "id", &back_id), "reply lost its id");
 	id_text = json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN);
-	FUZZ_CHECK(strcmp(id_text, json_object_to_json_string_ext(back_id, JSON_C_TO_STRING_PLAIN)) ==
-			   0,
+	FUZZ_CHECK(strcmp(id_text,
+			  json_object_to_json_string_ext(back_id, JSON_C_TO_STRING_PLAIN)) == 0,
 		   "id %s came back as %s", id_text,
 		   json_object_to_json_string_ext(back_id, JSON_C_TO_STRING_PLAIN));
 	json_object_put(back);
@@ -444,8 +445,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	valid = json_valid(data, size, DEPTH, &deep);
 	if (r != 0) {
 		FUZZ_CHECK(r == RPC_PARSE_ERROR, "rpc_parse returned %d", r);
-		FUZZ_CHECK(!valid || deep || memchr(data, '\0', size),
-			   "valid JSON refused: %s", err);
+		FUZZ_CHECK(!valid || deep || memchr(data, '\0', size), "valid JSON refused: %s",
+			   err);
 		reply_check(rpc_make_error(NULL, r, err, NULL), NULL);
 		return 0;
 	}

@@ -44,8 +44,8 @@ static void size_round_trip(uint64_t kib)
 	FUZZ_CHECK(diff * 20 <= unit + 20, "%llu -> \"%s\" -> %llu", (unsigned long long)kib, buf,
 		   (unsigned long long)back);
 	if (kib % unit == 0)
-		FUZZ_CHECK(back == kib, "exact %llu -> \"%s\" -> %llu", (unsigned long long)kib, buf,
-			   (unsigned long long)back);
+		FUZZ_CHECK(back == kib, "exact %llu -> \"%s\" -> %llu", (unsigned long long)kib,
+			   buf, (unsigned long long)back);
 }
 
 /* Read duration_format's compound "1h2m3.5s" / "250ms" back, in ms. */
@@ -119,7 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = size_parse(text, &v);
 		FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ERANGE, "size_parse: %d", r);
 		if (r == 0) {
-			FUZZ_CHECK(v <= SIZE_MAX_KIB, "\"%s\" -> %llu", text, (unsigned long long)v);
+			FUZZ_CHECK(v <= SIZE_MAX_KIB, "\"%s\" -> %llu", text,
+				   (unsigned long long)v);
 			size_round_trip(v);
 		}
 		break;
@@ -166,7 +167,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		v = xen_low_mem_virq_kib(text);
-		FUZZ_CHECK(v == 0 || (v % 4 == 0 && ((v / 4) & (v / 4 - 1)) == 0 && v <= (1u << 20)),
+		FUZZ_CHECK(v == 0 ||
+				   (v % 4 == 0 && ((v / 4) & (v / 4 - 1)) == 0 && v <= (1u << 20)),
 			   "low_mem_virq %llu from \"%s\"", (unsigned long long)v, text);
 		break;
 	case 5: {
@@ -175,8 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		text_escape(text, out, k);
 		FUZZ_CHECK(strlen(out) < k, "text_escape overran %zu", k);
-		for (j = 0; out[j]; j += utf8_char_len((const unsigned char *)out + j,
-							 strlen(out + j)))
+		for (j = 0; out[j];
+		     j += utf8_char_len((const unsigned char *)out + j, strlen(out + j)))
 			FUZZ_CHECK((unsigned char)out[j] >= 0x20 && out[j] != 0x7f &&
 					   utf8_char_len((const unsigned char *)out + j,
 							 strlen(out + j)),

@@ -628,7 +628,7 @@ static void errors_escape_control_characters_and_invalid_utf8(void **state)
 		{"[balloond]\npool = 1\xffM\n", "pool: \"1\\xffM\" is not a size"},
 		{"[balloond]\npool = \xc3\xa9\n", "pool: \"\xc3\xa9\" is not a size"},
 		{"[balloond]\np\x1bool = 1M\n", "unknown key \"p\\x1bool\" in [balloond]"},
-		{"[domain a\x01" "b]\n", "\"a\\x01b\" is not a domain name"},
+		{"[domain a\001b]\n", "\"a\\x01b\" is not a domain name"},
 		{"[bad\x7f]\n", "unknown section [bad\\x7f]"},
 		{"\x1b = 1\n", "\"\\x1b\" comes before any [section]"},
 		{"[domain a]\nmode = \xed\xa0\x80\n", "mode: \"\\xed\\xa0\\x80\" is not one of"},

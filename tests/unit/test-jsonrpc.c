@@ -103,8 +103,9 @@ static void parse_accepts_rfc8259_json(void **state)
 		 "{\"id\":99999999999999999999999}"},
 		{"integer below int64, as written", "-9223372036854775809", 0, 32,
 		 "-9223372036854775809"},
-		{"inexact integers among exact ones", "[1,{\"a\":-0,\"b\":[2,1e2,18446744073709551616]},3]",
-		 0, 32, "[1,{\"a\":-0,\"b\":[2,1e2,18446744073709551616]},3]"},
+		{"inexact integers among exact ones",
+		 "[1,{\"a\":-0,\"b\":[2,1e2,18446744073709551616]},3]", 0, 32,
+		 "[1,{\"a\":-0,\"b\":[2,1e2,18446744073709551616]},3]"},
 		{"same name in different objects", "[{\"a\":1},{\"a\":2,\"b\":{\"a\":3}}]", 0, 32,
 		 "[{\"a\":1},{\"a\":2,\"b\":{\"a\":3}}]"},
 		{"names that differ after an escape", "{\"a\":1,\"\\u0061b\":2}", 0, 32,
@@ -227,17 +228,21 @@ static void parse_rejects_malformed_json_with_a_message(void **state)
 		 "duplicate member name in an object"},
 		{"duplicate in a nested object", "[1,{\"x\":{\"k\":[],\"k\":{}}}]", 0, 32,
 		 "duplicate member name in an object"},
-		{"duplicate whose first value held members", "{\"a\":{\"x\":1,\"y\":2},\"a\":{}}", 0,
-		 32, "duplicate member name in an object"},
-		{"lone high surrogate", "[\"\\ud800\"]", 0, 32, "lone high surrogate \\ud800 at offset 2"},
+		{"duplicate whose first value held members", "{\"a\":{\"x\":1,\"y\":2},\"a\":{}}",
+		 0, 32, "duplicate member name in an object"},
+		{"lone high surrogate", "[\"\\ud800\"]", 0, 32,
+		 "lone high surrogate \\ud800 at offset 2"},
 		{"high surrogate then a non-surrogate", "[\"\\ud83d\\u0041\"]", 0, 32,
 		 "lone high surrogate"},
 		{"high surrogate then text", "[\"\\uD800x\"]", 0, 32, "lone high surrogate"},
 		{"lone low surrogate", "[\"\\udc00\"]", 0, 32, "lone low surrogate \\udc00"},
-		{"two high surrogates", "[\"\\ud800\\ud800\\udc00\"]", 0, 32, "lone high surrogate"},
-		{"lone surrogate in an id", "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"id\":\"\\udfff\"}", 0,
-		 32, "lone low surrogate"},
-		{"lone surrogate in a member name", "{\"\\ud800\":1}", 0, 32, "lone high surrogate"},
+		{"two high surrogates", "[\"\\ud800\\ud800\\udc00\"]", 0, 32,
+		 "lone high surrogate"},
+		{"lone surrogate in an id",
+		 "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"id\":\"\\udfff\"}", 0, 32,
+		 "lone low surrogate"},
+		{"lone surrogate in a member name", "{\"\\ud800\":1}", 0, 32,
+		 "lone high surrogate"},
 		{"arrays one level over the limit", "[[[[1]]]]", 0, 3,
 		 "nesting deeper than 3 at offset 3"},
 		{"empty array one level over the limit", "[[[[]]]]", 0, 3,
@@ -517,8 +522,14 @@ static void request_parse_leaves_rpc_methods_to_the_method_table(void **state)
 static void integer_ids_are_echoed_exactly_as_sent(void **state)
 {
 	static const char *const ids[] = {
-		"18446744073709551616", "18446744073709551615", "9223372036854775808",
-		"-9223372036854775809", "99999999999999999999999999999999", "-0", "0", "-1",
+		"18446744073709551616",
+		"18446744073709551615",
+		"9223372036854775808",
+		"-9223372036854775809",
+		"99999999999999999999999999999999",
+		"-0",
+		"0",
+		"-1",
 	};
 	char text[256], want[256], err[128];
 	struct rpc_request req;
@@ -549,7 +560,8 @@ static void integer_ids_are_echoed_exactly_as_sent(void **state)
 /* A client must not take a clamped id for its own. */
 static void a_reply_with_an_inexact_id_does_not_match(void **state)
 {
-	json_object *o = parse_ok("{\"jsonrpc\":\"2.0\",\"result\":1,\"id\":9223372036854775808000}");
+	json_object *o =
+		parse_ok("{\"jsonrpc\":\"2.0\",\"result\":1,\"id\":9223372036854775808000}");
 	json_object *res;
 	char err[128];
 
@@ -992,11 +1004,16 @@ static void params_decode_rejects_every_failure_class(void **state)
 		{"more elements than fields", "[\"a\",1,2,true,1,1,1,1,1,1]",
 		 "params: 10 given by position, at most 9 taken (name, count, big, flag, size, "
 		 "anysize, ttl, wait, dom)"},
-		{"by position: wrong type in place", "[1]", "params.name: expected a string, not an integer"},
-		{"by position: above max", "[\"a\",1001]", "params.count: 1001 is above the maximum 1000"},
-		{"by position: null is not absent", "[null]", "params.name: expected a string, not null"},
-		{"by position: bad size", "[\"a\",1,2,true,\"4.5G\"]", "params.size: \"4.5G\" is above"},
-		{"by position: bad domain", "[\"a\",1,2,true,1,1,1,1,\"a/b\"]", "is not a domain name"},
+		{"by position: wrong type in place", "[1]",
+		 "params.name: expected a string, not an integer"},
+		{"by position: above max", "[\"a\",1001]",
+		 "params.count: 1001 is above the maximum 1000"},
+		{"by position: null is not absent", "[null]",
+		 "params.name: expected a string, not null"},
+		{"by position: bad size", "[\"a\",1,2,true,\"4.5G\"]",
+		 "params.size: \"4.5G\" is above"},
+		{"by position: bad domain", "[\"a\",1,2,true,1,1,1,1,\"a/b\"]",
+		 "is not a domain name"},
 		{"u64 beyond uint64", "{\"big\":18446744073709551616}",
 		 "params.big: 18446744073709551616 is out of range"},
 		{"u64 beyond uint64 by position", "[\"a\",1,18446744073709551616]",
@@ -1182,7 +1199,8 @@ static void params_decode_with_no_fields_accepts_only_empty_params(void **state)
  * fields past the end are absent. */
 static void params_decode_takes_positions_in_table_order(void **state)
 {
-	json_object *o = parse_ok("[\"abc\",1000,18446744073709551615,true,\"2G\",0,\"1h\",5,\"web1\"]");
+	json_object *o =
+		parse_ok("[\"abc\",1000,18446744073709551615,true,\"2G\",0,\"1h\",5,\"web1\"]");
 	json_object *empty = parse_ok("[]"), *short_ = parse_ok("[\"x\",3]");
 	json_object *req = parse_ok("[\"web1\",\"1G\"]"), *req_short = parse_ok("[7]");
 	struct test_params p;
