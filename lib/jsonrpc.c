@@ -4,9 +4,15 @@
  *
  * json-c's strict mode still lets through NaN, Infinity, leading zeros,
  * "1.", single-quoted strings, raw control characters in strings, overlong
- * or surrogate UTF-8, and it clamps integers it cannot hold. rpc_parse
- * checks the text itself for all of these so that what it accepts is
- * RFC 8259 JSON whose values json-c holds exactly. */
+ * or surrogate UTF-8, lone surrogate escapes (which it turns into U+FFFD),
+ * member names with \u0000 (which it cuts there) and repeated member names
+ * (the last wins), and it clamps integers it cannot hold. rpc_parse checks
+ * the text itself (lex_check) for all of these, and counts members against
+ * json-c's tree for repeated names (with the first two refused, the tree
+ * holds fewer members exactly when a name repeats: one linear pass, no
+ * per-object name sets). A clamped integer is valid JSON: it gets its text
+ * back as its serialisation, so an id is echoed as sent, and the params
+ * decoder calls it out of range. */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
