@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The queue of automatic audits (audit-run.h): domains whose balloons came
+/* The queue of automatic audits (audit-queue.h): domains whose balloons came
  * to rest, coalesced into one audit; a list too long becomes "every
  * domain". Pure: the scheduler owns the timers. */
 #include "config.h"
 
-#include "audit-run.h"
+#include "audit-queue.h"
 
 void audit_queue_add(struct audit_queue *q, uint32_t domid)
 {

@@ -19,9 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit-queue.h"
 #include "audit-run.h"
-#include "daemon.h"
+#include "backend.h"
+#include "clock.h"
+#include "engine.h"
 #include "events.h"
+#include "jsonrpc.h"
 #include "log.h"
 
 #define AUDIT_HISTORY 4		  /* completed audits kept for status/findings */
@@ -71,7 +75,7 @@ struct audit_job {
 };
 
 struct audit_sched {
-	struct daemon *d;
+	struct audit_sched_env env;
 	const struct backend_ops *ops;
 	struct event *done_ev, *settle_ev, *periodic_ev, *queue_ev;
 	int pipefd[2];
@@ -249,14 +253,19 @@ static void record_log(const struct audit_record *r)
 
 		if (dr->status == AUDIT_STATUS_AUDITED)
 			audited++;
-		for (c = 0; c < AUDIT_NCLASSES; c++)
+		for (c = 0; c < AUDIT_NCLASSES; c++) {
+			struct log_about about = {dr->domid, di ? di->name : NULL,
+						  LOG_MSGID_AUDIT};
+
 			if (dr->count[c])
-				log_warnx("audit %" PRIu64 ": domain %u (%s): %" PRIu64
+				log_about(LOG_WARNING, &about,
+					  "audit %" PRIu64 ": domain %u (%s): %" PRIu64
 					  " confirmed %s finding%s; a finding is usually a guest "
 					  "bug or attack, not a hypervisor fault",
 					  r->id, dr->domid, di ? di->name : "", dr->count[c],
 					  audit_class_name((enum audit_class)c),
 					  dr->count[c] == 1 ? "" : "s");
+		}
 	}
 	if (audit_result_total(r->res) == 0)
 		log_info("audit %" PRIu64 " (%s): clean, %zu PV domain%s, %" PRIu64
@@ -318,7 +327,7 @@ static void record_publish(struct audit_sched *s, const struct audit_record *r)
 	json_object_object_add(p, "domains", doms);
 	if (r->error[0])
 		json_object_object_add(p, "error", json_object_new_string(r->error));
-	events_publish(s->d, EVENTS_TOPIC_AUDIT, p);
+	events_publish(s->env.events, EVENTS_TOPIC_AUDIT, p);
 }
 
 static void queue_kick(struct audit_sched *s, uint64_t delay_ms)
@@ -346,10 +355,10 @@ static void job_finish(struct audit_sched *s)
 	memset(&j->rec, 0, sizeof(j->rec));
 	job_free(j);
 	r->finished = wall_s();
-	r->finished_ms = daemon_now_ms();
+	r->finished_ms = clock_now_ms();
 	for (i = 0; i < r->ndoms; i++) {
 		struct audit_dom_info *di = &r->doms[i];
-		const struct engine_dom *ed = engine_find(s->d->engine, di->domid);
+		const struct engine_dom *ed = engine_find(s->env.engine, di->domid);
 
 		if (!di->name[0] && ed)
 			snprintf(di->name, sizeof(di->name), "%s", ed->name);
@@ -389,7 +398,7 @@ static void audit_settle_cb(evutil_socket_t fd, short what, void *arg)
 		if (audit_result_dom(j->first, i)->nfindings)
 			domids[n++] = audit_result_dom(j->first, i)->domid;
 	t0 = mono_s();
-	r = s->ops->audit_open(s->d->be, domids, n, &j->snap, j->err, sizeof(j->err));
+	r = s->ops->audit_open(s->env.be, domids, n, &j->snap, j->err, sizeof(j->err));
 	j->rec.loop_s += mono_s() - t0;
 	free(domids);
 	if (r == 0) {
@@ -444,7 +453,7 @@ static void audit_done_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	{
-		uint64_t ms = s->d->conf.audit_settle_ms;
+		uint64_t ms = s->env.conf->audit_settle_ms;
 		struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000)};
 
 		log_debug("audit %" PRIu64 ": %" PRIu64 " findings, re-checking in %" PRIu64 " ms",
@@ -486,7 +495,7 @@ int audit_sched_start(struct audit_sched *s, const uint32_t *domids, size_t n,
 	j->notify_fd = s->pipefd[1];
 	j->phase = 1;
 	t0 = mono_s();
-	r = s->ops->audit_open(s->d->be, domids, n, &j->snap, err, errlen);
+	r = s->ops->audit_open(s->env.be, domids, n, &j->snap, err, errlen);
 	j->rec.loop_s = mono_s() - t0;
 	if (r < 0) {
 		job_free(j);
@@ -536,7 +545,7 @@ static void audit_queue_cb(evutil_socket_t fd, short what, void *arg)
 		why = s->periodic_due ? AUDIT_TRIGGER_PERIODIC : AUDIT_TRIGGER_BALLOON;
 	} else {
 		for (i = 0; i < s->queue.n; i++)
-			if (engine_find(s->d->engine, s->queue.domids[i]))
+			if (engine_find(s->env.engine, s->queue.domids[i]))
 				domids[n++] = s->queue.domids[i];
 		s->queue.n = 0;
 		if (n == 0)
@@ -568,12 +577,12 @@ static void audit_periodic_cb(evutil_socket_t fd, short what, void *arg)
 
 static bool automatic_on(const struct audit_sched *s)
 {
-	return s->ops->audit_open && s->d->conf.audit_interval_ms > 0;
+	return s->ops->audit_open && s->env.conf->audit_interval_ms > 0;
 }
 
 void audit_sched_reconf(struct audit_sched *s)
 {
-	uint64_t ms = s->ops->audit_open ? s->d->conf.audit_interval_ms : 0;
+	uint64_t ms = s->ops->audit_open ? s->env.conf->audit_interval_ms : 0;
 	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000)};
 
 	if (ms == s->interval_ms)
@@ -595,31 +604,31 @@ void audit_sched_engine_event(struct audit_sched *s, const struct engine_event *
 	if (!s || ev->type != EV_STATE || ev->old_state != DOM_CONVERGING ||
 	    ev->new_state != DOM_IDLE || !automatic_on(s))
 		return;
-	dom = engine_find(s->d->engine, ev->domid);
+	dom = engine_find(s->env.engine, ev->domid);
 	if (!dom || dom->type != DOM_PV)
 		return;
 	audit_queue_add(&s->queue, ev->domid);
 	queue_kick(s, AUDIT_COALESCE_MS);
 }
 
-int audit_sched_new(struct daemon *d, struct audit_sched **ret)
+int audit_sched_new(const struct audit_sched_env *env, struct audit_sched **ret)
 {
 	struct audit_sched *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
-	s->d = d;
-	s->ops = d->bops;
+	s->env = *env;
+	s->ops = env->ops;
 	if (pipe2(s->pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
 		int e = errno;
 
 		free(s);
 		return -e;
 	}
-	s->done_ev = event_new(d->base, s->pipefd[0], EV_READ | EV_PERSIST, audit_done_cb, s);
-	s->settle_ev = evtimer_new(d->base, audit_settle_cb, s);
-	s->periodic_ev = event_new(d->base, -1, EV_PERSIST, audit_periodic_cb, s);
-	s->queue_ev = evtimer_new(d->base, audit_queue_cb, s);
+	s->done_ev = event_new(env->base, s->pipefd[0], EV_READ | EV_PERSIST, audit_done_cb, s);
+	s->settle_ev = evtimer_new(env->base, audit_settle_cb, s);
+	s->periodic_ev = event_new(env->base, -1, EV_PERSIST, audit_periodic_cb, s);
+	s->queue_ev = evtimer_new(env->base, audit_queue_cb, s);
 	if (!s->done_ev || !s->settle_ev || !s->periodic_ev || !s->queue_ev ||
 	    event_add(s->done_ev, NULL) < 0) {
 		audit_sched_free(s);
@@ -666,7 +675,7 @@ static json_object *num_or_null(uint64_t v)
 static json_object *record_json(const struct audit_record *r)
 {
 	json_object *o = json_object_new_object();
-	uint64_t now = daemon_now_ms(), transient = 0;
+	uint64_t now = clock_now_ms(), transient = 0;
 
 	json_object_object_add(o, "id", json_object_new_int64((int64_t)r->id));
 	json_object_object_add(o, "trigger", json_object_new_string(trigger_name(r->trigger)));
@@ -740,8 +749,8 @@ static json_object *rows_json(const struct audit_sched *s, const struct audit_re
 				       json_object_new_int64((int64_t)dr->nfindings));
 		json_object_array_add(a, o);
 	}
-	for (i = 0; i < engine_count(s->d->engine); i++) {
-		const struct engine_dom *ed = engine_at(s->d->engine, i);
+	for (i = 0; i < engine_count(s->env.engine); i++) {
+		const struct engine_dom *ed = engine_at(s->env.engine, i);
 		json_object *o;
 
 		if (n && record_dom(r, ed->domid))
@@ -796,7 +805,7 @@ int audit_sched_findings_json(struct audit_sched *s, const struct audit_query *q
 			      json_object **ret, char *err, size_t errlen)
 {
 	const struct audit_record *r = record_find(s, q->has_id, q->id);
-	size_t limit = q->limit ? q->limit : s->d->conf.audit_examples;
+	size_t limit = q->limit ? q->limit : s->env.conf->audit_examples;
 	json_object *o, *counts, *list;
 	bool truncated = false;
 	unsigned c;
@@ -908,9 +917,9 @@ static const struct rpc_field findings_fields[] = {
 };
 
 /* Whether the methods can be served (not under --simulate). */
-static bool have_auditor(struct daemon *d, int *code, char *err, size_t errlen)
+static bool have_auditor(const struct audit_sched *s, int *code, char *err, size_t errlen)
 {
-	if (d->audit)
+	if (s)
 		return true;
 	*code = RPC_ERR_BACKEND;
 	snprintf(err, errlen, "no auditor runs in this mode");
@@ -929,7 +938,7 @@ static int ref_resolve(struct audit_sched *s, const struct rpc_domain_ref *ref,
 		*ret = ref->domid;
 		return 0;
 	}
-	ed = engine_find_name(s->d->engine, ref->name);
+	ed = engine_find_name(s->env.engine, ref->name);
 	if (ed) {
 		*ret = ed->domid;
 		return 0;
@@ -943,7 +952,7 @@ static int ref_resolve(struct audit_sched *s, const struct rpc_domain_ref *ref,
 	return -ENOENT;
 }
 
-json_object *audit_method_run(struct daemon *d, json_object *params, int *code,
+json_object *audit_method_run(struct audit_sched *s, json_object *params, int *code,
 			      json_object **data, char *err, size_t errlen)
 {
 	struct audit_params p = {0};
@@ -953,15 +962,15 @@ json_object *audit_method_run(struct daemon *d, json_object *params, int *code,
 	uint32_t domid;
 	int r;
 
-	if (!have_auditor(d, code, err, errlen))
+	if (!have_auditor(s, code, err, errlen))
 		return NULL;
 	if (rpc_params_decode(params, run_fields, &p, err, errlen) != 0) {
 		*code = RPC_INVALID_PARAMS;
 		return NULL;
 	}
 	if (p.has_domain) {
-		ed = p.domain.by_name ? engine_find_name(d->engine, p.domain.name)
-				      : engine_find(d->engine, p.domain.domid);
+		ed = p.domain.by_name ? engine_find_name(s->env.engine, p.domain.name)
+				      : engine_find(s->env.engine, p.domain.domid);
 		if (!ed) {
 			*code = RPC_ERR_NO_SUCH_DOMAIN;
 			if (p.domain.by_name)
@@ -972,13 +981,13 @@ json_object *audit_method_run(struct daemon *d, json_object *params, int *code,
 		}
 		domid = ed->domid;
 	}
-	r = audit_sched_start(d->audit, p.has_domain ? &domid : NULL, p.has_domain ? 1 : 0,
+	r = audit_sched_start(s, p.has_domain ? &domid : NULL, p.has_domain ? 1 : 0,
 			      AUDIT_TRIGGER_REQUEST, &id, err, errlen);
 	if (r == -EBUSY) {
 		*code = RPC_ERR_BUSY;
 		*data = json_object_new_object();
 		json_object_object_add(*data, "id", json_object_new_int64(
-							    (int64_t)d->audit->job->rec.id));
+							    (int64_t)s->job->rec.id));
 		return NULL;
 	}
 	if (r == -EAGAIN) {
@@ -995,14 +1004,14 @@ json_object *audit_method_run(struct daemon *d, json_object *params, int *code,
 	return o;
 }
 
-json_object *audit_method_status(struct daemon *d, json_object *params, int *code,
+json_object *audit_method_status(struct audit_sched *s, json_object *params, int *code,
 				 json_object **data, char *err, size_t errlen)
 {
 	struct audit_params p = {0};
 	struct audit_query q = {0};
 	json_object *o = NULL;
 
-	if (!have_auditor(d, code, err, errlen))
+	if (!have_auditor(s, code, err, errlen))
 		return NULL;
 	if (rpc_params_decode(params, status_fields, &p, err, errlen) != 0) {
 		*code = RPC_INVALID_PARAMS;
@@ -1010,21 +1019,21 @@ json_object *audit_method_status(struct daemon *d, json_object *params, int *cod
 	}
 	q.has_id = p.has_id;
 	q.id = p.id;
-	if (audit_sched_status_json(d->audit, &q, &o, err, errlen) < 0) {
+	if (audit_sched_status_json(s, &q, &o, err, errlen) < 0) {
 		*code = RPC_INVALID_PARAMS;
 		return NULL;
 	}
 	return o;
 }
 
-json_object *audit_method_findings(struct daemon *d, json_object *params, int *code,
+json_object *audit_method_findings(struct audit_sched *s, json_object *params, int *code,
 				   json_object **data, char *err, size_t errlen)
 {
 	struct audit_params p = {0};
 	struct audit_query q = {0};
 	json_object *o = NULL;
 
-	if (!have_auditor(d, code, err, errlen))
+	if (!have_auditor(s, code, err, errlen))
 		return NULL;
 	if (rpc_params_decode(params, findings_fields, &p, err, errlen) != 0) {
 		*code = RPC_INVALID_PARAMS;
@@ -1047,13 +1056,13 @@ json_object *audit_method_findings(struct daemon *d, json_object *params, int *c
 	q.limit = p.has_limit ? (size_t)p.limit : 0;
 	if (p.has_domain) {
 		q.has_domid = true;
-		if (ref_resolve(d->audit, &p.domain, record_find(d->audit, p.has_id, p.id),
+		if (ref_resolve(s, &p.domain, record_find(s, p.has_id, p.id),
 				&q.domid, err, errlen) < 0) {
 			*code = RPC_ERR_NO_SUCH_DOMAIN;
 			return NULL;
 		}
 	}
-	if (audit_sched_findings_json(d->audit, &q, &o, err, errlen) < 0) {
+	if (audit_sched_findings_json(s, &q, &o, err, errlen) < 0) {
 		*code = RPC_INVALID_PARAMS;
 		return NULL;
 	}

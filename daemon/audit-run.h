@@ -15,9 +15,14 @@
 
 #include "audit.h"
 
-struct daemon;
-struct engine_event;
 struct audit_sched;
+struct backend;
+struct backend_ops;
+struct conf;
+struct engine;
+struct engine_event;
+struct event_base;
+struct events_sink;
 
 /* Why an audit ran. */
 enum audit_trigger {
@@ -26,23 +31,19 @@ enum audit_trigger {
 	AUDIT_TRIGGER_BALLOON,	/* balloons came to rest */
 };
 
-/* Domains waiting for an automatic audit, coalesced into one run. */
-#define AUDIT_QUEUE_MAX 64
-struct audit_queue {
-	bool all; /* every domain (a periodic audit, or too many to list) */
-	size_t n;
-	uint32_t domids[AUDIT_QUEUE_MAX];
+/* What the scheduler works with; each must outlive it. */
+struct audit_sched_env {
+	struct event_base *base;
+	const struct backend_ops *ops;
+	struct backend *be;
+	const struct engine *engine;
+	const struct conf *conf;	  /* followed across reloads */
+	const struct events_sink *events; /* where "audit" notifications go */
 };
 
-/* Queue one domain (UINT32_MAX: every domain); a full queue becomes "all". */
-void audit_queue_add(struct audit_queue *q, uint32_t domid);
-/* Forget what an audit of domids (n == 0: every domain) now covers. */
-void audit_queue_covered(struct audit_queue *q, const uint32_t *domids, size_t n);
-bool audit_queue_empty(const struct audit_queue *q);
-
-/* Set up the scheduler on d's event loop (after the backend and the engine
- * exist); arms the periodic timer. 0 or -errno. */
-int audit_sched_new(struct daemon *d, struct audit_sched **ret);
+/* Set up the scheduler on env's event loop (after the backend and the
+ * engine exist); arms the periodic timer. 0 or -errno. */
+int audit_sched_new(const struct audit_sched_env *env, struct audit_sched **ret);
 
 /* Join a worker still running (the audit in progress is abandoned: its
  * result is dropped), release its snapshot and everything kept.
@@ -89,12 +90,12 @@ int audit_sched_findings_json(struct audit_sched *s, const struct audit_query *q
 			      json_object **ret, char *err, size_t errlen);
 
 /* The methods audit.run, audit.status and audit.findings (methods.c's
- * table; doc/protocol.md). */
-json_object *audit_method_run(struct daemon *d, json_object *params, int *code,
+ * table; doc/protocol.md); s NULL: no auditor runs. */
+json_object *audit_method_run(struct audit_sched *s, json_object *params, int *code,
 			      json_object **data, char *err, size_t errlen);
-json_object *audit_method_status(struct daemon *d, json_object *params, int *code,
+json_object *audit_method_status(struct audit_sched *s, json_object *params, int *code,
 				 json_object **data, char *err, size_t errlen);
-json_object *audit_method_findings(struct daemon *d, json_object *params, int *code,
+json_object *audit_method_findings(struct audit_sched *s, json_object *params, int *code,
 				   json_object **data, char *err, size_t errlen);
 
 #endif

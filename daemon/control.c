@@ -47,7 +47,10 @@ struct client {
 };
 
 struct control {
-	struct daemon *d;
+	struct event_base *base;
+	const struct conf *conf;
+	struct control_handler handler;
+	struct client *caller; /* whose request is being dispatched, or NULL */
 	int fd;
 	bool owns_path; /* we created the socket file (not socket activation) */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -71,8 +74,8 @@ static void client_free(struct client *c)
 			break;
 		}
 	ctl->n_clients--;
-	if (ctl->d->rpc_client == c)
-		ctl->d->rpc_client = NULL;
+	if (ctl->caller == c)
+		ctl->caller = NULL;
 	bufferevent_free(c->bev);
 	free(c);
 	if (!event_pending(ctl->accept_ev, EV_READ, NULL) &&
@@ -129,9 +132,9 @@ static json_object *client_handle_one(struct client *c, json_object *obj)
 			 "not permitted: uid %u is neither root nor in the read group", (unsigned)c->uid);
 		return rpc_make_error(req.id, RPC_ERR_NOT_PERMITTED, err, NULL);
 	}
-	c->ctl->d->rpc_client = c;
-	reply = methods_dispatch(c->ctl->d, &req, c->role != ROLE_ADMIN);
-	c->ctl->d->rpc_client = NULL;
+	c->ctl->caller = c;
+	reply = c->ctl->handler.dispatch(c->ctl->handler.arg, &req, c->role != ROLE_ADMIN);
+	c->ctl->caller = NULL;
 	return reply;
 }
 
@@ -176,7 +179,7 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t max = (size_t)c->ctl->d->conf.max_message;
+	size_t max = (size_t)c->ctl->conf->max_message;
 
 	while (!c->closing) {
 		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
@@ -247,7 +250,7 @@ static void client_write_cb(struct bufferevent *bev, void *arg)
  * for events for hours and whose event queue is bounded). */
 static void client_set_timeouts(struct client *c)
 {
-	uint64_t ms = c->ctl->d->conf.client_timeout_ms;
+	uint64_t ms = c->ctl->conf->client_timeout_ms;
 	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000)};
 
 	if (c->topics)
@@ -256,13 +259,23 @@ static void client_set_timeouts(struct client *c)
 		bufferevent_set_timeouts(c->bev, &tv, &tv);
 }
 
-unsigned control_client_topics(const struct client *c)
+/* The sink's caller_topics: the topics of the connection being served. */
+static bool sink_caller_topics(void *arg, unsigned *ret)
 {
-	return c->topics;
+	const struct control *ctl = arg;
+
+	if (!ctl->caller)
+		return false;
+	*ret = ctl->caller->topics;
+	return true;
 }
 
-void control_client_set_topics(struct client *c, unsigned topics)
+/* The sink's caller_set_topics; a connection that (un)subscribes changes
+ * its timeouts. */
+static void sink_caller_set_topics(void *arg, unsigned topics)
 {
+	struct control *ctl = arg;
+	struct client *c = ctl->caller;
 	bool was = c->topics != 0;
 
 	c->topics = topics;
@@ -270,8 +283,10 @@ void control_client_set_topics(struct client *c, unsigned topics)
 		client_set_timeouts(c);
 }
 
-bool control_has_subscribers(const struct control *ctl, unsigned mask)
+/* The sink's subscribed: is any connection subscribed to a topic in mask? */
+static bool sink_subscribed(void *arg, unsigned mask)
 {
+	const struct control *ctl = arg;
 	const struct client *c;
 
 	for (c = ctl->clients; c; c = c->next)
@@ -280,8 +295,11 @@ bool control_has_subscribers(const struct control *ctl, unsigned mask)
 	return false;
 }
 
-void control_publish(struct control *ctl, unsigned mask, const char *line, size_t len)
+/* The sink's publish: queue the line on every connection subscribed to a
+ * topic in mask, within each one's bound. */
+static void sink_publish(void *arg, unsigned mask, const char *line, size_t len)
 {
+	struct control *ctl = arg;
 	struct client *c;
 
 	for (c = ctl->clients; c; c = c->next) {
@@ -309,6 +327,19 @@ void control_publish(struct control *ctl, unsigned mask, const char *line, size_
 		evbuffer_add(out, "\n", 1);
 		ctl->events_sent++;
 	}
+}
+
+static const struct events_sink_ops control_sink_ops = {
+	.subscribed = sink_subscribed,
+	.publish = sink_publish,
+	.caller_topics = sink_caller_topics,
+	.caller_set_topics = sink_caller_set_topics,
+};
+
+void control_events_sink(struct control *ctl, struct events_sink *ret)
+{
+	ret->ops = &control_sink_ops;
+	ret->arg = ctl;
 }
 
 void control_get_stats(const struct control *ctl, struct control_stats *ret)
@@ -358,7 +389,7 @@ static bool uid_in_group(uid_t uid, gid_t gid, gid_t want)
 static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct control *ctl = arg;
-	const struct conf *conf = &ctl->d->conf;
+	const struct conf *conf = ctl->conf;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct client *c;
@@ -394,7 +425,7 @@ static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		c->role = ROLE_READ;
 	else
 		c->role = ROLE_NONE;
-	c->bev = bufferevent_socket_new(ctl->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev) {
 		close(fd);
 		free(c);
@@ -495,7 +526,8 @@ static int control_bind(struct control *ctl, const char *path, char *err, size_t
 	return fd;
 }
 
-int control_open(struct control **ret, struct daemon *d, const char *path, char *err,
+int control_open(struct control **ret, struct event_base *base, const struct conf *conf,
+		 const char *path, const struct control_handler *handler, char *err,
 		 size_t errlen)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
@@ -503,12 +535,14 @@ int control_open(struct control **ret, struct daemon *d, const char *path, char 
 
 	if (!ctl)
 		return -ENOMEM;
-	ctl->d = d;
-	if (d->conf.read_group[0]) {
-		struct group *gr = getgrnam(d->conf.read_group);
+	ctl->base = base;
+	ctl->conf = conf;
+	ctl->handler = *handler;
+	if (conf->read_group[0]) {
+		struct group *gr = getgrnam(conf->read_group);
 
 		if (!gr) {
-			snprintf(err, errlen, "read_group \"%s\" does not exist", d->conf.read_group);
+			snprintf(err, errlen, "read_group \"%s\" does not exist", conf->read_group);
 			free(ctl);
 			return -ENOENT;
 		}
@@ -533,8 +567,8 @@ int control_open(struct control **ret, struct daemon *d, const char *path, char 
 		}
 	}
 	ctl->fd = fd;
-	ctl->accept_ev = event_new(d->base, fd, EV_READ | EV_PERSIST, control_accept_cb, ctl);
-	ctl->backoff_ev = evtimer_new(d->base, control_backoff_cb, ctl);
+	ctl->accept_ev = event_new(base, fd, EV_READ | EV_PERSIST, control_accept_cb, ctl);
+	ctl->backoff_ev = evtimer_new(base, control_backoff_cb, ctl);
 	if (!ctl->accept_ev || !ctl->backoff_ev) {
 		control_close(ctl);
 		return -ENOMEM;

@@ -7,32 +7,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon.h"
+#include <event2/event.h>
+#include <json-c/json.h>
 
-/* Listen on the socket systemd passed (socket activation) or bind path.
- * Refuses to take over a socket a live daemon serves. 0 or -errno with a
- * sentence in err. */
-int control_open(struct control **ret, struct daemon *d, const char *path, char *err,
-		 size_t errlen);
+#include "conf.h"
+#include "events.h"
+#include "jsonrpc.h"
+
+struct control;
+
+/* What the control server does with a request, given by whoever opens it. */
+struct control_handler {
+	/* Answer one request of a connection (read_only: the caller is not
+	 * root). Returns the reply (new reference) or NULL for none. */
+	json_object *(*dispatch)(void *arg, const struct rpc_request *req, bool read_only);
+	void *arg;
+};
+
+/* Listen on the socket systemd passed (socket activation) or bind path, on
+ * base's loop, with the limits of conf (followed across reloads: it must
+ * outlive the server). Refuses to take over a socket a live daemon serves.
+ * 0 or -errno with a sentence in err. */
+int control_open(struct control **ret, struct event_base *base, const struct conf *conf,
+		 const char *path, const struct control_handler *handler, char *err, size_t errlen);
 
 /* Close every client and the listening socket (removing the file if we
  * created it). control_close(NULL) is fine. */
 void control_close(struct control *ctl);
 
-/* The topics (events_topic_bit mask) a connection is subscribed to. A
- * subscribed connection is exempt from the idle and slow-client timeouts:
- * its event queue is bounded instead. */
-unsigned control_client_topics(const struct client *c);
-void control_client_set_topics(struct client *c, unsigned topics);
-
-/* Is any connection subscribed to a topic in mask? */
-bool control_has_subscribers(const struct control *ctl, unsigned mask);
-
-/* Queue one serialized notification (without its newline) on every
- * connection subscribed to a topic in mask. A connection whose queue is
- * over its bound loses the event; once it has caught up it gets one
- * "dropped" notification saying how many it lost. Never blocks. */
-void control_publish(struct control *ctl, unsigned mask, const char *line, size_t len);
+/* The server as the sink of event notifications: its connections are the
+ * subscribers, the caller is the connection whose request is being
+ * dispatched. A subscribed connection is exempt from the idle and
+ * slow-client timeouts: its event queue is bounded instead. A connection
+ * whose queue is over its bound loses events; once it has caught up it
+ * gets one "dropped" notification saying how many it lost. */
+void control_events_sink(struct control *ctl, struct events_sink *ret);
 
 /* What the control server has counted, for the metrics method. */
 struct control_stats {

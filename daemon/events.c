@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Event notifications: the topics, events.subscribe/unsubscribe, and the
  * mapping of the engine's per-step events to topics. A notification is
- * serialized once and handed to the control server, which queues it on each
- * subscribed connection within that connection's bound (control.c). */
+ * serialized once and handed to a sink (the control server), which queues
+ * it on each subscribed connection within that connection's bound. */
 #include "config.h"
 
 #include <errno.h>
@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "control.h"
-#include "daemon.h"
+#include "engine.h"
 #include "events.h"
+#include "jsonrpc.h"
 
 #define EVENTS_TOPICS_MAX 32 /* entries accepted in a topics list */
 
@@ -83,20 +83,20 @@ json_object *events_notification_new(const char *topic, json_object *params)
 	return n;
 }
 
-void events_publish(struct daemon *d, const char *topic, json_object *params)
+void events_publish(const struct events_sink *sink, const char *topic, json_object *params)
 {
 	unsigned bit = events_topic_bit(topic);
 	json_object *n;
 	const char *s;
 
-	if (!d->ctl || !bit || !control_has_subscribers(d->ctl, bit)) {
+	if (!sink->ops || !bit || !sink->ops->subscribed(sink->arg, bit)) {
 		json_object_put(params);
 		return;
 	}
 	n = events_notification_new(topic, params);
 	s = json_object_to_json_string_ext(n,
 					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	control_publish(d->ctl, bit, s, strlen(s));
+	sink->ops->publish(sink->arg, bit, s, strlen(s));
 	json_object_put(n);
 }
 
@@ -117,7 +117,8 @@ static json_object *dom_params(const struct engine_event *ev, const char *kind)
 	return p;
 }
 
-void events_publish_engine(struct daemon *d, const struct engine_event *ev)
+void events_publish_engine(const struct events_sink *sink, const struct engine *engine,
+			   const struct engine_event *ev)
 {
 	const struct engine_resv *r;
 	json_object *p;
@@ -128,19 +129,19 @@ void events_publish_engine(struct daemon *d, const struct engine_event *ev)
 		json_object_object_add(p, "old", kib_or_null(ev->old_kib));
 		json_object_object_add(p, "new", json_object_new_int64((int64_t)ev->new_kib));
 		json_object_object_add(p, "reason", json_object_new_string(ev->text));
-		events_publish(d, EVENTS_TOPIC_TARGET, p);
+		events_publish(sink, EVENTS_TOPIC_TARGET, p);
 		break;
 	case EV_PIN:
 		p = dom_params(ev, "pin");
 		json_object_object_add(p, "old", kib_or_null(ev->old_kib));
 		json_object_object_add(p, "new", json_object_new_int64((int64_t)ev->new_kib));
 		json_object_object_add(p, "reason", json_object_new_string(ev->text));
-		events_publish(d, EVENTS_TOPIC_TARGET, p);
+		events_publish(sink, EVENTS_TOPIC_TARGET, p);
 		break;
 	case EV_UNPIN:
 		p = dom_params(ev, "unpin");
 		json_object_object_add(p, "reason", json_object_new_string(ev->text));
-		events_publish(d, EVENTS_TOPIC_TARGET, p);
+		events_publish(sink, EVENTS_TOPIC_TARGET, p);
 		break;
 	case EV_STATE:
 		p = dom_params(ev, "state");
@@ -149,12 +150,12 @@ void events_publish_engine(struct daemon *d, const struct engine_event *ev)
 		json_object_object_add(p, "new",
 				       json_object_new_string(dom_state_name(ev->new_state)));
 		json_object_object_add(p, "reason", json_object_new_string(ev->text));
-		events_publish(d, EVENTS_TOPIC_STATE, p);
+		events_publish(sink, EVENTS_TOPIC_STATE, p);
 		break;
 	case EV_DOMAIN_NEW:
 	case EV_DOMAIN_GONE:
 		p = dom_params(ev, ev->type == EV_DOMAIN_NEW ? "new" : "gone");
-		events_publish(d, EVENTS_TOPIC_DOMAIN, p);
+		events_publish(sink, EVENTS_TOPIC_DOMAIN, p);
 		break;
 	case EV_PRESSURE:
 		p = json_object_new_object();
@@ -166,11 +167,11 @@ void events_publish_engine(struct daemon *d, const struct engine_event *ev)
 			p, "new",
 			json_object_new_string(pressure_name((enum pressure_level)ev->new_kib)));
 		json_object_object_add(p, "reason", json_object_new_string(ev->text));
-		events_publish(d, EVENTS_TOPIC_PRESSURE, p);
+		events_publish(sink, EVENTS_TOPIC_PRESSURE, p);
 		break;
 	case EV_RESERVATION:
 		p = json_object_new_object();
-		r = engine_reservation_find(d->engine, ev->resv_id);
+		r = engine_reservation_find(engine, ev->resv_id);
 		json_object_object_add(p, "kind", json_object_new_string("reservation"));
 		json_object_object_add(p, "id", json_object_new_int64(ev->resv_id));
 		json_object_object_add(
@@ -180,7 +181,7 @@ void events_publish_engine(struct daemon *d, const struct engine_event *ev)
 			p, "domid",
 			r && r->state == RESV_TRANSFERRED ? json_object_new_int64(r->domid) : NULL);
 		json_object_object_add(p, "reason", json_object_new_string(ev->text));
-		events_publish(d, EVENTS_TOPIC_RESERVATION, p);
+		events_publish(sink, EVENTS_TOPIC_RESERVATION, p);
 		break;
 	}
 }
@@ -248,8 +249,8 @@ static int topics_decode(json_object *params, unsigned *ret, char *err, size_t e
 
 /* events.subscribe and events.unsubscribe: change the calling connection's
  * topics; the result lists the topics it is subscribed to afterwards. */
-static json_object *events_change(struct daemon *d, json_object *params, bool subscribe, int *code,
-				  char *err, size_t errlen)
+static json_object *events_change(const struct events_sink *sink, json_object *params,
+				  bool subscribe, int *code, char *err, size_t errlen)
 {
 	unsigned mask, now;
 	json_object *o;
@@ -260,27 +261,26 @@ static json_object *events_change(struct daemon *d, json_object *params, bool su
 		*code = r;
 		return NULL;
 	}
-	if (!d->rpc_client) {
+	if (!sink->ops || !sink->ops->caller_topics(sink->arg, &now)) {
 		*code = RPC_INTERNAL_ERROR;
 		snprintf(err, errlen, "no connection to subscribe");
 		return NULL;
 	}
-	now = control_client_topics(d->rpc_client);
 	now = subscribe ? now | mask : now & ~mask;
-	control_client_set_topics(d->rpc_client, now);
+	sink->ops->caller_set_topics(sink->arg, now);
 	o = json_object_new_object();
 	json_object_object_add(o, "topics", topics_to_json(now));
 	return o;
 }
 
-json_object *events_method_subscribe(struct daemon *d, json_object *params, int *code,
-				     json_object **data, char *err, size_t errlen)
+json_object *events_method_subscribe(const struct events_sink *sink, json_object *params,
+				     int *code, json_object **data, char *err, size_t errlen)
 {
-	return events_change(d, params, true, code, err, errlen);
+	return events_change(sink, params, true, code, err, errlen);
 }
 
-json_object *events_method_unsubscribe(struct daemon *d, json_object *params, int *code,
-				       json_object **data, char *err, size_t errlen)
+json_object *events_method_unsubscribe(const struct events_sink *sink, json_object *params,
+				       int *code, json_object **data, char *err, size_t errlen)
 {
-	return events_change(d, params, false, code, err, errlen);
+	return events_change(sink, params, false, code, err, errlen);
 }

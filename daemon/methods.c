@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include "audit-run.h"
+#include "clock.h"
 #include "daemon.h"
 #include "events.h"
 #include "log.h"
+#include "methods.h"
 #include "metrics.h"
 
 #define REFRESH_MAX_AGE_MS 200
@@ -167,7 +169,7 @@ static json_object *m_host_status(struct daemon *d, json_object *params, int *co
 	json_object_object_add(o, "backend", json_object_new_string(d->bops->name));
 	json_object_object_add(o, "mode", json_object_new_string(h.paused ? "paused" : "running"));
 	json_object_object_add(o, "uptime", json_object_new_double(
-		(double)(daemon_now_ms() - d->start_ms) / 1000.0));
+		(double)(clock_now_ms() - d->start_ms) / 1000.0));
 	json_object_object_add(o, "total", json_kib(h.total_kib));
 	json_object_object_add(o, "free", json_kib(h.free_kib));
 	json_object_object_add(o, "scrub", json_kib(h.scrub_kib));
@@ -189,7 +191,7 @@ static json_object *m_domain_list(struct daemon *d, json_object *params, int *co
 				  json_object **data, char *err, size_t errlen)
 {
 	json_object *o, *arr;
-	uint64_t now = daemon_now_ms();
+	uint64_t now = clock_now_ms();
 	size_t i;
 
 	if (!params_none(params, code, err, errlen))
@@ -234,7 +236,7 @@ static json_object *m_domain_get(struct daemon *d, json_object *params, int *cod
 	}
 	daemon_refresh(d, REFRESH_MAX_AGE_MS);
 	dom = dom_lookup(d, &p.domain, code, err, errlen);
-	return dom ? dom_to_json(dom, true, daemon_now_ms()) : NULL;
+	return dom ? dom_to_json(dom, true, clock_now_ms()) : NULL;
 }
 
 static json_object *m_domain_set_target(struct daemon *d, json_object *params, int *code,
@@ -255,7 +257,7 @@ static json_object *m_domain_set_target(struct daemon *d, json_object *params, i
 	if (!dom)
 		return NULL;
 	domid = dom->domid;
-	r = engine_pin(d->engine, domid, p.target, daemon_now_ms(), &min, &max, err, errlen);
+	r = engine_pin(d->engine, domid, p.target, clock_now_ms(), &min, &max, err, errlen);
 	switch (r) {
 	case 0:
 		break;
@@ -278,7 +280,6 @@ static json_object *m_domain_set_target(struct daemon *d, json_object *params, i
 		*code = RPC_INTERNAL_ERROR;
 		return NULL;
 	}
-	log_info("domain %u (%s): pinned at %" PRIu64 " KiB by admin", domid, dom->name, p.target);
 	daemon_step(d);
 	dom = engine_find(d->engine, domid);
 	if (!dom) {
@@ -286,7 +287,7 @@ static json_object *m_domain_set_target(struct daemon *d, json_object *params, i
 		snprintf(err, errlen, "domain %u went away", domid);
 		return NULL;
 	}
-	return dom_to_json(dom, false, daemon_now_ms());
+	return dom_to_json(dom, false, clock_now_ms());
 }
 
 static json_object *m_domain_unpin(struct daemon *d, json_object *params, int *code,
@@ -305,11 +306,10 @@ static json_object *m_domain_unpin(struct daemon *d, json_object *params, int *c
 	if (!dom)
 		return NULL;
 	domid = dom->domid;
-	if (engine_unpin(d->engine, domid, daemon_now_ms(), err, errlen) < 0) {
+	if (engine_unpin(d->engine, domid, clock_now_ms(), err, errlen) < 0) {
 		*code = RPC_INVALID_PARAMS;
 		return NULL;
 	}
-	log_info("domain %u (%s): unpinned by admin", domid, dom->name);
 	daemon_step(d);
 	dom = engine_find(d->engine, domid);
 	if (!dom) {
@@ -317,7 +317,7 @@ static json_object *m_domain_unpin(struct daemon *d, json_object *params, int *c
 		snprintf(err, errlen, "domain %u went away", domid);
 		return NULL;
 	}
-	return dom_to_json(dom, false, daemon_now_ms());
+	return dom_to_json(dom, false, clock_now_ms());
 }
 
 static json_object *m_pause_resume(struct daemon *d, json_object *params, int *code,
@@ -433,7 +433,7 @@ static json_object *m_domain_set_policy(struct daemon *d, json_object *params, i
 	if (!dom)
 		return NULL;
 	domid = dom->domid;
-	r = engine_set_policy(d->engine, domid, &pol, p.reset, daemon_now_ms(), err, errlen);
+	r = engine_set_policy(d->engine, domid, &pol, p.reset, clock_now_ms(), err, errlen);
 	switch (r) {
 	case 0: break;
 	case -ENOENT: *code = RPC_ERR_NO_SUCH_DOMAIN; return NULL;
@@ -450,7 +450,7 @@ static json_object *m_domain_set_policy(struct daemon *d, json_object *params, i
 		snprintf(err, errlen, "domain %u went away", domid);
 		return NULL;
 	}
-	return dom_to_json(dom, true, daemon_now_ms());
+	return dom_to_json(dom, true, clock_now_ms());
 }
 
 /* ---- plan: a dry run of the next decision round ---- */
@@ -474,7 +474,7 @@ static json_object *m_plan(struct daemon *d, json_object *params, int *code, jso
 		return NULL;
 	}
 	engine_host_status(d->engine, &h);
-	r = engine_plan(d->engine, &obs, daemon_now_ms(), true, &out);
+	r = engine_plan(d->engine, &obs, clock_now_ms(), true, &out);
 	if (r < 0) {
 		engine_output_free(&out);
 		*code = RPC_INTERNAL_ERROR;
@@ -604,7 +604,7 @@ static json_object *m_reserve(struct daemon *d, json_object *params, int *code,
 	if (p.has_size)
 		p.min = p.max = p.size;
 	daemon_refresh(d, 0);
-	r = engine_reserve(d->engine, p.min, p.max, p.ttl, daemon_now_ms(), &id, err, errlen);
+	r = engine_reserve(d->engine, p.min, p.max, p.ttl, clock_now_ms(), &id, err, errlen);
 	switch (r) {
 	case 0: break;
 	case -EINVAL: *code = RPC_INVALID_PARAMS; return NULL;
@@ -614,14 +614,14 @@ static json_object *m_reserve(struct daemon *d, json_object *params, int *code,
 	}
 	log_notice("reservation %u: %" PRIu64 "..%" PRIu64 " KiB asked", id, p.min, p.max);
 	daemon_step(d);
-	return resv_to_json(d, engine_reservation_find(d->engine, id), daemon_now_ms());
+	return resv_to_json(d, engine_reservation_find(d->engine, id), clock_now_ms());
 }
 
 static json_object *m_reservation_list(struct daemon *d, json_object *params, int *code,
 				       json_object **data, char *err, size_t errlen)
 {
 	json_object *o, *arr;
-	uint64_t now = daemon_now_ms();
+	uint64_t now = clock_now_ms();
 	size_t i;
 
 	if (!params_none(params, code, err, errlen))
@@ -645,7 +645,7 @@ static json_object *m_reservation_cancel(struct daemon *d, json_object *params, 
 		*code = RPC_INVALID_PARAMS;
 		return NULL;
 	}
-	r = engine_reservation_cancel(d->engine, (uint32_t)p.id, daemon_now_ms(), err, errlen);
+	r = engine_reservation_cancel(d->engine, (uint32_t)p.id, clock_now_ms(), err, errlen);
 	if (r < 0) {
 		*code = r == -ENOENT ? RPC_ERR_NO_SUCH_RESERVATION : RPC_INVALID_PARAMS;
 		return NULL;
@@ -653,7 +653,7 @@ static json_object *m_reservation_cancel(struct daemon *d, json_object *params, 
 	log_notice("reservation %u: cancelled by admin", (uint32_t)p.id);
 	daemon_step(d);
 	return resv_to_json(d, engine_reservation_find(d->engine, (uint32_t)p.id),
-			    daemon_now_ms());
+			    clock_now_ms());
 }
 
 static json_object *m_reservation_transfer(struct daemon *d, json_object *params, int *code,
@@ -678,7 +678,7 @@ static json_object *m_reservation_transfer(struct daemon *d, json_object *params
 	} else {
 		domid = p.domain.domid;
 	}
-	r = engine_reservation_transfer(d->engine, (uint32_t)p.id, domid, daemon_now_ms(), err,
+	r = engine_reservation_transfer(d->engine, (uint32_t)p.id, domid, clock_now_ms(), err,
 					errlen);
 	if (r < 0) {
 		*code = r != -ENOENT			   ? RPC_INVALID_PARAMS
@@ -689,7 +689,39 @@ static json_object *m_reservation_transfer(struct daemon *d, json_object *params
 	log_notice("reservation %u: transferred to domain %u", (uint32_t)p.id, domid);
 	daemon_step(d);
 	return resv_to_json(d, engine_reservation_find(d->engine, (uint32_t)p.id),
-			    daemon_now_ms());
+			    clock_now_ms());
+}
+
+/* ---- methods of the events and of the auditor ---- */
+
+static json_object *m_events_subscribe(struct daemon *d, json_object *params, int *code,
+				       json_object **data, char *err, size_t errlen)
+{
+	return events_method_subscribe(&d->events, params, code, data, err, errlen);
+}
+
+static json_object *m_events_unsubscribe(struct daemon *d, json_object *params, int *code,
+					 json_object **data, char *err, size_t errlen)
+{
+	return events_method_unsubscribe(&d->events, params, code, data, err, errlen);
+}
+
+static json_object *m_audit_run(struct daemon *d, json_object *params, int *code,
+				json_object **data, char *err, size_t errlen)
+{
+	return audit_method_run(d->audit, params, code, data, err, errlen);
+}
+
+static json_object *m_audit_status(struct daemon *d, json_object *params, int *code,
+				   json_object **data, char *err, size_t errlen)
+{
+	return audit_method_status(d->audit, params, code, data, err, errlen);
+}
+
+static json_object *m_audit_findings(struct daemon *d, json_object *params, int *code,
+				     json_object **data, char *err, size_t errlen)
+{
+	return audit_method_findings(d->audit, params, code, data, err, errlen);
 }
 
 static const struct method methods[] = {
@@ -703,17 +735,17 @@ static const struct method methods[] = {
 	{"pause", false, m_pause},
 	{"resume", false, m_resume},
 	{"config.reload", false, m_config_reload},
-	{"events.subscribe", true, events_method_subscribe},
-	{"events.unsubscribe", true, events_method_unsubscribe},
+	{"events.subscribe", true, m_events_subscribe},
+	{"events.unsubscribe", true, m_events_unsubscribe},
 	{"metrics", true, metrics_method},
 	{"plan", true, m_plan},
 	{"reserve", false, m_reserve},
 	{"reservation.list", true, m_reservation_list},
 	{"reservation.cancel", false, m_reservation_cancel},
 	{"reservation.transfer", false, m_reservation_transfer},
-	{"audit.run", false, audit_method_run},
-	{"audit.status", true, audit_method_status},
-	{"audit.findings", true, audit_method_findings},
+	{"audit.run", false, m_audit_run},
+	{"audit.status", true, m_audit_status},
+	{"audit.findings", true, m_audit_findings},
 };
 
 json_object *methods_capabilities(void)

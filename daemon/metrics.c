@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "control.h"
 #include "daemon.h"
 #include "metrics.h"
@@ -109,7 +110,7 @@ static json_object *metrics_collect(struct daemon *d)
 	json_object_object_add(l, "backend", json_object_new_string(d->bops->name));
 	sample_add(s, l, json_object_new_int(1));
 	s = family_add(list, "balloond_uptime_seconds", "gauge", "Seconds since balloond started.");
-	snprintf(up, sizeof(up), "%.3f", (double)(daemon_now_ms() - d->start_ms) / 1000.0);
+	snprintf(up, sizeof(up), "%.3f", (double)(clock_now_ms() - d->start_ms) / 1000.0);
 	sample_add(s, NULL, json_object_new_double_s(strtod(up, NULL), up));
 	gauge_one(list, "balloond_paused", "gauge", "1 while paused (no target is written).",
 		  h.paused);

@@ -43,7 +43,7 @@
 
 #include <json-c/json.h>
 
-#include "daemon.h"
+#include "simulate.h"
 #include "scengen.h"
 #include "units.h"
 

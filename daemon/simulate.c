@@ -16,8 +16,11 @@
 
 #include "audit.h"
 #include "backend-sim.h"
-#include "daemon.h"
+#include "backend.h"
+#include "conf-load.h"
+#include "engine.h"
 #include "log.h"
+#include "simulate.h"
 #include "units.h"
 
 #define MAX_REPORTED_VIOLATIONS 20
@@ -474,7 +477,7 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 	int rc;
 
 	log_set_level(LOG_LEVEL_ERR);
-	rc = daemon_load_conf(conf_path, conf_explicit, &r->conf, err, sizeof(err));
+	rc = conf_load_file(conf_path, conf_explicit, &r->conf, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "balloond: %s\n", err);
 		return 2;

@@ -148,6 +148,22 @@ char *size_format(uint64_t kib, char *buf, size_t len)
 	return buf;
 }
 
+void size_format_pair(uint64_t a_kib, uint64_t b_kib, char *ret_a, char *ret_b, size_t len)
+{
+	size_format(a_kib, ret_a, len);
+	size_format(b_kib, ret_b, len);
+	if (a_kib == b_kib || strcmp(ret_a, ret_b) != 0)
+		return;
+	/* Equal at one decimal: MiB with one decimal tells 3.41G from 3.44G;
+	 * whole KiB tell any two sizes apart. */
+	snprintf(ret_a, len, "%.1fM", a_kib / 1024.0);
+	snprintf(ret_b, len, "%.1fM", b_kib / 1024.0);
+	if (strcmp(ret_a, ret_b) != 0)
+		return;
+	snprintf(ret_a, len, "%lluK", (unsigned long long)a_kib);
+	snprintf(ret_b, len, "%lluK", (unsigned long long)b_kib);
+}
+
 int duration_parse(const char *s, uint64_t *ret_ms)
 {
 	static const struct {

@@ -23,6 +23,9 @@ int size_parse(const char *s, uint64_t *ret_kib);
 /* Human form of a size: "512M", "1.5G", "16G", "900K" (at most one decimal,
  * exact values without one). Always NUL-terminates; returns buf. */
 char *size_format(uint64_t kib, char *buf, size_t len);
+/* Formats two sizes as size_format does, but with more digits when that
+ * would show two different sizes the same ("3.4G -> 3.4G"). */
+void size_format_pair(uint64_t a_kib, uint64_t b_kib, char *ret_a, char *ret_b, size_t len);
 
 /* Parse "250ms", "5s", "2m", "1h", "1.5s" into ms. A bare number is an error.
  * Returns 0, -EINVAL or -ERANGE (above DURATION_MAX_MS). */

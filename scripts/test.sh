@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install, build and run every test: unit tests (cmocka) and end-to-end
-# tests, once in a -Werror build and once under ASan+UBSan; then each fuzz
-# harness for FUZZ_SECONDS (60) under clang with ASan+UBSan+libFuzzer.
+# tests, once in a -Werror build and once under ASan+UBSan; the scenarios;
+# make distcheck; the Debian package (lintian clean); each fuzz harness for
+# FUZZ_SECONDS (60) under clang with ASan+UBSan+libFuzzer; the real-Xen tier.
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.
 set -uo pipefail
 
@@ -20,7 +21,7 @@ run_suite() { # NAME BUILD_DIR [configure args]
 	make -C "$dir" check -j"$(nproc)" 2>&1 | grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):|^# '
 	local rc=${PIPESTATUS[0]}
 	local p f
-	p=$(awk '/^# PASS:/ {print $3}' "$dir/test-suite.log" 2>/dev/null | head -1)
+	p=$(awk '/^# PASS:/ {print $3; exit}' "$dir/test-suite.log" 2>/dev/null)
 	f=$(awk '/^# (FAIL|ERROR|XPASS):/ {s += $3} END {print s + 0}' "$dir/test-suite.log" 2>/dev/null)
 	pass=$((pass + ${p:-0}))
 	fail=$((fail + ${f:-0}))
@@ -51,6 +52,31 @@ for scn in "$top"/tests/scenarios/*.json; do
 		status=1
 	fi
 done
+
+# run_step NAME LOG COMMAND...: one counted step, its output in LOG (shown
+# in part when it fails).
+run_step() {
+	local name=$1 log=$2
+	shift 2
+	echo "=== $name ==="
+	if "$@" >"$log" 2>&1; then
+		echo "PASS: $name"
+		pass=$((pass + 1))
+	else
+		tail -n 40 "$log"
+		echo "FAIL: $name (log: $log)"
+		fail=$((fail + 1))
+		status=1
+	fi
+}
+
+# The release tarball: make distcheck builds it, then configures, builds and
+# tests from it out of tree and checks that install and uninstall are clean.
+run_step "distcheck" "$top/build/distcheck.out" make -C "$top/build" distcheck
+# The Debian package, built from a clean copy and checked by lintian. Its
+# own make check is left out (nocheck): the same tests have just passed.
+run_step "package (lintian clean)" "$top/build/package.out" \
+	"$top/scripts/package.sh" --nocheck --out "$top/build/deb"
 
 # Fuzzing: each harness of tests/fuzz/ for FUZZ_SECONDS, one counted step
 # each ("PASS: fuzz NAME (N runs, S s)").

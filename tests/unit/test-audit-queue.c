@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "audit-run.h"
+#include "audit-queue.h"
 
 static void a_new_queue_is_empty(void **state)
 {

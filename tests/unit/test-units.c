@@ -581,6 +581,42 @@ static void xen_low_mem_virq_follows_the_hypervisor_command_line(void **state)
 			 64 * 1024);
 }
 
+/* Two sizes that differ are never shown the same: the log's
+ * "target 3.4G -> 3.4G" said nothing. */
+static void size_format_pair_shows_two_different_sizes_differently(void **state)
+{
+	static const uint64_t pairs[][2] = {
+		{3565158, 3565158 + 4096}, /* 3.4G and 3.4G + 4M */
+		{3565158, 3565159},        /* one KiB apart */
+		{1048576, 1048576 + 1},
+		{512 * 1024, 2 * 1024 * 1024},
+	};
+	char a[32], b[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		size_format_pair(pairs[i][0], pairs[i][1], a, b, sizeof(a));
+		assert_string_not_equal(a, b);
+	}
+	/* Sizes that one decimal tells apart keep the short form. */
+	size_format_pair(512 * 1024, 2 * 1024 * 1024, a, b, sizeof(a));
+	assert_string_equal(a, "512M");
+	assert_string_equal(b, "2G");
+	/* 3.40G and 3.41G: MiB with one decimal. */
+	size_format_pair(3565158, 3565158 + 4096, a, b, sizeof(a));
+	assert_string_equal(a, "3481.6M");
+	assert_string_equal(b, "3485.6M");
+	/* One KiB apart: whole KiB. */
+	size_format_pair(3565158, 3565159, a, b, sizeof(a));
+	assert_string_equal(a, "3565158K");
+	assert_string_equal(b, "3565159K");
+	/* Equal sizes stay as size_format shows them. */
+	size_format_pair(3565158, 3565158, a, b, sizeof(a));
+	assert_string_equal(a, b);
+	assert_string_equal(a, "3.4G");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -594,6 +630,7 @@ int main(void)
 		cmocka_unit_test(size_format_truncates_to_the_buffer_and_terminates),
 		cmocka_unit_test(size_format_then_parse_gives_back_exact_values),
 		cmocka_unit_test(size_format_of_any_value_reads_back_within_half_a_tenth),
+		cmocka_unit_test(size_format_pair_shows_two_different_sizes_differently),
 		cmocka_unit_test(duration_parse_accepts_ms_s_m_h_and_decimals),
 		cmocka_unit_test(duration_parse_refuses_bare_numbers_and_garbage),
 		cmocka_unit_test(duration_parse_refuses_more_than_thirty_days),

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The JSON-RPC methods of the control socket (methods.c): the top of the
+ * daemon, calling into the daemon object, the events, the auditor and the
+ * metrics. */
+#ifndef BALLOOND_METHODS_H
+#define BALLOOND_METHODS_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "jsonrpc.h"
+
+struct daemon;
+
+/* JSON-RPC method dispatch. Returns a new reference to the reply object,
+ * or NULL for a notification. read_only limits the caller to methods that
+ * change nothing. */
+json_object *methods_dispatch(struct daemon *d, const struct rpc_request *req, bool read_only);
+
+/* Method names, for hello's capabilities. */
+json_object *methods_capabilities(void);
+
+#endif
