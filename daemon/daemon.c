@@ -47,7 +47,8 @@ static void log_event(const struct engine_event *ev, const struct engine_event *
 		about.message_id = LOG_MSGID_STATE;
 		log_about(ev->new_state == DOM_STALLED || ev->new_state == DOM_UNCOOPERATIVE
 				  ? LOG_WARNING
-				  : LOG_DEBUG,
+			  : ev->old_state == DOM_UNCOOPERATIVE ? LOG_NOTICE /* it recovered */
+								 : LOG_DEBUG,
 			  &about, "domain %u (%s): %s -> %s: %s", ev->domid, ev->name,
 			  dom_state_name(ev->old_state), dom_state_name(ev->new_state), ev->text);
 		break;

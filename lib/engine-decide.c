@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The decision round: budget, fair share and demand for the balanced
+ * domains, pins, goals written in two phases (decreases now, increases
+ * only as free memory allows), maxmem, re-arms, and the host summary. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine-internal.h"
+
+/* Write a new target (and persist it as balloond's own value). */
+static void write_target(struct engine_dom *d, uint64_t kib, uint64_t now,
+			 struct engine_output *out)
+{
+	struct engine_action *a = output_action_add(out, ACT_SET_TARGET, d->domid);
+
+	if (!a)
+		return;
+	a->kib = kib;
+	d->prev_written_kib = d->written_kib;
+	d->written_kib = kib;
+	d->target_kib = kib;
+	d->moved = false;
+	output_action_persist(out, d->domid, "target", "%" PRIu64, kib);
+}
+
+static void write_maxmem(struct engine_dom *d, uint64_t kib, struct engine_output *out)
+{
+	struct engine_action *a;
+
+	kib = page_ceil(kib);
+	if (kib == d->maxmem_kib || kib == d->maxmem_requested_kib)
+		return;
+	a = output_action_add(out, ACT_SET_MAXMEM, d->domid);
+	if (!a)
+		return;
+	a->kib = kib;
+	d->maxmem_requested_kib = kib;
+}
+
+/* Set a new goal with a reason, logging a decision when it changes. */
+static void goal_set(const struct engine *e, struct engine_dom *d, uint64_t kib, uint64_t now,
+		     const char *reason, struct engine_output *out)
+{
+	struct engine_event *ev;
+
+	snprintf(d->reason, sizeof(d->reason), "%s", reason);
+	if (kib == d->goal_kib && d->written_kib == kib)
+		return;
+	if (kib != d->goal_kib) {
+		int dir = kib > d->goal_kib ? 1 : -1;
+		uint64_t window = e->conf.oscillation_window_ms;
+
+		/* Count reversals that follow the last change within the window;
+		 * a quiet window starts the count again. */
+		if (d->last_change_ms && now - d->last_change_ms < window &&
+		    d->change_epoch == e->epoch) {
+			if (d->last_dir && dir != d->last_dir)
+				d->reversals++;
+		} else {
+			d->reversals = 0;
+		}
+		d->last_dir = dir;
+		d->last_change_ms = now;
+		d->change_epoch = e->epoch;
+		decision_log(d, now, true, d->goal_kib, kib, reason);
+		ev = output_event_add(out, EV_TARGET, d);
+		if (ev) {
+			ev->old_kib = d->goal_kib;
+			ev->new_kib = kib;
+			snprintf(ev->text, sizeof(ev->text), "%s", reason);
+		}
+	}
+	d->goal_kib = kib;
+	/* memory/target may hold it already (a re-arm nudge landed on it):
+	 * never write a value that changes nothing. */
+	if (d->written_kib != kib)
+		write_target(d, kib, now, out);
+	/* A new goal is a fresh chance: restart the progress clock. */
+	d->last_progress_ms = now;
+	d->stalled_since_ms = 0;
+	if (u64_dist(d->actual_kib, kib) > e->conf.reach_tolerance_kib)
+		set_state(d, DOM_CONVERGING, out, "new target");
+}
+
+/* The maxmem a target needs: the target, the videoram libxl leaves out of
+ * it, and the slack. A learned offset is not added: a guest that sits
+ * above its target must not be let to creep further. */
+static uint64_t dom_maxmem_for(const struct conf *c, const struct engine_dom *d, uint64_t target)
+{
+	return add_offset(target, dom_base_offset(d)) + c->maxmem_slack_kib;
+}
+
+static int scratch_reserve(struct engine *e, size_t n)
+{
+	void *a, *b, *c;
+
+	if (n <= e->scratch_cap)
+		return 0;
+	a = realloc(e->items, n * sizeof(*e->items));
+	if (!a)
+		return -ENOMEM;
+	e->items = a;
+	b = realloc(e->scratch, 2 * n * sizeof(*e->scratch));
+	if (!b)
+		return -ENOMEM;
+	e->scratch = b;
+	c = realloc(e->work, n * sizeof(*e->work));
+	if (!c)
+		return -ENOMEM;
+	e->work = c;
+	e->scratch_cap = n;
+	return 0;
+}
+
+/* Demand moves memory within the fair shares: a reporting guest that
+ * needs less than its share gives the rest to reporting guests that need
+ * more. What nobody needs goes back to the givers (distribute) or stays
+ * free (keep-free). A guest that does not report keeps its fair share, and
+ * a giver never drops below its own need: a guest that lies can only take
+ * what honest guests said they do not need, or starve itself. */
+static int demand_adjust(struct engine *e, size_t nb)
+{
+	uint64_t *excess, *want, pool = 0, want_total = 0, give, given = 0, left;
+	bool keep_free = e->conf.surplus == SURPLUS_KEEP_FREE;
+	size_t k;
+
+	excess = calloc(2 * nb, sizeof(*excess));
+	if (!excess)
+		return -ENOMEM;
+	want = excess + nb;
+	for (k = 0; k < nb; k++) {
+		const struct engine_dom *d = e->work[k];
+		const struct policy_item *it = &e->items[k];
+
+		e->work[k]->demand_role = 0;
+		if (!d->has_demand)
+			continue;
+		if (d->demand_kib < it->out_kib) {
+			excess[k] = it->out_kib - d->demand_kib;
+			pool += excess[k];
+		} else if (d->demand_kib > it->out_kib) {
+			want[k] = d->demand_kib - it->out_kib;
+			want_total += want[k];
+		}
+	}
+	if (!want_total && (!keep_free || !pool)) {
+		free(excess);
+		return 0;
+	}
+	give = pool < want_total ? pool : want_total;
+	for (k = 0; k < nb && give; k++) {
+		uint64_t g;
+
+		if (!want[k])
+			continue;
+		g = page_floor((uint64_t)((double)want[k] * (double)give / (double)want_total));
+		e->items[k].out_kib += g;
+		e->work[k]->demand_role = 2;
+		given += g;
+	}
+	left = pool - given;
+	for (k = 0; k < nb; k++) {
+		uint64_t back;
+
+		if (!excess[k])
+			continue;
+		back = keep_free ? 0
+				 : page_floor((uint64_t)((double)excess[k] * (double)left /
+							 (double)pool));
+		e->items[k].out_kib = e->work[k]->demand_kib + back;
+		e->work[k]->demand_role = 1;
+	}
+	free(excess);
+	return 0;
+}
+
+struct increase {
+	struct engine_dom *d;
+	uint64_t want_kib;
+	double priority; /* lower = served first */
+	char reason[128];
+};
+
+static int increase_cmp(const void *a, const void *b)
+{
+	const struct increase *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return (x->d->domid > y->d->domid) - (x->d->domid < y->d->domid);
+}
+
+/* Re-arm a stalled balloon: Linux's driver only wakes when the value of
+ * memory/target changes, so alternate between the goal and one page off. */
+static void rearm(struct engine *e, struct engine_dom *d, uint64_t now, struct engine_output *out)
+{
+	uint64_t nudge;
+	char why[128];
+
+	if (d->target_kib != d->goal_kib) {
+		nudge = d->goal_kib;
+	} else if (d->goal_kib >= d->dmin_kib + ENGINE_PAGE_KIB) {
+		nudge = d->goal_kib - ENGINE_PAGE_KIB;
+	} else {
+		nudge = d->goal_kib + ENGINE_PAGE_KIB;
+	}
+	d->last_rearm_ms = now;
+	d->rearms++;
+	snprintf(why, sizeof(why), "re-arm #%u after stall", d->rearms);
+	decision_log(d, now, true, d->target_kib, nudge, why);
+	write_target(d, nudge, now, out);
+	/* A re-arm is not progress: keep the stall clock running. */
+	d->last_progress_ms = d->stalled_since_ms ? d->stalled_since_ms : now;
+	(void)e;
+}
+
+/* ---- the round, phase by phase ---- */
+
+/* What the phases of one decision round share. */
+struct round_state {
+	struct engine *e;
+	const struct conf *c;
+	struct engine_host *h;
+	uint64_t now;
+	struct engine_output *out;
+	size_t nb;	      /* balanced domains, in e->work and e->items */
+	int64_t budget;	      /* what the balanced domains may hold together */
+	bool short_of_memory; /* the budget does not cover every dynamic-min */
+	bool pool_short;      /* below the pool once every target is reached */
+	bool waiting;	      /* some increase waits for memory to be freed */
+	int64_t avail;	      /* free now for increases and maxmem raises */
+	struct increase *inc; /* increases decided in phase 1, served in phase 2 */
+	size_t ninc;
+};
+
+/* Memory every domain will still take from the host. */
+static uint64_t round_committed(const struct engine *e)
+{
+	uint64_t committed = 0;
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		committed += dom_commitment(e, e->doms[i]);
+	return committed;
+}
+
+/* Budget for balanced domains: what would be free if every domain reached
+ * its target, less the pool and what reservations hold; also lists the
+ * balanced domains as fair-share items. Fixed domains hold max(actual,
+ * target): they may still grow to their target. */
+static void round_budget(struct round_state *rs)
+{
+	struct engine *e = rs->e;
+	struct engine_host *h = rs->h;
+	int64_t budget;
+	size_t i, nb = 0;
+
+	budget = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)h->pool_kib -
+		 (int64_t)h->reserved_kib;
+	for (i = 0; i < e->n; i++) {
+		struct engine_dom *d = e->doms[i];
+
+		if (dom_balanced(d)) {
+			budget += (int64_t)d->actual_kib - d->offset_kib;
+			e->work[nb] = d;
+			d->policy_idx = nb;
+			e->items[nb].dmin_kib = d->dmin_kib;
+			e->items[nb].ceiling_kib = d->ceiling_kib;
+			e->items[nb].weight = d->weight;
+			nb++;
+		} else if (d->managed && d->mode == MODE_PINNED && d->state != DOM_UNCOOPERATIVE) {
+			budget += (int64_t)d->actual_kib - (int64_t)dom_aim(d, d->pin_kib);
+		} else {
+			budget -= (int64_t)dom_commitment(e, d);
+		}
+	}
+	rs->budget = budget;
+	rs->nb = nb;
+}
+
+/* Fair share of the budget over the balanced domains, then demand moves
+ * memory between them within it. */
+static int round_share(struct round_state *rs)
+{
+	struct engine *e = rs->e;
+
+	if (!rs->nb)
+		return 0;
+	rs->short_of_memory = policy_fair_share(e->items, rs->nb, rs->budget, e->scratch) == 1;
+	return demand_adjust(e, rs->nb);
+}
+
+/* Below the pool once every target is reached (a guest overshot, or
+ * grabbed pages): then even small decreases are worth writing. */
+static void round_pool_check(struct round_state *rs)
+{
+	struct engine_host *h = rs->h;
+	uint64_t committed = round_committed(rs->e);
+
+	rs->pool_short = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)committed <
+			 (int64_t)h->pool_kib;
+}
+
+/* An uncooperative domain is not asked to give; but what its re-arms write
+ * follows the bounds and the pin as they are now. */
+static void round_uncoop_goal(struct round_state *rs, struct engine_dom *d)
+{
+	uint64_t g = d->goal_kib;
+
+	if (d->mode == MODE_PINNED)
+		g = d->pin_kib;
+	else if (g > d->ceiling_kib)
+		g = d->ceiling_kib;
+	else if (g < d->dmin_kib)
+		g = d->dmin_kib;
+	if (g != d->goal_kib) {
+		decision_log(d, rs->now, true, d->goal_kib, g,
+			     "uncooperative: goal follows its bounds or pin");
+		d->goal_kib = g;
+	}
+}
+
+/* Why a balanced domain gets what it gets: demand, a short host, its
+ * ceiling, or its fair-share fraction. */
+static void share_reason(const struct round_state *rs, const struct engine_dom *d, uint64_t want,
+			 char *reason, size_t len)
+{
+	char a[32], b[32];
+
+	if (d->demand_role == 1)
+		snprintf(reason, len,
+			 "demand: uses %s, needs %s; gives the rest to guests that need it",
+			 size_format(d->used_kib, a, sizeof(a)),
+			 size_format(d->demand_kib, b, sizeof(b)));
+	else if (d->demand_role == 2)
+		snprintf(reason, len,
+			 "demand: needs %s, above its fair share; given what others spare",
+			 size_format(d->demand_kib, a, sizeof(a)));
+	else if (rs->short_of_memory)
+		snprintf(reason, len, "held at dynamic-min %s: host short of memory",
+			 size_format(d->dmin_kib, a, sizeof(a)));
+	else if (want >= d->ceiling_kib)
+		snprintf(reason, len, "up to its ceiling %s (%s)",
+			 size_format(d->ceiling_kib, a, sizeof(a)),
+			 d->ceiling_kib < d->dmax_kib ? "static-max" : "dynamic-max");
+	else
+		snprintf(reason, len, "fair share: %.0f%% of %s..%s (weight %u)",
+			 rs->e->items[d->policy_idx].fraction * 100.0,
+			 size_format(d->dmin_kib, a, sizeof(a)),
+			 size_format(d->ceiling_kib, b, sizeof(b)), d->weight);
+}
+
+/* Oscillation damping: a goal that already reversed twice, each time
+ * within the window, does not reverse again until the window has passed
+ * since its last change, unless the pool or a reservation needs it. True
+ * when want is held back. */
+static bool round_damped(struct round_state *rs, struct engine_dom *d, uint64_t want)
+{
+	const struct conf *c = rs->c;
+	char a[32], w[32];
+
+	d->damped = false;
+	if (!(c->oscillation_window_ms && d->reversals >= 2 && d->last_dir &&
+	      d->change_epoch == rs->e->epoch && (want > d->goal_kib ? 1 : -1) != d->last_dir &&
+	      rs->now < d->last_change_ms + c->oscillation_window_ms &&
+	      !(want < d->goal_kib && (rs->pool_short || resv_pending(rs->e))) &&
+	      d->goal_kib >= d->dmin_kib && d->goal_kib <= d->ceiling_kib))
+		return false;
+	d->damped = true;
+	snprintf(d->reason, sizeof(d->reason),
+		 "damped: goal reversed %u times in a row; %s held back until %s after its last "
+		 "change",
+		 d->reversals, size_format(want, a, sizeof(a)),
+		 duration_format(c->oscillation_window_ms, w, sizeof(w)));
+	rs->out->next_wake_ms =
+		u64_min(rs->out->next_wake_ms, d->last_change_ms + c->oscillation_window_ms);
+	return true;
+}
+
+/* A balanced domain's new goal (*ret_want) and its reason: its share, then
+ * keep-free, the deadband, damping and max_step. False when the goal
+ * stays as it is this round. */
+static bool round_balanced_goal(struct round_state *rs, struct engine_dom *d, uint64_t *ret_want,
+				char *reason, size_t len)
+{
+	const struct conf *c = rs->c;
+	uint64_t want = rs->e->items[d->policy_idx].out_kib;
+
+	share_reason(rs, d, want, reason, len);
+	if (c->surplus == SURPLUS_KEEP_FREE && want > d->goal_kib && d->goal_kib >= d->dmin_kib) {
+		want = d->goal_kib;
+		snprintf(reason, len, "surplus kept free (keep-free): not grown");
+	}
+	/* Deadband: small changes are not worth a balloon move, unless the
+	 * goal is outside the bounds. */
+	if (u64_dist(want, d->goal_kib) < c->deadband_kib &&
+	    !(rs->pool_short && want < d->goal_kib) && d->goal_kib >= d->dmin_kib &&
+	    d->goal_kib <= d->ceiling_kib) {
+		if (!d->reason[0])
+			snprintf(d->reason, sizeof(d->reason), "%s", reason);
+		return false;
+	}
+	if (round_damped(rs, d, want))
+		return false;
+	if (c->max_step_kib && u64_dist(want, d->goal_kib) > c->max_step_kib &&
+	    d->goal_kib >= d->dmin_kib && d->goal_kib <= d->ceiling_kib)
+		want = want > d->goal_kib ? d->goal_kib + c->max_step_kib
+					  : d->goal_kib - c->max_step_kib;
+	*ret_want = want;
+	return true;
+}
+
+/* Act on a domain's new goal: a decrease is written now, an increase waits
+ * for phase 2, the most starved (and those under pressure or short of
+ * their demand) first. */
+static void round_goal_write(struct round_state *rs, struct engine_dom *d, uint64_t want,
+			     const char *reason)
+{
+	struct increase *in;
+
+	if (want < d->goal_kib) {
+		goal_set(rs->e, d, want, rs->now, reason, rs->out);
+	} else if (want > d->goal_kib) {
+		in = &rs->inc[rs->ninc];
+		in->d = d;
+		in->want_kib = want;
+		in->priority =
+			d->ceiling_kib > d->dmin_kib
+				? (double)(d->actual_kib > d->dmin_kib ? d->actual_kib - d->dmin_kib
+								       : 0) /
+					  (double)(d->ceiling_kib - d->dmin_kib)
+				: 1.0;
+		/* Domains under pressure, and guests that need more than
+		 * their share, are served first. */
+		if (d->under_pressure || d->demand_role == 2)
+			in->priority -= 2.0;
+		snprintf(in->reason, sizeof(in->reason), "%s", reason);
+		rs->ninc++;
+	} else {
+		snprintf(d->reason, sizeof(d->reason), "%s", reason);
+	}
+}
+
+/* Phase 1, for one domain: report what an admin changed, then decide its
+ * goal (pin or balanced share) and write it if it is a decrease. */
+static void round_goal(struct round_state *rs, struct engine_dom *d)
+{
+	uint64_t want;
+	char reason[128], a[32];
+
+	dom_admin_flush(d, rs->out);
+	if (!d->managed)
+		return;
+	if (d->state == DOM_UNCOOPERATIVE) {
+		round_uncoop_goal(rs, d);
+		return;
+	}
+	if (d->mode == MODE_PINNED) {
+		want = d->pin_kib;
+		snprintf(reason, sizeof(reason), "pinned at %s by admin",
+			 size_format(want, a, sizeof(a)));
+	} else {
+		if (!dom_balanced(d))
+			return;
+		if (!round_balanced_goal(rs, d, &want, reason, sizeof(reason)))
+			return;
+	}
+	if (rs->e->paused)
+		return;
+	round_goal_write(rs, d, want, reason);
+}
+
+/* Grant one increase what is free now (rs->avail): a pin whole or not at
+ * all, a partial increase only when it is big enough. */
+static void round_grant(struct round_state *rs, const struct increase *in)
+{
+	const struct conf *c = rs->c;
+	struct engine_dom *d = in->d;
+	/* In target terms: what the domain holds or will hold. */
+	uint64_t from = u64_max(d->target_kib, add_offset(d->actual_kib, -d->offset_kib));
+	uint64_t grant = in->want_kib;
+	int64_t cost;
+	char a[32];
+
+	if (grant > from) {
+		cost = (int64_t)(grant - from);
+		if (cost > rs->avail) {
+			grant = rs->avail > 0 ? page_floor(from + (uint64_t)rs->avail) : from;
+			rs->waiting = true;
+		}
+	}
+	cost = grant > from ? (int64_t)(grant - from) : 0;
+	/* A pin is written whole, once there is room for it: an admin who set
+	 * 2G should not read 1.6G in memory/target. */
+	if (grant < in->want_kib && d->mode == MODE_PINNED) {
+		snprintf(d->reason, sizeof(d->reason),
+			 "pinned at %s by admin: waiting for memory to be freed",
+			 size_format(in->want_kib, a, sizeof(a)));
+		return;
+	}
+	/* A partial increase is only worth writing when it is big enough;
+	 * otherwise wait for more memory. While donors are still shrinking,
+	 * grow in large chunks (a quarter of the way at least) rather than by
+	 * every page that frees up: fewer XenStore writes. */
+	if (grant < in->want_kib &&
+	    (grant <= d->goal_kib ||
+	     grant - d->goal_kib < u64_max(c->deadband_kib, (in->want_kib - d->goal_kib) / 4))) {
+		snprintf(d->reason, sizeof(d->reason), "waiting for free memory to grow (%.80s)",
+			 in->reason);
+		return;
+	}
+	if (d->maxmem_kib < dom_maxmem_for(c, d, grant))
+		write_maxmem(d, dom_maxmem_for(c, d, grant), rs->out);
+	if (grant < in->want_kib) {
+		char step[128];
+
+		/* Say that this is part of the way, not where it ends. */
+		snprintf(step, sizeof(step), "a step toward %s as memory is freed; %.80s",
+			 size_format(in->want_kib, a, sizeof(a)), in->reason);
+		goal_set(rs->e, d, grant, rs->now, step, rs->out);
+	} else {
+		goal_set(rs->e, d, grant, rs->now, in->reason, rs->out);
+	}
+	rs->avail -= cost;
+}
+
+/* Phase 2: increases, only from memory that is free now, in priority
+ * order. */
+static void round_increases(struct round_state *rs)
+{
+	struct engine_host *h = rs->h;
+	uint64_t committed = round_committed(rs->e);
+	size_t i;
+
+	rs->avail = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)h->pool_kib -
+		    (int64_t)committed - (int64_t)h->reserved_kib;
+	qsort(rs->inc, rs->ninc, sizeof(*rs->inc), increase_cmp);
+	for (i = 0; i < rs->ninc; i++)
+		round_grant(rs, &rs->inc[i]);
+}
+
+/* A pin written by someone else (xenstore-write, not xl mem-set) may be
+ * above the maxmem balloond lowered: raise it once the host has the room,
+ * as libxl would have. */
+static void round_maxmem_raise(struct round_state *rs)
+{
+	struct engine *e = rs->e;
+	size_t i;
+
+	for (i = 0; i < e->n && !e->paused; i++) {
+		struct engine_dom *d = e->doms[i];
+		uint64_t need, have;
+		int64_t extra;
+
+		if (!d->managed || d->mode != MODE_PINNED || d->state == DOM_UNCOOPERATIVE ||
+		    d->target_kib != d->pin_kib)
+			continue;
+		need = page_ceil(dom_maxmem_for(rs->c, d, d->pin_kib));
+		have = u64_max(d->maxmem_kib, d->actual_kib);
+		if (d->maxmem_kib >= need || d->maxmem_requested_kib >= need)
+			continue;
+		extra = need > have ? (int64_t)(need - have) : 0;
+		if (extra > rs->avail) {
+			snprintf(d->reason, sizeof(d->reason),
+				 "pinned above its maxmem: waiting for memory to raise it");
+			continue;
+		}
+		write_maxmem(d, need, rs->out);
+		rs->avail -= extra;
+	}
+}
+
+/* maxmem never stays above target + slack, so a guest cannot populate
+ * pages back or past its target (and grab the pool) on its own. */
+static void round_maxmem_cap(struct round_state *rs)
+{
+	struct engine *e = rs->e;
+	size_t i;
+
+	for (i = 0; i < e->n && !e->paused; i++) {
+		struct engine_dom *d = e->doms[i];
+		uint64_t want;
+
+		if (!d->managed || !d->has_target)
+			continue;
+		want = dom_maxmem_for(rs->c, d, u64_max(d->goal_kib, d->target_kib));
+		if (d->maxmem_kib > page_ceil(want))
+			write_maxmem(d, want, rs->out);
+	}
+}
+
+/* Re-arm stalled balloons; retry uncooperative ones now and then. */
+static void round_rearm(struct round_state *rs)
+{
+	struct engine *e = rs->e;
+	size_t i;
+
+	for (i = 0; i < e->n && !e->paused; i++) {
+		struct engine_dom *d = e->doms[i];
+		uint64_t every;
+
+		if (!d->managed)
+			continue;
+		if (d->state == DOM_STALLED)
+			every = rs->c->stall_timeout_ms;
+		else if (d->state == DOM_UNCOOPERATIVE)
+			every = rs->c->uncooperative_timeout_ms;
+		else
+			continue;
+		if (!d->last_rearm_ms || rs->now - d->last_rearm_ms >= every)
+			rearm(e, d, rs->now, rs->out);
+	}
+}
+
+/* Waiting for memory is worth a timer only while some balloon is still
+ * giving memory back; otherwise the next event will do. */
+static void round_wait_wake(struct round_state *rs)
+{
+	struct engine *e = rs->e;
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		const struct engine_dom *d = e->doms[i];
+
+		if (d->state == DOM_CONVERGING && d->actual_kib > d->target_kib) {
+			rs->out->next_wake_ms =
+				u64_min(rs->out->next_wake_ms, rs->now + rs->c->poll_interval_ms);
+			break;
+		}
+	}
+}
+
+/* Host summary (counts, committed, available) and the next wake-up for the
+ * domains still moving. */
+static void round_summary(struct round_state *rs)
+{
+	struct engine *e = rs->e;
+	struct engine_host *h = rs->h;
+	struct engine_output *out = rs->out;
+	uint64_t committed = 0, now = rs->now;
+	size_t i;
+
+	h->managed = h->converging = h->stalled = h->uncooperative = 0;
+	for (i = 0; i < e->n; i++) {
+		struct engine_dom *d = e->doms[i];
+
+		committed += dom_commitment(e, d);
+		h->managed += d->managed;
+		if (!d->managed)
+			continue;
+		switch (d->state) {
+		case DOM_CONVERGING:
+			h->converging++;
+			out->next_wake_ms =
+				u64_min(out->next_wake_ms, now + rs->c->poll_interval_ms);
+			break;
+		case DOM_STALLED:
+			h->stalled++;
+			out->next_wake_ms =
+				u64_min(out->next_wake_ms, now + rs->c->poll_interval_ms);
+			break;
+		case DOM_UNCOOPERATIVE:
+			h->uncooperative++;
+			out->next_wake_ms =
+				u64_min(out->next_wake_ms,
+					d->last_rearm_ms + rs->c->uncooperative_timeout_ms);
+			break;
+		default: break;
+		}
+	}
+	if (rs->waiting)
+		round_wait_wake(rs);
+	h->committed_kib = committed;
+	h->available_kib = (int64_t)h->free_kib - (int64_t)h->outstanding_kib -
+			   (int64_t)h->pool_kib - (int64_t)committed;
+}
+
+/* The host's pressure level, and an event when it changes. */
+static void round_pressure(struct round_state *rs)
+{
+	struct engine_host *h = rs->h;
+	enum pressure_level p = PRESSURE_NONE;
+	struct engine_event *ev;
+
+	if (h->free_kib < h->pool_kib + h->outstanding_kib)
+		p = PRESSURE_CRITICAL;
+	else if (rs->short_of_memory)
+		p = PRESSURE_TIGHT;
+	if (p == h->pressure)
+		return;
+	ev = output_event_add(rs->out, EV_PRESSURE, NULL);
+	if (ev) {
+		ev->old_kib = h->pressure;
+		ev->new_kib = p;
+		snprintf(ev->text, sizeof(ev->text), "host pressure %s -> %s",
+			 pressure_name(h->pressure), pressure_name(p));
+	}
+	h->pressure = p;
+}
+
+/* The decision round: budget, fair share and demand for the balanced
+ * domains; every goal decided, decreases written (phase 1); increases only
+ * as free memory allows (phase 2); maxmem raised and capped; stalled
+ * balloons re-armed; the host summarised. */
+int round_run(struct engine *e, uint64_t now, struct engine_output *out)
+{
+	struct round_state rs = {.e = e, .c = &e->conf, .h = &e->host, .now = now, .out = out};
+	size_t i;
+	int r;
+
+	r = scratch_reserve(e, e->n ? e->n : 1);
+	if (r < 0)
+		return r;
+	round_budget(&rs);
+	r = round_share(&rs);
+	if (r < 0)
+		return r;
+	round_pool_check(&rs);
+	rs.inc = calloc(e->n ? e->n : 1, sizeof(*rs.inc));
+	if (!rs.inc)
+		return -ENOMEM;
+	for (i = 0; i < e->n; i++)
+		round_goal(&rs, e->doms[i]);
+	round_increases(&rs);
+	free(rs.inc);
+	round_maxmem_raise(&rs);
+	round_maxmem_cap(&rs);
+	round_rearm(&rs);
+	round_summary(&rs);
+	round_pressure(&rs);
+	return 0;
+}
