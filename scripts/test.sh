@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install, build and run every test: unit tests (cmocka) and end-to-end
 # tests, once in a -Werror build and once under ASan+UBSan; the scenarios;
-# make distcheck; the Debian package (lintian clean); the real-Xen tier.
+# make distcheck; the Debian package (lintian clean); each fuzz harness for
+# FUZZ_SECONDS (60) under clang with ASan+UBSan+libFuzzer; the real-Xen tier.
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.
 set -uo pipefail
 
@@ -76,6 +77,21 @@ run_step "distcheck" "$top/build/distcheck.out" make -C "$top/build" distcheck
 # own make check is left out (nocheck): the same tests have just passed.
 run_step "package (lintian clean)" "$top/build/package.out" \
 	"$top/scripts/package.sh" --nocheck --out "$top/build/deb"
+
+# Fuzzing: each harness of tests/fuzz/ for FUZZ_SECONDS, one counted step
+# each ("PASS: fuzz NAME (N runs, S s)").
+for name in jsonrpc conf units scenario engine; do
+	if out=$(make -s -C "$top/build" fuzz FUZZ_NAMES="$name" FUZZ_SECONDS="${FUZZ_SECONDS:-60}" 2>&1) &&
+		grep -q "^PASS: fuzz $name" <<<"$out"; then
+		grep "^PASS: fuzz $name" <<<"$out"
+		pass=$((pass + 1))
+	else
+		grep -E "^FAIL|oracle:|ERROR:|SUMMARY" <<<"$out" | head -n 8
+		grep -q "^FAIL: fuzz $name" <<<"$out" || echo "FAIL: fuzz $name"
+		fail=$((fail + 1))
+		status=1
+	fi
+done
 
 # The real-Xen tier (root, ~2.2 GiB for QEMU, a few minutes; downloads
 # Debian's Xen and kernel packages once). BALLOOND_SKIP_XEN=1 skips it.

@@ -26,6 +26,21 @@ expect_error '{"jsonrpc":"2.0","method":42,"id":1}' -32600 "method not a string"
 expect_error '{"jsonrpc":"2.0","method":"hello","params":"x","id":1}' -32600 "params not structured"
 expect_error '[]' -32600 "empty batch"
 expect_error '{"jsonrpc":"2.0","method":"no.such","id":1}' -32601 "unknown method"
+expect_error '{"jsonrpc":"2.0","method":"rpc.discover","id":1}' -32601 "rpc.discover (not provided)"
+expect_error '{"jsonrpc":"2.0","method":"hello","params":{"domain\u0000x":"db"},"id":1}' -32700 \
+	"member name with \\u0000"
+expect_error '{"jsonrpc":"2.0","method":"hello","id":1,"id":2}' -32700 "duplicate member name"
+expect_error '{"jsonrpc":"2.0","method":"hello","id":"\ud800"}' -32700 "lone surrogate in an id"
+expect_error '{"jsonrpc":"2.0","method":"hello","params":[1],"id":1}' -32602 \
+	"by-position params for a method without any"
+# Generic clients: [] for no params, by-position params, any integer id.
+reply=$(rpc '{"jsonrpc":"2.0","method":"hello","params":[],"id":18446744073709551616}')
+[[ $reply == *'"id":18446744073709551616}' ]] && jq -e '.result.api' <<<"$reply" >/dev/null ||
+	fail "hello with [] and id 2^64: $reply"
+ok "\"params\": [] accepted, id 2^64 echoed exactly"
+reply=$(rpc '{"jsonrpc":"2.0","method":"domain.get","params":["web1"],"id":2}')
+jq -e '.result.name == "web1"' <<<"$reply" >/dev/null || fail "domain.get by position: $reply"
+ok "by-position params in the documented order"
 expect_error '{"jsonrpc":"2.0","method":"domain.set_target","params":{"domain":"web1","target":"2X"},"id":1}' \
 	-32602 "bad size in params"
 expect_error '{"jsonrpc":"2.0","method":"domain.set_target","params":{"domain":"web1"},"id":1}' \
