@@ -30,10 +30,11 @@
 #include <json-c/json.h>
 
 #include "audit.h"
+#include "conf.h"
 #include "jsonrpc.h"
 #include "units.h"
 
-#define DEFAULT_SOCKET "/run/balloond/control.sock"
+#define DEFAULT_SOCKET CONF_DEFAULT_SOCKET
 #define SOCKET_ENV "BALLOOND_SOCKET"
 #define DEFAULT_TIMEOUT_MS 10000
 #define MAX_TIMEOUT_S 86400.0

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -397,7 +398,7 @@ int main(int argc, char **argv)
 	r = daemon_load_conf(d->conf_path, d->conf_path_explicit, &d->conf, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "balloond: %s\n", err);
-		return 1;
+		return EX_CONFIG; /* not retried by the unit (RestartPreventExitStatus=) */
 	}
 	/* Command-line overrides go through the same validation as the file. */
 	{
@@ -427,14 +428,14 @@ int main(int argc, char **argv)
 		bname = backend_detect(err, sizeof(err));
 		if (!bname) {
 			log_errx("%s", err);
-			return 1;
+			return EX_UNAVAILABLE; /* not a dom0: permanent, like the next one */
 		}
 	}
 	d->bops = backend_find(bname);
 	if (!d->bops) {
 		log_errx("backend \"%s\" is not available in this build%s", bname,
 			 strcmp(bname, "xen") == 0 ? " (rebuild with libxen-dev installed)" : "");
-		return 1;
+		return EX_UNAVAILABLE;
 	}
 
 	signal(SIGPIPE, SIG_IGN);

@@ -89,7 +89,7 @@ static const char *const backend_names[] = {"auto", "xen", "sim", NULL};
 void conf_init(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	snprintf(c->socket, sizeof(c->socket), "%s", "/run/balloond/control.sock");
+	snprintf(c->socket, sizeof(c->socket), "%s", CONF_DEFAULT_SOCKET);
 	snprintf(c->backend, sizeof(c->backend), "%s", "auto");
 	c->log_level = LOG_LEVEL_INFO;
 	c->pool_kib = MIB(72);

@@ -45,6 +45,13 @@ struct conf_domain {
 	enum domain_mode mode;    /* auto, frozen or excluded */
 };
 
+/* The control socket when neither the file nor the command line names one:
+ * under the configured runstatedir (RUNSTATEDIR, set by the build; /run). */
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+#define CONF_DEFAULT_SOCKET RUNSTATEDIR "/balloond/control.sock"
+
 struct conf {
 	/* [balloond] */
 	char socket[CONF_PATH_MAX];      /* control socket path */

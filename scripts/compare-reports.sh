@@ -30,7 +30,7 @@ compare_one() { # LABEL SCENARIO_FILE
 		! diff -q <(jq -S "$strip" "$tmp/old.json") <(jq -S "$strip" "$tmp/new.json") >/dev/null ||
 		! diff -q "$tmp/old.err" "$tmp/new.err" >/dev/null; then
 		echo "DIFFERS: $label (exit $rc_old -> $rc_new)"
-		diff <(jq -S "$strip" "$tmp/old.json") <(jq -S "$strip" "$tmp/new.json") | head -20
+		diff <(jq -S "$strip" "$tmp/old.json") <(jq -S "$strip" "$tmp/new.json") | sed -n 1,20p
 		differ=$((differ + 1))
 	else
 		same=$((same + 1))

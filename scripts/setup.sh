@@ -17,7 +17,7 @@ packages=(build-essential autoconf automake pkg-config
 
 missing=()
 for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
 		missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

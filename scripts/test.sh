@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install, build and run every test: unit tests (cmocka) and end-to-end
-# tests, once in a -Werror build and once under ASan+UBSan.
+# tests, once in a -Werror build and once under ASan+UBSan; the scenarios;
+# make distcheck; the Debian package (lintian clean); the real-Xen tier.
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.
 set -uo pipefail
 
@@ -19,7 +20,7 @@ run_suite() { # NAME BUILD_DIR [configure args]
 	make -C "$dir" check -j"$(nproc)" 2>&1 | grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):|^# '
 	local rc=${PIPESTATUS[0]}
 	local p f
-	p=$(awk '/^# PASS:/ {print $3}' "$dir/test-suite.log" 2>/dev/null | head -1)
+	p=$(awk '/^# PASS:/ {print $3; exit}' "$dir/test-suite.log" 2>/dev/null)
 	f=$(awk '/^# (FAIL|ERROR|XPASS):/ {s += $3} END {print s + 0}' "$dir/test-suite.log" 2>/dev/null)
 	pass=$((pass + ${p:-0}))
 	fail=$((fail + ${f:-0}))
@@ -50,6 +51,32 @@ for scn in "$top"/tests/scenarios/*.json; do
 		status=1
 	fi
 done
+
+# The release tarball: make distcheck builds it, then configures, builds and
+# tests from it out of tree and checks that install and uninstall are clean.
+echo "=== make distcheck ==="
+if make -C "$top/build" distcheck >"$top/build/distcheck.out" 2>&1; then
+	echo "PASS: distcheck"
+	pass=$((pass + 1))
+else
+	tail -n 40 "$top/build/distcheck.out"
+	echo "FAIL: distcheck (log: build/distcheck.out)"
+	fail=$((fail + 1))
+	status=1
+fi
+
+# The Debian package, built from a clean copy and checked by lintian. Its
+# own make check is left out (nocheck): the same tests have just passed.
+echo "=== Debian package ==="
+if "$top/scripts/package.sh" --nocheck --out "$top/build/deb" >"$top/build/package.out" 2>&1; then
+	echo "PASS: package (lintian clean): $(ls "$top"/build/deb/balloond_*.deb)"
+	pass=$((pass + 1))
+else
+	tail -n 40 "$top/build/package.out"
+	echo "FAIL: package (log: build/package.out)"
+	fail=$((fail + 1))
+	status=1
+fi
 
 # The real-Xen tier (root, ~2.2 GiB for QEMU, a few minutes; downloads
 # Debian's Xen and kernel packages once). BALLOOND_SKIP_XEN=1 skips it.

@@ -109,7 +109,7 @@ static void conf_init_sets_every_documented_default(void **state)
 
 	memset(&c, 0xff, sizeof(c));
 	conf_init(&c);
-	assert_string_equal(c.socket, "/run/balloond/control.sock");
+	assert_string_equal(c.socket, CONF_DEFAULT_SOCKET);
 	assert_string_equal(c.read_group, "");
 	assert_string_equal(c.backend, "auto");
 	assert_string_equal(c.scenario, "");
@@ -1115,7 +1115,7 @@ static void too_long_strings_are_refused_never_truncated(void **state)
 
 	v[108] = '\0';
 	assert_int_equal(conf_set(&c, "balloond", "socket", v, err, sizeof(err)), -EINVAL);
-	assert_string_equal(c.socket, "/run/balloond/control.sock");
+	assert_string_equal(c.socket, CONF_DEFAULT_SOCKET);
 	v[107] = '\0';
 	assert_int_equal(conf_set(&c, "balloond", "socket", v, err, sizeof(err)), 0);
 

@@ -269,10 +269,9 @@ for t in "${XEN_TOOLS[@]}"; do
 done
 copy_xenstore_tools "$D"
 # xl needs libgcc_s for pthread_cancel (glibc dlopens it); ldd cannot see that.
-# (ldconfig's output read first: awk exiting early would make it die of
-# SIGPIPE, which pipefail turns into a failure)
-ldcache=$(ldconfig -p)
-gcc_s=$(awk '/libgcc_s\.so\.1 .*x86-64/ { print $NF; exit }' <<<"$ldcache")
+# awk reads ldconfig's whole list (no exit at the first match): a reader that
+# quits early kills ldconfig with SIGPIPE, and pipefail makes that exit 141.
+gcc_s=$(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/ && !f { f = $NF } END { print f }')
 [ -n "$gcc_s" ] || die "libgcc_s.so.1 not found (apt-get install libgcc-s1)"
 copy_bin "$D" "$gcc_s" "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"
 chmod 644 "$D/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"

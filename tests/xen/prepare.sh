@@ -45,7 +45,7 @@ apt_update_once() {
 # 1. Host packages.
 missing=()
 for p in "${HOST_PKGS[@]}"; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+	if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != 'install ok installed' ]; then
 		missing+=("$p")
 	fi
 done
@@ -65,7 +65,7 @@ fi
 resolve_kernel_pkg() {
 	local signed cand
 	signed=$(apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: \(linux-image-6\.1\.[0-9]*-[0-9]*-amd64\)$/\1/p' | head -n1)
+		sed -n 's/^ *Depends: \(linux-image-6\.1\.[0-9]*-[0-9]*-amd64\)$/\1/p' | sed -n 1p)
 	if [ -z "$signed" ]; then
 		signed=$(apt-cache pkgnames linux-image-6.1.0- 2>/dev/null |
 			grep -E '^linux-image-6\.1\.0-[0-9]+-amd64$' | sort -V | tail -n1)
@@ -144,7 +144,7 @@ unpack() {
 unpack "$KDEB" "$CACHE/linux"
 unpack "$XDEB" "$CACHE/xen"
 
-KERNEL=$(find "$CACHE/linux/boot" -name 'vmlinuz-*' | head -n1)
+KERNEL=$(find "$CACHE/linux/boot" -name 'vmlinuz-*' | sed -n 1p)
 [ -n "$KERNEL" ] || die "no vmlinuz in $KDEB"
 KVER=${KERNEL##*/vmlinuz-}
 MODDIR=$CACHE/linux/lib/modules/$KVER
@@ -155,7 +155,7 @@ if [ ! -s "$MODDIR/modules.dep" ]; then
 fi
 
 # 5. QEMU's multiboot loader wants the hypervisor as an uncompressed ELF.
-XEN_GZ=$(find "$CACHE/xen/boot" -name 'xen-*.gz' | head -n1)
+XEN_GZ=$(find "$CACHE/xen/boot" -name 'xen-*.gz' | sed -n 1p)
 [ -n "$XEN_GZ" ] || die "no xen-*.gz in $XDEB"
 XEN_ELF=$CACHE/xen.elf
 if [ ! -s "$XEN_ELF" ] || [ "$XEN_GZ" -nt "$XEN_ELF" ]; then
