@@ -109,10 +109,19 @@ done
 echo 'XENCONSOLED_ARGS="--log=guest"' >>"$ROOT/etc/default/xen"
 # Guests are created by the test, not restored from a save directory.
 sed -i 's/^XENDOMAINS_SAVE=.*/XENDOMAINS_SAVE=/' "$ROOT/etc/default/xendomains"
-# The kernel's modules (udev, the xen init script and systemd load them)
-# and the guest kernel.
-mkdir -p "$ROOT/usr/lib/modules" "$ROOT/var/lib/xentest"
-cp -a "$MODDIR" "$ROOT/usr/lib/modules/"
+# The kernel's modules that this dom0 uses (the xen init script loads
+# drivers/xen ones, systemd autofs4 and friends from fs/) and the guest
+# kernel. Not all of them: every module udev can load for QEMU's emulated
+# hardware (parport, floppy, drm, sound...) costs seconds at boot under TCG.
+mkdir -p "$ROOT/usr/lib/modules/$KVER" "$ROOT/var/lib/xentest"
+for sub in drivers/xen drivers/virtio drivers/block drivers/char fs lib crypto arch; do
+	[ -d "$MODDIR/kernel/$sub" ] || continue
+	mkdir -p "$ROOT/usr/lib/modules/$KVER/kernel/$(dirname "$sub")"
+	cp -a "$MODDIR/kernel/$sub" "$ROOT/usr/lib/modules/$KVER/kernel/$sub"
+done
+rm -f "$ROOT/usr/lib/modules/$KVER/kernel/drivers/block/floppy.ko"*
+cp -a "$MODDIR"/modules.builtin* "$MODDIR"/modules.order "$ROOT/usr/lib/modules/$KVER/"
+depmod -b "$ROOT" "$KVER"
 cp "$VMLINUX" "$ROOT/var/lib/xentest/kernel"
 rm -rf "$ROOT/var/cache/apt/archives/"*.deb "$ROOT/var/lib/apt/lists/"*_Packages
 
