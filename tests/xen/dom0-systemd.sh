@@ -289,9 +289,10 @@ check_balloon() {
 		xt_fail balloon-pv-under-unit "targets pv1 $t1, pv2 $t2 KiB; tot_pages $(xt_mem_kib "$PV1"), $(xt_mem_kib "$PV2") KiB"
 	fi
 	t0=$(xt_now)
-	memctl set-target pv1 200M >/dev/null 2>&1 || xt_fail pin-pv-under-unit "memctl set-target pv1 200M"
-	if xt_wait_mem "$PV1" $((200 * MIB)) "$TOL" 60 && field_is pv1 mode pinned &&
-		[ "$(xenstore-read "/local/domain/$PV1/memory/target")" = $((200 * MIB)) ]; then
+	# (dynamic_min is 50% of the 512 MiB static-max: a pin must be above 256 MiB)
+	out=$(memctl set-target pv1 300M 2>&1) || xt_fail pin-pv-under-unit "memctl set-target pv1 300M: $out"
+	if xt_wait_mem "$PV1" $((300 * MIB)) "$TOL" 60 && field_is pv1 mode pinned &&
+		[ "$(xenstore-read "/local/domain/$PV1/memory/target")" = $((300 * MIB)) ]; then
 		xt_ok pin-pv-under-unit "pv1 pinned, at $(xt_mem_kib "$PV1") KiB in $(xt_since "$t0") s"
 	else
 		xt_fail pin-pv-under-unit "pv1 mode $(dom_field pv1 mode), target $(xenstore-read "/local/domain/$PV1/memory/target"), at $(xt_mem_kib "$PV1") KiB"
@@ -309,8 +310,8 @@ check_watchdog() {
 	systemctl daemon-reload
 	systemctl restart balloond.service
 	wait_for 20 memctl hello || { xt_fail watchdog-restart "no answer after restart"; return; }
-	memctl set-target pv2 240M >/dev/null 2>&1
-	xt_wait_mem "$PV2" $((240 * MIB)) "$TOL" 60 || xt_log "pv2 did not reach 240 MiB before the watchdog check"
+	out=$(memctl set-target pv2 384M 2>&1) || xt_log "memctl set-target pv2 384M: $out"
+	xt_wait_mem "$PV2" $((384 * MIB)) "$TOL" 60 || xt_log "pv2 did not reach 384 MiB before the watchdog check"
 	pid0=$(prop balloond.service MainPID)
 	nr0=$(prop balloond.service NRestarts)
 	t0=$(xt_now)
@@ -319,10 +320,10 @@ check_watchdog() {
 		took=$(xt_since "$t0")
 		wd=$(journalctl --no-pager -b -u balloond.service | grep -c 'Watchdog timeout')
 		if [ "$wd" -ge 1 ] && [ "$(prop balloond.service NRestarts)" -gt "$nr0" ] &&
-			field_is pv2 mode pinned && field_is pv2 target $((240 * MIB)) &&
-			[ "$(xenstore-read "/local/domain/$PV2/memory/target")" = $((240 * MIB)) ] &&
-			field_is pv1 mode pinned && field_is pv1 target $((200 * MIB)); then
-			xt_ok watchdog-restart "SIGSTOP pid $pid0: killed by the watchdog (WatchdogSec=${WATCHDOG_S}s drop-in) and restarted as pid $(prop balloond.service MainPID) after $took s, NRestarts $nr0 -> $(prop balloond.service NRestarts); pins kept (pv2 240M, pv1 200M)"
+			field_is pv2 mode pinned && field_is pv2 target $((384 * MIB)) &&
+			[ "$(xenstore-read "/local/domain/$PV2/memory/target")" = $((384 * MIB)) ] &&
+			field_is pv1 mode pinned && field_is pv1 target $((300 * MIB)); then
+			xt_ok watchdog-restart "SIGSTOP pid $pid0: killed by the watchdog (WatchdogSec=${WATCHDOG_S}s drop-in) and restarted as pid $(prop balloond.service MainPID) after $took s, NRestarts $nr0 -> $(prop balloond.service NRestarts); pins kept (pv2 384M, pv1 300M)"
 		else
 			xt_fail watchdog-restart "watchdog lines $wd, NRestarts $nr0 -> $(prop balloond.service NRestarts), pv2 $(dom_field pv2 mode) $(dom_field pv2 target), pv1 $(dom_field pv1 mode) $(dom_field pv1 target)"
 		fi
