@@ -212,6 +212,15 @@ copy_modules() {
 	echo "$KVER" >"$root/etc/xentest/kver"
 }
 
+# copy_extras DEST: copy every --extra directory's contents into DEST.
+copy_extras() {
+	local e
+	for e in "${EXTRAS[@]}"; do
+		[ -d "$e" ] || die "--extra $e: not a directory"
+		cp -a "$e/." "$1/"
+	done
+}
+
 build_image() {
 	local root=$1 out=$2
 	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
@@ -248,10 +257,7 @@ if [ "$ROOTFS_BOOT" = 1 ]; then
 	cp "$HERE/rootfs-init.sh" "$R/init"
 	chmod 755 "$R/init"
 	mkdir -p "$R/payload"
-	for e in "${EXTRAS[@]}"; do
-		[ -d "$e" ] || die "--extra $e: not a directory"
-		cp -a "$e/." "$R/payload/"
-	done
+	copy_extras "$R/payload"
 	cp "$HERE/dom0-lib.sh" "$R/payload/lib.sh"
 	cp "$OUT/guest.cpio.gz" "$R/payload/guest.cpio.gz"
 	build_image "$R" "$OUT/rootboot.cpio.gz"
@@ -316,10 +322,7 @@ chmod 755 "$D/init"
 
 # The caller's test files.
 mkdir -p "$D/test"
-for e in "${EXTRAS[@]}"; do
-	[ -d "$e" ] || die "--extra $e: not a directory"
-	cp -a "$e/." "$D/test/"
-done
+copy_extras "$D/test"
 if [ -n "$TEST_FILE" ]; then
 	[ -r "$TEST_FILE" ] || die "--test $TEST_FILE not readable"
 	cp "$TEST_FILE" "$D/test/run"
