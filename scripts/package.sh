@@ -3,7 +3,8 @@
 # Build balloond's Debian package (dpkg-buildpackage -b) from a clean copy
 # of the tree in a temporary directory, check it with lintian (no errors,
 # no warnings), and leave balloond_*.deb (with its .changes and .buildinfo)
-# in DIR. The working tree and its parent get nothing.
+# in DIR (and balloond-dbgsym_*.deb). The working tree and its parent get
+# nothing.
 # Usage: scripts/package.sh [--out DIR] [--nocheck]
 #   --out DIR   where the package goes (default: build/deb)
 #   --nocheck   do not run make check inside the package build (for when
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	-h | --help)
-		sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -38,24 +39,9 @@ done
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-sudo=
-[ "$(id -u)" -eq 0 ] || sudo=sudo
-apt_get() {
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 "$@"
-}
-
 # The tools around the build; debian/control's Build-Depends come next.
-tools=(dpkg-dev debhelper lintian git)
-missing=()
-for p in "${tools[@]}"; do
-	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "package: installing ${missing[*]}"
-	apt_get update -qq
-	apt_get install -y -qq "${missing[@]}" >/dev/null
-fi
+. "$top/scripts/apt.sh"
+apt_install_missing package dpkg-dev debhelper lintian git
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/balloond-package.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -105,6 +91,8 @@ if ! lintian --fail-on error,warning "$changes"; then
 	exit 1
 fi
 
-rm -f "$out"/balloond_*.deb "$out"/balloond_*.changes "$out"/balloond_*.buildinfo
-cp "$work"/balloond_"$version"_*.deb "$changes" "$work"/balloond_"$version"_*.buildinfo "$out"/
+# Every file the .changes names (balloond and its -dbgsym package, the
+# .buildinfo), so that lintian or dput can be run on the copy too.
+rm -f "$out"/balloond_*.deb "$out"/balloond-dbgsym_*.deb "$out"/balloond_*.changes "$out"/balloond_*.buildinfo
+cp "$work"/balloond*_"$version"_*.deb "$changes" "$work"/balloond_"$version"_*.buildinfo "$out"/
 ls "$out"/balloond_*.deb

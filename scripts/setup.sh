@@ -15,18 +15,8 @@ packages=(build-essential autoconf automake pkg-config
 	libevent-dev libjson-c-dev libsystemd-dev libinih-dev libxen-dev
 	libcmocka-dev jq socat)
 
-missing=()
-for p in "${packages[@]}"; do
-	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "setup: installing ${missing[*]}"
-	sudo=
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. "$top/scripts/apt.sh"
+apt_install_missing setup "${packages[@]}"
 
 cd "$top"
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then

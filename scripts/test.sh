@@ -52,31 +52,30 @@ for scn in "$top"/tests/scenarios/*.json; do
 	fi
 done
 
+# run_step NAME LOG COMMAND...: one counted step, its output in LOG (shown
+# in part when it fails).
+run_step() {
+	local name=$1 log=$2
+	shift 2
+	echo "=== $name ==="
+	if "$@" >"$log" 2>&1; then
+		echo "PASS: $name"
+		pass=$((pass + 1))
+	else
+		tail -n 40 "$log"
+		echo "FAIL: $name (log: $log)"
+		fail=$((fail + 1))
+		status=1
+	fi
+}
+
 # The release tarball: make distcheck builds it, then configures, builds and
 # tests from it out of tree and checks that install and uninstall are clean.
-echo "=== make distcheck ==="
-if make -C "$top/build" distcheck >"$top/build/distcheck.out" 2>&1; then
-	echo "PASS: distcheck"
-	pass=$((pass + 1))
-else
-	tail -n 40 "$top/build/distcheck.out"
-	echo "FAIL: distcheck (log: build/distcheck.out)"
-	fail=$((fail + 1))
-	status=1
-fi
-
+run_step "distcheck" "$top/build/distcheck.out" make -C "$top/build" distcheck
 # The Debian package, built from a clean copy and checked by lintian. Its
 # own make check is left out (nocheck): the same tests have just passed.
-echo "=== Debian package ==="
-if "$top/scripts/package.sh" --nocheck --out "$top/build/deb" >"$top/build/package.out" 2>&1; then
-	echo "PASS: package (lintian clean): $(ls "$top"/build/deb/balloond_*.deb)"
-	pass=$((pass + 1))
-else
-	tail -n 40 "$top/build/package.out"
-	echo "FAIL: package (log: build/package.out)"
-	fail=$((fail + 1))
-	status=1
-fi
+run_step "package (lintian clean)" "$top/build/package.out" \
+	"$top/scripts/package.sh" --nocheck --out "$top/build/deb"
 
 # xen_tier NAME TARGET: run a real-Xen make target, counted as one pass;
 # skipped when not root or with BALLOOND_SKIP_XEN=1.

@@ -7,18 +7,23 @@
 write_conf "pool = 96M"
 "$BALLOOND" --check-config --config "$CONF" >/dev/null || fail "--check-config rejected a good file"
 printf '[balloond]\npool = 96Q\n' >"$TMP/bad.conf"
-out=$("$BALLOOND" --check-config --config "$TMP/bad.conf" 2>&1) && fail "--check-config accepted a bad file"
+out=$("$BALLOOND" --check-config --config "$TMP/bad.conf" 2>&1)
+rc=$?
+# 78 (EX_CONFIG): the unit's RestartPreventExitStatus= relies on it.
+[ $rc -eq 78 ] || fail "--check-config on a bad file exited $rc, not 78: $out"
 grep -q "bad.conf:2" <<<"$out" || fail "error does not name file:line: $out"
-ok "--check-config: good accepted, bad refused with file:line"
-out=$("$BALLOOND" --config "$TMP/missing.conf" --check-config 2>&1) && fail "a missing --config was accepted"
-ok "a missing explicit config is an error"
+ok "--check-config: good accepted, bad refused with file:line (exit 78)"
+out=$("$BALLOOND" --config "$TMP/missing.conf" --check-config 2>&1)
+rc=$?
+[ $rc -eq 78 ] || fail "a missing --config exited $rc, not 78: $out"
+ok "a missing explicit config is an error (exit 78)"
 
 out=$("$BALLOOND" --backend auto --socket "$TMP/x.sock" --config "$CONF" 2>&1)
 rc=$?
 if ! grep -q control_d /proc/xen/capabilities 2>/dev/null; then
-	[ $rc -ne 0 ] || fail "--backend=auto started off Xen"
+	[ $rc -eq 69 ] || fail "--backend=auto off Xen exited $rc, not 69: $out"
 	grep -q -- "--backend=sim" <<<"$out" || fail "refusal does not point at --backend=sim: $out"
-	ok "--backend=auto refuses off Xen and points at --backend=sim"
+	ok "--backend=auto refuses off Xen (exit 69) and points at --backend=sim"
 fi
 
 start_daemon "$E2E/basic.json"
