@@ -299,6 +299,19 @@ check_balloon() {
 	fi
 }
 
+# balloond writes to the journal with its own fields (balloond(8) LOGGING):
+# the pin of pv1 is an entry with the pins' MESSAGE_ID, DOMAIN=pv1 and
+# pv1's DOMID, in one line that also says the target change.
+check_journal_fields() {
+	jf=$(journalctl --no-pager -b -u balloond.service -o json \
+		MESSAGE_ID=ea8e82808aaf4a5ea21e436c9777c2f8 DOMAIN=pv1 2>/dev/null |
+		jq -r --arg id "$PV1" 'select(.DOMID == $id) | .MESSAGE' 2>/dev/null | tail -n 1)
+	case $jf in
+	*"pinned at 300M by admin (target "*) xt_ok journal-structured-fields "MESSAGE_ID, DOMAIN=pv1, DOMID=$PV1: $jf" ;;
+	*) xt_fail journal-structured-fields "no pin entry with the fields: '$jf'; $(journalctl --no-pager -b -u balloond.service -o json -n 3 | jq -c '{MESSAGE, DOMID, DOMAIN, MESSAGE_ID}' 2>&1 | tr '\n' ' ')" ;;
+	esac
+}
+
 # target_moved DOMID: the domain's target is no longer libxl's 256 MiB.
 target_moved() { [ "$(xenstore-read "/local/domain/$1/memory/target")" != 262144 ]; }
 
@@ -421,6 +434,7 @@ phase_check() {
 	check_socket_activation
 	start_guests
 	check_balloon
+	check_journal_fields
 	check_watchdog
 	check_reload
 	check_journal
