@@ -54,6 +54,11 @@ struct control {
 	int fd;
 	bool owns_path; /* we created the socket file (not socket activation) */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* its directory */
+	char base_name[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* its name there */
+	ino_t sock_ino; /* the socket file we bound, once seen */
+	dev_t sock_dev;
+	char errbuf[256];
 	struct event *accept_ev;
 	struct event *backoff_ev;
 	struct client *clients;
@@ -460,69 +465,159 @@ static void control_backoff_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(ctl->accept_ev, NULL);
 }
 
-/* Bind a fresh socket at path, refusing to steal one a live daemon uses. */
+/* Open the directory that holds the socket, refusing one that someone
+ * other than root or us could change (who can write there could swap the
+ * socket for a symlink between our calls, as OpenSMTPD and systemd also
+ * refuse). Returns the directory's fd or -errno with a sentence in err. */
+static int control_open_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (dfd < 0) {
+		snprintf(err, errlen, "cannot open the socket directory %s: %s", dir,
+			 strerror(errno));
+		return -errno;
+	}
+	if (fstat(dfd, &st) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", dir, strerror(e));
+		close(dfd);
+		return -e;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errlen,
+			 "the socket directory %s is owned by uid %u with mode %04o: it must be "
+			 "owned by root (or uid %u) and not writable by group or others",
+			 dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+			 (unsigned)geteuid());
+		close(dfd);
+		return -EPERM;
+	}
+	return dfd;
+}
+
+/* Give the socket file we bound its owner and mode (0660 with the read
+ * group, else 0600), never following a symlink: the name is opened with
+ * O_PATH|O_NOFOLLOW in the checked directory and must still be the socket
+ * we bound (same inode); the change goes to that inode. 0 or -errno. */
+static int control_set_mode(struct control *ctl)
+{
+	char proc[64];
+	struct stat st;
+	int dfd, fd, r = 0;
+
+	if (!ctl->owns_path)
+		return 0;
+	dfd = control_open_dir(ctl->dir, ctl->errbuf, sizeof(ctl->errbuf));
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, ctl->base_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    (ctl->sock_ino && (st.st_ino != ctl->sock_ino || st.st_dev != ctl->sock_dev))) {
+		close(fd);
+		return -ESTALE;
+	}
+	ctl->sock_ino = st.st_ino;
+	ctl->sock_dev = st.st_dev;
+	if (geteuid() == 0 &&
+	    fchownat(fd, "", 0, ctl->have_read_gid ? ctl->read_gid : 0, AT_EMPTY_PATH) < 0)
+		r = -errno;
+	/* chmod through the fd's /proc link reaches the pinned inode itself. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (r == 0 && chmod(proc, ctl->have_read_gid ? 0660 : 0600) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Bind a fresh socket at path, refusing to steal one a live daemon uses
+ * and refusing a directory others could tamper with. The file is created
+ * 0600 (umask around bind) and then given its group and mode. */
 static int control_bind(struct control *ctl, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct stat st;
-	char dir[sizeof(sun.sun_path)];
-	char *slash;
-	int fd;
+	const char *slash;
+	mode_t old_umask;
+	int fd, dfd, r;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sun.sun_path, path);
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-			return -errno;
-		}
+	slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(ctl->dir, sizeof(ctl->dir), ".");
+	else if (slash == path)
+		snprintf(ctl->dir, sizeof(ctl->dir), "/");
+	else
+		snprintf(ctl->dir, sizeof(ctl->dir), "%.*s", (int)(slash - path), path);
+	snprintf(ctl->base_name, sizeof(ctl->base_name), "%s", slash ? slash + 1 : path);
+	if (!ctl->base_name[0]) {
+		snprintf(err, errlen, "socket path %s names a directory", path);
+		return -EINVAL;
 	}
+	if (mkdir(ctl->dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", ctl->dir, strerror(errno));
+		return -errno;
+	}
+	dfd = control_open_dir(ctl->dir, err, errlen);
+	if (dfd < 0)
+		return dfd;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
+		close(dfd);
 		return -errno;
 	}
-	if (lstat(path, &st) == 0) {
+	if (fstatat(dfd, ctl->base_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		int probe;
 
 		if (!S_ISSOCK(st.st_mode)) {
 			snprintf(err, errlen, "%s exists and is not a socket", path);
 			close(fd);
+			close(dfd);
 			return -EEXIST;
 		}
 		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			close(probe);
 			close(fd);
+			close(dfd);
 			snprintf(err, errlen, "another balloond is serving %s", path);
 			return -EADDRINUSE;
 		}
 		if (probe >= 0)
 			close(probe);
-		unlink(path); /* stale socket from a crashed daemon */
+		unlinkat(dfd, ctl->base_name, 0); /* stale socket from a crashed daemon */
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	close(dfd);
+	old_umask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_umask);
+	if (r < 0) {
 		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
 		close(fd);
 		return -EADDRINUSE;
 	}
-	if (chmod(path, ctl->have_read_gid ? 0660 : 0600) < 0 ||
-	    (ctl->have_read_gid && chown(path, 0, ctl->read_gid) < 0 && geteuid() == 0))
-		log_warn("control: setting the mode of %s", path);
+	ctl->owns_path = true;
+	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	r = control_set_mode(ctl);
+	if (r < 0)
+		log_warnx("control: setting the owner and mode of %s: %s", path, strerror(-r));
 	if (listen(fd, 64) < 0) {
 		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
+		ctl->owns_path = false;
 		return -errno;
 	}
-	ctl->owns_path = true;
-	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
 	return fd;
 }
 
