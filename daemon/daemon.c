@@ -20,6 +20,7 @@
 #include "events.h"
 #include "log.h"
 #include "units.h"
+#include "utf8.h"
 
 #define STEP_COALESCE_MS 50
 
@@ -269,13 +270,15 @@ static void restore_cb(void *arg, uint32_t domid, const char *key, const char *v
 {
 	if (strcmp(key, BACKEND_KEY_RESERVATION) == 0) {
 		if (engine_restore_reservation(arg, domid, value) < 0)
-			log_warnx("ignoring persisted reservation %u: \"%.64s\"", domid, value);
+			log_warnx("ignoring persisted reservation %u: \"%.*s\"", domid,
+				  (int)utf8_prefix(value, 64), value);
 		else
 			log_info("restored reservation %u: %s", domid, value);
 		return;
 	}
 	if (engine_restore(arg, domid, key, value) < 0)
-		log_warnx("ignoring persisted state for domain %u: %s = \"%.32s\"", domid, key, value);
+		log_warnx("ignoring persisted state for domain %u: %s = \"%.*s\"", domid, key,
+			  (int)utf8_prefix(value, 32), value);
 	else
 		log_debug("restored domain %u: %s = %s", domid, key, value);
 }

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "methods.h"
 #include "metrics.h"
+#include "utf8.h"
 
 #define REFRESH_MAX_AGE_MS 200
 
@@ -772,7 +773,8 @@ json_object *methods_dispatch(struct daemon *d, const struct rpc_request *req, b
 	if (!m) {
 		if (req->notification)
 			return NULL;
-		snprintf(err, sizeof(err), "method not found: %.64s", req->method);
+		snprintf(err, sizeof(err), "method not found: %.*s",
+			 (int)utf8_prefix(req->method, 64), req->method);
 		return rpc_make_error(req->id, RPC_METHOD_NOT_FOUND, err, NULL);
 	}
 	if (read_only && !m->read_only) {
