@@ -26,23 +26,26 @@ grep -q "must be owned by root" <<<"$out" || fail "no clear refusal: $out"
 	fail "the symlink's target changed: $(stat -c '%a %U %G' "$victim")"
 ok "directory owned by another user refused; symlink target untouched"
 
+# refused SOCKET WHAT MESSAGE: balloond refuses to serve SOCKET (it exits
+# with an error naming MESSAGE, not serving until the timeout).
+refused() {
+	local out rc
+	out=$(timeout 5 "$BALLOOND" --foreground --config "$CONF" --socket "$1" \
+		--backend sim --scenario "$E2E/basic.json" 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "balloond served from $2 (rc $rc)"
+	grep -q "$3" <<<"$out" || fail "no clear refusal for $2: $out"
+}
+
 # The same directory without a symlink is refused too (the race is the
 # danger, not what is there now).
 rm "$TMP/theirs/control.sock"
-out=$(timeout 5 "$BALLOOND" --foreground --config "$CONF" --socket "$TMP/theirs/control.sock" \
-	--backend sim --scenario "$E2E/basic.json" 2>&1)
-rc=$?
-[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "balloond served from a directory owned by nobody (rc $rc)"
-grep -q "must be owned by root" <<<"$out" || fail "no clear refusal: $out"
+refused "$TMP/theirs/control.sock" "a directory owned by nobody" "must be owned by root"
 ok "empty directory owned by another user refused"
 
 # A root directory writable by group is refused as well.
 mkdir -m 775 "$TMP/groupw"
-out=$(timeout 5 "$BALLOOND" --foreground --config "$CONF" --socket "$TMP/groupw/control.sock" \
-	--backend sim --scenario "$E2E/basic.json" 2>&1)
-rc=$?
-[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "balloond served from a group-writable directory (rc $rc)"
-grep -q "not writable by group or others" <<<"$out" || fail "no clear refusal: $out"
+refused "$TMP/groupw/control.sock" "a group-writable directory" "not writable by group or others"
 ok "group-writable directory refused"
 
 # A safe directory works, and the socket gets 0660 root:nogroup.
