@@ -30,6 +30,8 @@
 /* Stop serving a connection's requests while this much of its replies is
  * unread; serving resumes once it has read them. */
 #define SEND_QUEUE_PAUSE (1u << 20)
+/* Input read ahead past max_message (so an over-long line is seen). */
+#define READ_AHEAD 4096
 /* A batch has at most this many calls and costs at most this much (a call
  * costs what the handler says: 1 for most, more for the big replies). */
 #define BATCH_MAX_CALLS 32
@@ -620,6 +622,9 @@ static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	ctl->n_clients++;
 	ctl->connections++;
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
+	/* Read no further ahead than one message past what is being served:
+	 * requests wait in the socket, not in our memory. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)conf->max_message + READ_AHEAD);
 	client_set_timeouts(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 

@@ -86,6 +86,34 @@ if ! grep -qa __asan_init "$BALLOOND"; then
 fi
 ok "status answered in at most ${worst} ms during a metrics flood; RSS ${rss_before} -> ${rss_after} KiB"
 
+# A client that sends requests without reading the replies: balloond stops
+# serving it past 1 MiB of unread replies and stops reading from it past one
+# message ahead, so what it sends waits in the socket, not in balloond.
+rss_before=$(rss_kib)
+python3 - "$SOCK" >"$TMP/deaf.out" 2>&1 <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.settimeout(0.5)
+line = b'{"jsonrpc":"2.0","method":"hello","id":1}\n' * 1000
+sent, end = 0, time.time() + 3
+while time.time() < end:
+    try:
+        sent += s.send(line)
+    except socket.timeout:
+        pass
+    except OSError:
+        break
+print(sent)
+PY
+rss_after=$(rss_kib)
+if ! grep -qa __asan_init "$BALLOOND"; then
+	[ $((rss_after - rss_before)) -lt 16384 ] ||
+		fail "a client sending $(cat "$TMP/deaf.out") bytes without reading grew balloond from ${rss_before} to ${rss_after} KiB"
+fi
+memctl --timeout 5 status >/dev/null || fail "memctl status failed after the deaf client"
+ok "a client that sends $(cat "$TMP/deaf.out") bytes without reading: RSS ${rss_before} -> ${rss_after} KiB"
+
 # ---- a half-closed client's last request, without its newline ----
 reply=$(printf '{"jsonrpc":"2.0","id":7,"method":"hello"}' | socat -t 2 - "UNIX-CONNECT:$SOCK")
 check '.id == 7 and .result.api == 1' "$reply" ||
