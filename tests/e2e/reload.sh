@@ -5,11 +5,7 @@
 # 0600 root:root again) and grants what it adds; the command line's
 # overrides (--log-level, --socket) survive it.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to switch users"; exit 77; }
-command -v setpriv >/dev/null || { echo "SKIP: setpriv missing"; exit 77; }
-getent group nogroup >/dev/null && getent passwd nobody >/dev/null || { echo "SKIP: no nobody/nogroup"; exit 77; }
-sys_python=/usr/bin/python3
-[ -x "$sys_python" ] || { echo "SKIP: needs /usr/bin/python3"; exit 77; }
+need_nobody
 
 write_conf "read_group = nogroup"
 chmod 755 "$TMP"

@@ -12,11 +12,7 @@
 # 64 KiB batches, 0.6-1.9 s each). RSS must stay bounded (64 MB
 # growth; not checked under ASan, whose quarantine keeps freed memory).
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to switch users"; exit 77; }
-command -v setpriv >/dev/null || { echo "SKIP: setpriv missing"; exit 77; }
-getent group nogroup >/dev/null && getent passwd nobody >/dev/null || { echo "SKIP: no nobody/nogroup"; exit 77; }
-sys_python=/usr/bin/python3
-[ -x "$sys_python" ] || { echo "SKIP: needs /usr/bin/python3"; exit 77; }
+need_nobody
 
 seconds=${BALLOOND_SOAK_SECONDS:-20}
 asan=false
