@@ -56,6 +56,20 @@ expect_error '{"jsonrpc":"2.0","method":"domain.set_target","params":{"domain":0
 [ "$(dom_field web1 mode)" = auto ] || fail "a refused request pinned web1"
 ok "refused requests changed nothing"
 
+# Client text echoed in an error is cut at a character boundary, never
+# inside a UTF-8 sequence: the reply stays valid JSON text (iconv checks the
+# bytes; jq would quietly repair them).
+a63=$(printf 'a%.0s' $(seq 1 63))
+for line in "{\"jsonrpc\":\"2.0\",\"method\":\"events.subscribe\",\"params\":{\"topics\":[\"${a63}é€\"]},\"id\":1}" \
+	"{\"jsonrpc\":\"2.0\",\"method\":\"events.subscribe\",\"params\":{\"${a63}é\":1},\"id\":1}"; do
+	reply=$(rpc "$line")
+	[ -n "$reply" ] || fail "no reply to $line"
+	iconv -f UTF-8 -t UTF-8 <<<"$reply" >/dev/null 2>&1 || fail "reply is not UTF-8: $reply"
+	jq -e --arg a "$a63" '.error.message | contains($a)' <<<"$reply" >/dev/null ||
+		fail "reply does not echo the text: $reply"
+done
+ok "client text echoed in errors is cut at a UTF-8 boundary"
+
 # Echo of the id; a notification gets no reply; a batch mixes both.
 reply=$(rpc '{"jsonrpc":"2.0","method":"hello","id":"abc"}')
 jq -e '.id == "abc" and .result.api == 1' <<<"$reply" >/dev/null || fail "id not echoed: $reply"
