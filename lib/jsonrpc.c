@@ -24,6 +24,7 @@
 
 #include "jsonrpc.h"
 #include "units.h"
+#include "utf8.h"
 
 /* Longest method name a request may carry. */
 #define METHOD_MAX 64

@@ -9,8 +9,13 @@
 # root's status measured p50 20-30 ms, p99 110-160 ms alone and up to 350 ms
 # within make check -j2, with the hostile clients niced; before the batch
 # limits and fair turns it was p50 0.9 s, p99 2.3 s (it waited behind whole
-# 64 KiB batches, 0.6-1.9 s each). RSS must stay bounded (64 MB
-# growth; not checked under ASan, whose quarantine keeps freed memory).
+# 64 KiB batches, 0.6-1.9 s each). RSS must stay bounded: what the limits
+# let clients make balloond hold (send queues, read-ahead, batch replies) is
+# taken in the first half, so in the second half RSS may grow by no more
+# than 16 MiB (measured: 92-126 MB at the start, 159 MB at the end of a
+# 20 s and of a 60 s soak alike; before the limits, +240 MB in 20 s and
+# still growing). Not checked under ASan, whose quarantine keeps freed
+# memory.
 . "$(dirname "$0")/lib.sh"
 need_nobody
 
@@ -126,7 +131,10 @@ sleep 1
 # Root's status, timed, until the hostile clients stop.
 : >"$TMP/lat"
 end=$((SECONDS + seconds - 2))
+half=$((SECONDS + (seconds - 2) / 2))
+rss_half=
 while [ $SECONDS -lt $end ]; do
+	[ -z "$rss_half" ] && [ $SECONDS -ge $half ] && rss_half=$(rss_kib)
 	t0=$(date +%s%N)
 	memctl --timeout 5 status >/dev/null 2>"$TMP/status.err" ||
 		fail "root's memctl status failed during the soak: $(cat "$TMP/status.err")"
@@ -144,10 +152,10 @@ p50=$(sort -n "$TMP/lat" | awk -v n="$n" 'NR == int(n * 0.50 + 0.999) {print}')
 ok "root's status during ${seconds}s of hostile clients: p50 ${p50} ms, p99 ${p99} ms ($n samples, bound ${p99_max} ms)"
 rss_after=$(rss_kib)
 if ! $asan; then
-	[ $((rss_after - rss_before)) -lt 65536 ] ||
-		fail "balloond grew from ${rss_before} to ${rss_after} KiB during the soak"
+	[ $((rss_after - rss_half)) -lt 16384 ] ||
+		fail "balloond kept growing: RSS ${rss_before} KiB at the start, ${rss_half} at half-time, ${rss_after} at the end"
 fi
-ok "RSS ${rss_before} -> ${rss_after} KiB"
+ok "RSS ${rss_before} KiB at the start, ${rss_half} at half-time, ${rss_after} at the end"
 memctl status >/dev/null || fail "memctl status failed after the soak"
 host_invariants || fail "invariants broken after the soak"
 stop_daemon

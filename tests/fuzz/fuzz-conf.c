@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "fuzz.h"
 #include "units.h"
+#include "utf8.h"
 
 #define KIB_T(x) ((uint64_t)(x) << 30)
 #define KIB_G(x) ((uint64_t)(x) << 20)

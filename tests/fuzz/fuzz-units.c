@@ -12,6 +12,7 @@
 
 #include "fuzz.h"
 #include "units.h"
+#include "utf8.h"
 
 /* The unit size_format writes kib in (the largest not above it), in KiB. */
 static uint64_t format_unit(uint64_t kib)
