@@ -432,8 +432,10 @@ static void trace_reasons(const struct sim_run *r)
 	for (i = 0; i < engine_count(r->engine); i++) {
 		const struct engine_dom *d = engine_at(r->engine, i);
 		const struct engine_decision *dec = engine_dom_decision(d, 0);
+		char reason[ENGINE_REASON_MAX];
 
-		fprintf(stderr, "%" PRIu64 " dom%u reason '%s'\n", r->vt, d->domid, d->reason);
+		fprintf(stderr, "%" PRIu64 " dom%u reason '%s'\n", r->vt, d->domid,
+			engine_dom_reason(d, reason, sizeof(reason)));
 		if (dec)
 			fprintf(stderr, "%" PRIu64 " dom%u decision %" PRIu64 " %d %" PRIu64
 				" %" PRIu64 " '%s'\n",
