@@ -358,7 +358,9 @@ int ctl_call(struct memctl *m, const char *method, json_object *params, bool qui
 	deadline = m->timeout_ms > 0 ? now_ms() + m->timeout_ms : -1;
 	r = ctl_send(m, line, len, deadline);
 	free(line);
-	if (r < 0)
+	/* A daemon that refuses the connection (too many clients) sends its
+	 * error and closes, maybe before the request is sent: read that. */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		goto io_error;
 
 	for (;;) {

@@ -21,6 +21,9 @@ struct control_handler {
 	/* Answer one request of a connection (read_only: the caller is not
 	 * root). Returns the reply (new reference) or NULL for none. */
 	json_object *(*dispatch)(void *arg, const struct rpc_request *req, bool read_only);
+	/* What serving a call of method costs (1 for most; used to bound
+	 * batches and the work done per turn); NULL: every call costs 1. */
+	unsigned (*cost)(void *arg, const char *method);
 	void *arg;
 };
 
@@ -35,10 +38,16 @@ int control_open(struct control **ret, struct event_base *base, const struct con
  * created it). control_close(NULL) is fine. */
 void control_close(struct control *ctl);
 
+/* Follow a reloaded conf: resolve the read group again, give the socket
+ * file its group and mode again (never following a symlink), and close the
+ * connections of users who no longer qualify. */
+void control_reconf(struct control *ctl);
+
 /* The server as the sink of event notifications: its connections are the
  * subscribers, the caller is the connection whose request is being
- * dispatched. A subscribed connection is exempt from the idle and
- * slow-client timeouts: its event queue is bounded instead. A connection
+ * dispatched. A subscribed connection is exempt from the idle timeout
+ * (it may stay silent) but not from the slow-reader one: events it leaves
+ * unread for client_timeout drop it; its event queue is bounded. A connection
  * whose queue is over its bound loses events; once it has caught up it
  * gets one "dropped" notification saying how many it lost. */
 void control_events_sink(struct control *ctl, struct events_sink *ret);

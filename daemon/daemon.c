@@ -5,6 +5,7 @@
  * SIGHUP, systemd notifications. */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "events.h"
 #include "log.h"
 #include "units.h"
+#include "utf8.h"
 
 #define STEP_COALESCE_MS 50
 
@@ -202,6 +204,24 @@ static void backend_notify_cb(void *arg)
 	daemon_request_step(arg);
 }
 
+int daemon_apply_overrides(struct conf *conf, const char *const *overrides, char *err,
+			   size_t errlen)
+{
+	char msg[400];
+	size_t i;
+
+	for (i = 0; overrides && overrides[i] && overrides[i + 1]; i += 2) {
+		const char *key = overrides[i];
+
+		if (conf_set(conf, "balloond", key, overrides[i + 1], msg, sizeof(msg)) < 0) {
+			snprintf(err, errlen, "--%s: %s",
+				 strcmp(key, "log_level") ? key : "log-level", msg);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	struct conf nc;
@@ -209,6 +229,11 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 
 	sd_notify(0, "RELOADING=1");
 	r = conf_load_file(d->conf_path, d->conf_path_explicit, &nc, err, errlen);
+	if (r == 0) {
+		r = daemon_apply_overrides(&nc, d->overrides, err, errlen);
+		if (r < 0)
+			conf_free(&nc);
+	}
 	if (r == 0 && (strcmp(nc.socket, d->conf.socket) != 0 ||
 		       strcmp(nc.backend, d->conf.backend) != 0)) {
 		log_notice("reload: socket and backend changes take effect at restart");
@@ -226,6 +251,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 			conf_free(&d->conf);
 			d->conf = nc;
 			log_set_level(d->conf.log_level);
+			control_reconf(d->ctl);
 			if (d->audit)
 				audit_sched_reconf(d->audit);
 		} else {
@@ -269,13 +295,15 @@ static void restore_cb(void *arg, uint32_t domid, const char *key, const char *v
 {
 	if (strcmp(key, BACKEND_KEY_RESERVATION) == 0) {
 		if (engine_restore_reservation(arg, domid, value) < 0)
-			log_warnx("ignoring persisted reservation %u: \"%.64s\"", domid, value);
+			log_warnx("ignoring persisted reservation %u: \"%.*s\"", domid,
+				  (int)utf8_prefix(value, 64), value);
 		else
 			log_info("restored reservation %u: %s", domid, value);
 		return;
 	}
 	if (engine_restore(arg, domid, key, value) < 0)
-		log_warnx("ignoring persisted state for domain %u: %s = \"%.32s\"", domid, key, value);
+		log_warnx("ignoring persisted state for domain %u: %s = \"%.*s\"", domid, key,
+			  (int)utf8_prefix(value, 32), value);
 	else
 		log_debug("restored domain %u: %s = %s", domid, key, value);
 }
@@ -288,14 +316,21 @@ static json_object *dispatch_cb(void *arg, const struct rpc_request *req, bool r
 	return d->dispatch(d, req, read_only);
 }
 
+/* The control server's cost: the method table's. */
+static unsigned cost_cb(void *arg, const char *method)
+{
+	struct daemon *d = arg;
+
+	return d->cost ? d->cost(method) : 1;
+}
+
 /* Wire the backend, the engine, the auditor and the control socket around
  * one loop, run it until a stop signal, then take it all down. */
 int daemon_run(const char *conf_path, bool conf_path_explicit, struct conf *conf,
-	       json_object *(*dispatch)(struct daemon *d, const struct rpc_request *req,
-					bool read_only))
+	       const char *const *overrides, const struct daemon_methods *methods)
 {
 	struct daemon dd = {0}, *d = &dd;
-	struct control_handler handler = {dispatch_cb, d};
+	struct control_handler handler = {dispatch_cb, cost_cb, d};
 	struct audit_sched_env env = {0};
 	struct event *ev_hup, *ev_term, *ev_int;
 	const char *bname;
@@ -306,7 +341,9 @@ int daemon_run(const char *conf_path, bool conf_path_explicit, struct conf *conf
 	snprintf(d->conf_path, sizeof(d->conf_path), "%s", conf_path);
 	d->conf_path_explicit = conf_path_explicit;
 	d->conf = *conf;
-	d->dispatch = dispatch;
+	d->dispatch = methods->dispatch;
+	d->cost = methods->cost;
+	d->overrides = overrides;
 	log_set_level(d->conf.log_level);
 
 	bname = d->conf.backend;

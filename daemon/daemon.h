@@ -34,6 +34,10 @@ struct daemon {
 	/* How control requests are answered (the method table, given to
 	 * daemon_run): the reply (new reference) or NULL for none. */
 	json_object *(*dispatch)(struct daemon *d, const struct rpc_request *req, bool read_only);
+	unsigned (*cost)(const char *method); /* a call's cost (the method table) */
+	/* The command line's [balloond] settings: key, value pairs ending in
+	 * NULL, applied over the file at start (by main) and on every reload. */
+	const char *const *overrides;
 	struct event *step_ev;
 	struct event *watchdog_ev;
 	uint64_t start_ms;
@@ -48,12 +52,23 @@ struct daemon {
 	struct apply_stats applied;
 };
 
+/* How the daemon answers control requests: the method table. */
+struct daemon_methods {
+	json_object *(*dispatch)(struct daemon *d, const struct rpc_request *req, bool read_only);
+	unsigned (*cost)(const char *method);
+};
+
 /* Run the daemon with conf (taken; loaded from conf_path, which a reload
- * reads again) until SIGTERM or SIGINT, answering control requests with
- * dispatch. Returns the exit status. */
+ * reads again, then overrides applied over it: key, value pairs ending in
+ * NULL, which must outlive the daemon) until SIGTERM or SIGINT, answering
+ * control requests with methods. Returns the exit status. */
 int daemon_run(const char *conf_path, bool conf_path_explicit, struct conf *conf,
-	       json_object *(*dispatch)(struct daemon *d, const struct rpc_request *req,
-					bool read_only));
+	       const char *const *overrides, const struct daemon_methods *methods);
+
+/* Apply overrides (key, value pairs ending in NULL) to conf's [balloond]
+ * section. 0 or -EINVAL with the key named in err. */
+int daemon_apply_overrides(struct conf *conf, const char *const *overrides, char *err,
+			   size_t errlen);
 
 /* Observe, decide, act now. 0 or -errno (logged). */
 int daemon_step(struct daemon *d);

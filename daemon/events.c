@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "events.h"
 #include "jsonrpc.h"
+#include "utf8.h"
 
 #define EVENTS_TOPICS_MAX 32 /* entries accepted in a topics list */
 
@@ -202,7 +203,7 @@ static int topics_decode(json_object *params, unsigned *ret, char *err, size_t e
 		json_object_object_foreach(params, key, val)
 		{
 			if (strcmp(key, "topics") != 0) {
-				snprintf(err, errlen, "unknown member \"%.64s\"", key);
+				snprintf(err, errlen, "unknown member \"%.*s\"", (int)utf8_prefix(key, 64), key);
 				return RPC_INVALID_PARAMS;
 			}
 			topics = val;
@@ -236,9 +237,9 @@ static int topics_decode(json_object *params, unsigned *ret, char *err, size_t e
 		bit = events_topic_bit(json_object_get_string(t));
 		if (!bit) {
 			snprintf(err, errlen,
-				 "unknown topic \"%.64s\" (known: target, state, pressure, audit, "
+				 "unknown topic \"%.*s\" (known: target, state, pressure, audit, "
 				 "reservation, domain)",
-				 json_object_get_string(t));
+				 (int)utf8_prefix(json_object_get_string(t), 64), json_object_get_string(t));
 			return RPC_INVALID_PARAMS;
 		}
 		mask |= bit;

@@ -67,6 +67,8 @@ int main(int argc, char **argv)
 	struct conf conf = {0};
 	bool check_only = false;
 	char err[512];
+	const char *const *daemon_overrides = NULL;
+	static const struct daemon_methods methods = {methods_dispatch, methods_cost};
 	int c, r;
 
 	snprintf(conf_path, sizeof(conf_path), "%s", DEFAULT_CONFIG);
@@ -141,26 +143,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "balloond: %s\n", err);
 		return EX_CONFIG; /* not retried by the unit (RestartPreventExitStatus=) */
 	}
-	/* Command-line overrides go through the same validation as the file. */
+	/* Command-line overrides go through the same validation as the file,
+	 * and are applied again on every reload. */
 	{
+		static const char *overrides[9];
 		const char *keys[] = {"socket", "backend", "scenario", "log_level"};
 		const char *vals[] = {opt_socket, opt_backend, opt_scenario, opt_log};
-		size_t i;
+		size_t i, n = 0;
 
-		for (i = 0; i < 4; i++) {
-			if (!vals[i])
-				continue;
-			if (conf_set(&conf, "balloond", keys[i], vals[i], err, sizeof(err)) < 0) {
-				fprintf(stderr, "balloond: --%s: %s\n",
-					strcmp(keys[i], "log_level") ? keys[i] : "log-level", err);
-				return 2;
+		for (i = 0; i < 4; i++)
+			if (vals[i]) {
+				overrides[n++] = keys[i];
+				overrides[n++] = vals[i];
 			}
+		overrides[n] = NULL;
+		if (daemon_apply_overrides(&conf, overrides, err, sizeof(err)) < 0) {
+			fprintf(stderr, "balloond: %s\n", err);
+			conf_free(&conf);
+			return 2;
 		}
+		daemon_overrides = overrides;
 	}
 	if (check_only) {
 		printf("%s: configuration OK\n", conf_path);
 		conf_free(&conf);
 		return 0;
 	}
-	return daemon_run(conf_path, conf_path_explicit, &conf, methods_dispatch);
+	return daemon_run(conf_path, conf_path_explicit, &conf, daemon_overrides, &methods);
 }

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "methods.h"
 #include "metrics.h"
+#include "utf8.h"
 
 #define REFRESH_MAX_AGE_MS 200
 
@@ -25,6 +26,9 @@ struct method {
 	/* Returns the result (new reference) or NULL with *code and err set. */
 	json_object *(*fn)(struct daemon *d, json_object *params, int *code, json_object **data,
 			   char *err, size_t errlen);
+	/* What a call costs against a batch's and a turn's budget
+	 * (doc/protocol.md): 1, more for the methods with big replies. */
+	unsigned cost;
 };
 
 static json_object *json_kib(uint64_t kib)
@@ -727,27 +731,27 @@ static json_object *m_audit_findings(struct daemon *d, json_object *params, int 
 }
 
 static const struct method methods[] = {
-	{"hello", true, m_hello},
-	{"host.status", true, m_host_status},
-	{"domain.list", true, m_domain_list},
-	{"domain.get", true, m_domain_get},
-	{"domain.set_target", false, m_domain_set_target},
-	{"domain.unpin", false, m_domain_unpin},
-	{"domain.set_policy", false, m_domain_set_policy},
-	{"pause", false, m_pause},
-	{"resume", false, m_resume},
-	{"config.reload", false, m_config_reload},
-	{"events.subscribe", true, m_events_subscribe},
-	{"events.unsubscribe", true, m_events_unsubscribe},
-	{"metrics", true, metrics_method},
-	{"plan", true, m_plan},
-	{"reserve", false, m_reserve},
-	{"reservation.list", true, m_reservation_list},
-	{"reservation.cancel", false, m_reservation_cancel},
-	{"reservation.transfer", false, m_reservation_transfer},
-	{"audit.run", false, m_audit_run},
-	{"audit.status", true, m_audit_status},
-	{"audit.findings", true, m_audit_findings},
+	{"hello", true, m_hello, 1},
+	{"host.status", true, m_host_status, 4},
+	{"domain.list", true, m_domain_list, 4},
+	{"domain.get", true, m_domain_get, 1},
+	{"domain.set_target", false, m_domain_set_target, 1},
+	{"domain.unpin", false, m_domain_unpin, 1},
+	{"domain.set_policy", false, m_domain_set_policy, 1},
+	{"pause", false, m_pause, 1},
+	{"resume", false, m_resume, 1},
+	{"config.reload", false, m_config_reload, 8},
+	{"events.subscribe", true, m_events_subscribe, 1},
+	{"events.unsubscribe", true, m_events_unsubscribe, 1},
+	{"metrics", true, metrics_method, 8},
+	{"plan", true, m_plan, 8},
+	{"reserve", false, m_reserve, 1},
+	{"reservation.list", true, m_reservation_list, 2},
+	{"reservation.cancel", false, m_reservation_cancel, 1},
+	{"reservation.transfer", false, m_reservation_transfer, 1},
+	{"audit.run", false, m_audit_run, 4},
+	{"audit.status", true, m_audit_status, 2},
+	{"audit.findings", true, m_audit_findings, 4},
 };
 
 json_object *methods_capabilities(void)
@@ -758,6 +762,16 @@ json_object *methods_capabilities(void)
 	for (i = 0; i < sizeof(methods) / sizeof(*methods); i++)
 		json_object_array_add(a, json_object_new_string(methods[i].name));
 	return a;
+}
+
+unsigned methods_cost(const char *method)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(*methods); i++)
+		if (strcmp(methods[i].name, method) == 0)
+			return methods[i].cost;
+	return 1;
 }
 
 json_object *methods_dispatch(struct daemon *d, const struct rpc_request *req, bool read_only)
@@ -774,7 +788,8 @@ json_object *methods_dispatch(struct daemon *d, const struct rpc_request *req, b
 	if (!m) {
 		if (req->notification)
 			return NULL;
-		snprintf(err, sizeof(err), "method not found: %.64s", req->method);
+		snprintf(err, sizeof(err), "method not found: %.*s",
+			 (int)utf8_prefix(req->method, 64), req->method);
 		return rpc_make_error(req->id, RPC_METHOD_NOT_FOUND, err, NULL);
 	}
 	if (read_only && !m->read_only) {

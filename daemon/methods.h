@@ -18,6 +18,10 @@ struct daemon;
  * change nothing. */
 json_object *methods_dispatch(struct daemon *d, const struct rpc_request *req, bool read_only);
 
+/* What a call of method costs against the control server's batch and
+ * per-turn budgets (1 for an unknown method). */
+unsigned methods_cost(const char *method);
+
 /* Method names, for hello's capabilities. */
 json_object *methods_capabilities(void);
 

@@ -8,12 +8,15 @@
  * header, so sections, line lengths and syntax are checked here and inih
  * only splits "key = value". */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -130,15 +133,21 @@ void conf_init(struct conf *c)
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Write a message to err (which may be NULL) and return -EINVAL. */
+/* Room to format a message before text_escape() writes it out. */
+#define MSG_RAW_MAX 512
+
+/* Write a message to err (which may be NULL), text from the file escaped,
+ * and return -EINVAL. */
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
+	char raw[MSG_RAW_MAX];
 	va_list ap;
 
 	if (err && errlen) {
 		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
+		vsnprintf(raw, sizeof(raw), fmt, ap);
 		va_end(ap);
+		text_escape(raw, err, errlen);
 	}
 	return -EINVAL;
 }
@@ -588,28 +597,89 @@ static int section_parse(const char *s, enum section_kind *ret_kind, const char 
 		    "unknown section [%s] (use [balloond], [defaults] or [domain NAME])", s);
 }
 
+/* FNV-1a of a domain name, for the index. */
+static uint32_t name_hash(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return h;
+}
+
+/* The index slot that holds name, or the empty slot where it would go. */
+static size_t index_slot(const struct conf *c, const char *name, size_t len)
+{
+	size_t mask = c->index_cap - 1, i = name_hash(name, len) & mask;
+	const struct conf_domain *d;
+
+	for (;; i = (i + 1) & mask) {
+		if (!c->domain_index[i])
+			return i;
+		d = &c->domains[c->domain_index[i] - 1];
+		if (strlen(d->name) == len && memcmp(d->name, name, len) == 0)
+			return i;
+	}
+}
+
+/* Rebuild the index of domains with room for twice cap names (at most
+ * half full); 0 or -ENOMEM, the old index kept on failure. */
+static int index_rebuild(struct conf *c, size_t cap)
+{
+	uint32_t *old = c->domain_index;
+	size_t want = 16, i;
+
+	while (want < 2 * cap)
+		want *= 2;
+	c->domain_index = calloc(want, sizeof(*c->domain_index));
+	if (!c->domain_index) {
+		c->domain_index = old;
+		return -ENOMEM;
+	}
+	c->index_cap = want;
+	for (i = 0; i < c->n_domains; i++)
+		c->domain_index[index_slot(c, c->domains[i].name, strlen(c->domains[i].name))] =
+			(uint32_t)(i + 1);
+	free(old);
+	return 0;
+}
+
 static struct conf_domain *domain_lookup(const struct conf *c, const char *name, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < c->n_domains; i++)
-		if (strlen(c->domains[i].name) == len && memcmp(c->domains[i].name, name, len) == 0)
-			return &c->domains[i];
-	return NULL;
+	if (!c->index_cap)
+		return NULL;
+	i = index_slot(c, name, len);
+	return c->domain_index[i] ? &c->domains[c->domain_index[i] - 1] : NULL;
 }
 
-/* Append an empty [domain NAME] (name already checked); 0 or -ENOMEM. */
+/* Append an empty [domain NAME] (name already checked, not present yet):
+ * the array and its index grow geometrically; 0 or -ENOMEM. */
 static int domain_append(struct conf *c, const char *name, size_t len, struct conf_domain **ret)
 {
-	struct conf_domain *d = realloc(c->domains, (c->n_domains + 1) * sizeof(*d));
+	struct conf_domain *d;
+	size_t cap;
 
-	if (!d)
+	if (c->n_domains >= UINT32_MAX - 1)
 		return -ENOMEM;
-	c->domains = d;
-	d = &c->domains[c->n_domains++];
+	if (c->n_domains == c->domains_cap) {
+		cap = c->domains_cap ? 2 * c->domains_cap : 8;
+		d = realloc(c->domains, cap * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		c->domains = d;
+		c->domains_cap = cap;
+	}
+	if (2 * (c->n_domains + 1) > c->index_cap && index_rebuild(c, c->domains_cap) < 0)
+		return -ENOMEM;
+	d = &c->domains[c->n_domains];
 	memset(d, 0, sizeof(*d));
 	memcpy(d->name, name, len);
 	d->name[len] = '\0';
+	c->domain_index[index_slot(c, name, len)] = (uint32_t)(c->n_domains + 1);
+	c->n_domains++;
 	*ret = d;
 	return 0;
 }
@@ -689,6 +759,7 @@ static void parser_fail(struct parser *p, unsigned line, int code, const char *f
 /* Record the first error: where, what, and the code to return. */
 static void parser_fail(struct parser *p, unsigned line, int code, const char *fmt, ...)
 {
+	char raw[MSG_RAW_MAX];
 	va_list ap;
 
 	if (p->failed)
@@ -696,8 +767,9 @@ static void parser_fail(struct parser *p, unsigned line, int code, const char *f
 	p->failed = code;
 	p->err->line = line;
 	va_start(ap, fmt);
-	vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	text_escape(raw, p->err->msg, sizeof(p->err->msg));
 }
 
 static unsigned line_max(unsigned a, unsigned b)
@@ -1009,11 +1081,46 @@ static void error_reset(struct conf_error *err, const char *name)
 	snprintf(err->file, sizeof(err->file), "%s", name);
 }
 
+/* What a file that is not regular is, for the message. */
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a plain file";
+}
+
+/* Refuse an open file that is not a regular file (a FIFO would block the
+ * reader, a device could return anything): 0, -EISDIR or -EINVAL. */
+static int regular_file_check(int fd, struct conf_error *err)
+{
+	struct stat st;
+	int r;
+
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err->msg, sizeof(err->msg), "cannot read: %s", strerror(errno));
+		return r;
+	}
+	if (S_ISREG(st.st_mode))
+		return 0;
+	snprintf(err->msg, sizeof(err->msg), "not a regular file (it is %s)",
+		 file_kind(st.st_mode));
+	return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+}
+
 int conf_parse_file(const char *path, struct conf *ret, struct conf_error *err)
 {
 	struct conf_error dummy;
 	FILE *f;
-	int r;
+	int fd, r;
 
 	if (!err)
 		err = &dummy;
@@ -1022,10 +1129,20 @@ int conf_parse_file(const char *path, struct conf *ret, struct conf_error *err)
 		snprintf(err->msg, sizeof(err->msg), "no file given");
 		return -EINVAL;
 	}
-	f = fopen(path, "re");
-	if (!f) {
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
 		r = -errno;
 		snprintf(err->msg, sizeof(err->msg), "cannot open: %s", strerror(errno));
+		return r;
+	}
+	r = regular_file_check(fd, err);
+	f = r < 0 ? NULL : fdopen(fd, "re");
+	if (!f) {
+		if (r == 0) {
+			r = -errno;
+			snprintf(err->msg, sizeof(err->msg), "cannot read: %s", strerror(errno));
+		}
+		close(fd);
 		return r;
 	}
 	r = conf_parse(NULL, f, ret, err);
@@ -1052,15 +1169,24 @@ int conf_parse_string(const char *text, const char *name, struct conf *ret, stru
 int conf_copy(struct conf *dst, const struct conf *src)
 {
 	struct conf_domain *d = NULL;
+	uint32_t *index = NULL;
 
 	if (src->n_domains) {
 		d = malloc(src->n_domains * sizeof(*d));
-		if (!d)
+		index = malloc(src->index_cap * sizeof(*index));
+		if (!d || !index) {
+			free(d);
+			free(index);
 			return -ENOMEM;
+		}
 		memcpy(d, src->domains, src->n_domains * sizeof(*d));
+		memcpy(index, src->domain_index, src->index_cap * sizeof(*index));
 	}
 	*dst = *src;
 	dst->domains = d;
+	dst->domains_cap = src->n_domains;
+	dst->domain_index = index;
+	dst->index_cap = index ? src->index_cap : 0;
 	return 0;
 }
 
@@ -1069,6 +1195,10 @@ void conf_free(struct conf *c)
 	if (!c)
 		return;
 	free(c->domains);
+	free(c->domain_index);
 	c->domains = NULL;
 	c->n_domains = 0;
+	c->domains_cap = 0;
+	c->domain_index = NULL;
+	c->index_cap = 0;
 }

@@ -91,6 +91,12 @@ struct conf {
 	/* [domain NAME] sections, in file order; names are unique */
 	struct conf_domain *domains;
 	size_t n_domains;
+
+	/* Private to conf.c: room in domains, and an open-addressing index of
+	 * their names (index_cap slots, each 0 = empty or 1 + position). */
+	size_t domains_cap;
+	uint32_t *domain_index;
+	size_t index_cap;
 };
 
 /* Where a parse failed: file (or name given to the string parser), line
@@ -106,7 +112,11 @@ void conf_init(struct conf *c);
 
 /* Parse a file over the defaults. On success *ret holds the result (free
  * with conf_free) and 0 is returned; on failure -EINVAL (or -errno when the
- * file cannot be read), *err says where and why, and *ret is untouched. */
+ * file cannot be read), *err says where and why, and *ret is untouched.
+ * Only a regular file is read: a FIFO, device or socket is -EINVAL and a
+ * directory -EISDIR, found without blocking (opened O_NONBLOCK). Messages
+ * never hold control characters or invalid UTF-8 from the file: such
+ * bytes are shown as \xNN. */
 int conf_parse_file(const char *path, struct conf *ret, struct conf_error *err);
 
 /* Same as conf_parse_file for text in memory; name is used in errors. */
@@ -119,7 +129,8 @@ int conf_parse_string(const char *text, const char *name, struct conf *ret,
 int conf_set(struct conf *c, const char *section, const char *key,
 	     const char *value, char *err, size_t errlen);
 
-/* The [domain NAME] section for name, or NULL. */
+/* The [domain NAME] section for name, or NULL. O(1) on average: a hash
+ * index kept by the parser, conf_set and conf_copy. */
 const struct conf_domain *conf_find_domain(const struct conf *c, const char *name);
 
 /* Deep copy (for reloads); 0 or -ENOMEM. */

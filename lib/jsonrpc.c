@@ -4,14 +4,23 @@
  *
  * json-c's strict mode still lets through NaN, Infinity, leading zeros,
  * "1.", single-quoted strings, raw control characters in strings, overlong
- * or surrogate UTF-8, and it clamps integers it cannot hold. rpc_parse
- * checks the text itself for all of these so that what it accepts is
- * RFC 8259 JSON whose values json-c holds exactly. */
+ * or surrogate UTF-8, lone surrogate escapes (which it turns into U+FFFD),
+ * member names with \u0000 (which it cuts there) and repeated member names
+ * (the last wins), and it clamps integers it cannot hold. rpc_parse checks
+ * the text itself (lex_check) for all of these, and counts members against
+ * json-c's tree for repeated names (with the first two refused, the tree
+ * holds fewer members exactly when a name repeats: one linear pass, no
+ * per-object name sets). A clamped integer is valid JSON: it gets its text
+ * back as its serialisation, so an id is echoed as sent, and the params
+ * decoder calls it out of range. */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <json-c/printbuf.h>
 
 #include "jsonrpc.h"
 #include "units.h"
@@ -113,42 +122,6 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: shortest form,
- * no surrogates, at most U+10FFFF) within n bytes, or 0 if there is none. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] < 0xc2)
-		return 0;
-	if (s[0] < 0xe0) {
-		len = 2;
-	} else if (s[0] < 0xf0) {
-		len = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] < 0xf5) {
-		len = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /* Find the first byte of buf that is not part of well-formed UTF-8: true
  * and *ret_off when there is one. */
 static bool utf8_find_invalid(const char *buf, size_t len, size_t *ret_off)
@@ -157,7 +130,7 @@ static bool utf8_find_invalid(const char *buf, size_t len, size_t *ret_off)
 	size_t i = 0, n;
 
 	while (i < len) {
-		n = utf8_seq_len(s + i, len - i);
+		n = utf8_char_len(s + i, len - i);
 		if (!n) {
 			*ret_off = i;
 			return true;
@@ -175,9 +148,11 @@ static bool digits_above(const char *d, size_t n, const char *limit)
 	return n > ln || (n == ln && memcmp(d, limit, n) > 0);
 }
 
-/* Check the number token at s[*i] against the JSON grammar and, for an
- * integer, against what json-c holds (int64 or uint64); advances *i. */
-static int lex_number(const char *s, size_t n, size_t *i, char *err, size_t errlen)
+/* Check the number token at s[*i] against the JSON grammar; advances *i.
+ * *ret_inexact says it is an integer json-c cannot hold as written (beyond
+ * int64/uint64, which it clamps, or "-0", which it prints as 0). */
+static int lex_number(const char *s, size_t n, size_t *i, bool *ret_inexact, char *err,
+		      size_t errlen)
 {
 	size_t start = *i, p = *i, digits;
 	bool neg = false, integer = true;
@@ -222,11 +197,10 @@ static int lex_number(const char *s, size_t n, size_t *i, char *err, size_t errl
 		while (p < n && is_digit(s[p]))
 			p++;
 	}
-	if (integer && digits_above(s + p - digits, digits,
-				    neg ? "9223372036854775808" : "18446744073709551615")) {
-		errf(err, errlen, "integer out of range at offset %zu", start);
-		return -1;
-	}
+	*ret_inexact =
+		integer && (digits_above(s + p - digits, digits,
+					 neg ? "9223372036854775808" : "18446744073709551615") ||
+			    (neg && digits == 1 && s[p - 1] == '0'));
 	*i = p;
 	return 0;
 bad:
@@ -234,12 +208,112 @@ bad:
 	return -1;
 }
 
+/* An integer token json-c cannot hold as written: its place among the
+ * number tokens of the text, and the text. */
+struct lex_inexact {
+	size_t ordinal;
+	size_t off, len;
+};
+
+/* What lex_check learns besides errors, for the check against json-c's
+ * tree: members written in the text, and the inexact integers. */
+struct lex_facts {
+	size_t members;
+	size_t numbers;
+	struct lex_inexact *inexact; /* malloc'd, n_inexact of them */
+	size_t n_inexact, cap_inexact;
+};
+
+/* The value of the 4 hex digits at s (json-c has checked that they are). */
+static unsigned hex4(const char *s)
+{
+	unsigned v = 0;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		char c = s[k];
+
+		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* Check the string token at s[*i] (the opening quote) for raw control
+ * characters and lone surrogates, and, for a member name (a string that a
+ * ':' follows), for \u0000, which json-c would cut the name at. */
+static int lex_string(const char *s, size_t n, size_t *i, char *err, size_t errlen)
+{
+	size_t p = *i + 1, start = *i, q;
+	bool nul = false;
+	unsigned cp;
+
+	for (; p < n && s[p] != '"'; p++) {
+		if ((unsigned char)s[p] < 0x20) {
+			errf(err, errlen, "raw control character in a string at offset %zu", p);
+			return -1;
+		}
+		if (s[p] != '\\')
+			continue;
+		if (p + 5 >= n || s[p + 1] != 'u') {
+			p++;
+			continue;
+		}
+		cp = hex4(s + p + 2);
+		if (cp == 0)
+			nul = true;
+		if (cp >= 0xdc00 && cp <= 0xdfff) {
+			errf(err, errlen, "lone low surrogate \\u%04x at offset %zu", cp, p);
+			return -1;
+		}
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (p + 11 >= n || s[p + 6] != '\\' || s[p + 7] != 'u' ||
+			    hex4(s + p + 8) < 0xdc00 || hex4(s + p + 8) > 0xdfff) {
+				errf(err, errlen, "lone high surrogate \\u%04x at offset %zu", cp,
+				     p);
+				return -1;
+			}
+			p += 6;
+		}
+		p += 5;
+	}
+	*i = p + 1;
+	for (q = *i; q < n && is_json_space(s[q]); q++)
+		;
+	if (nul && q < n && s[q] == ':') {
+		errf(err, errlen, "member name with \\u0000 at offset %zu", start);
+		return -1;
+	}
+	return 0;
+}
+
+/* Note an inexact integer at s[off..off+len) in facts; -1 when out of memory. */
+static int facts_add_inexact(struct lex_facts *facts, size_t off, size_t len)
+{
+	struct lex_inexact *v;
+
+	if (facts->n_inexact == facts->cap_inexact) {
+		size_t cap = facts->cap_inexact ? 2 * facts->cap_inexact : 4;
+
+		v = realloc(facts->inexact, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		facts->inexact = v;
+		facts->cap_inexact = cap;
+	}
+	facts->inexact[facts->n_inexact++] =
+		(struct lex_inexact){.ordinal = facts->numbers, .off = off, .len = len};
+	return 0;
+}
+
 /* Check the tokens of s[0..n), a text json-c has accepted, for what its
- * strict mode lets through, and container nesting beyond max_depth. */
-static int lex_check(const char *s, size_t n, int max_depth, char *err, size_t errlen)
+ * strict mode lets through, and container nesting beyond max_depth; count
+ * into facts (which may be NULL) what the tree must agree with. */
+static int lex_check(const char *s, size_t n, int max_depth, struct lex_facts *facts, char *err,
+		     size_t errlen)
 {
 	static const char *const literals[] = {"true", "false", "null"};
-	size_t i = 0, k, l;
+	size_t i = 0, k, l, start;
+	bool inexact;
 	int depth = 0;
 
 	while (i < n) {
@@ -255,22 +329,25 @@ static int lex_check(const char *s, size_t n, int max_depth, char *err, size_t e
 		} else if (c == '}' || c == ']') {
 			depth--;
 			i++;
-		} else if (c == ',' || c == ':' || is_json_space(c)) {
+		} else if (c == ':') {
+			if (facts)
+				facts->members++;
+			i++;
+		} else if (c == ',' || is_json_space(c)) {
 			i++;
 		} else if (c == '"') {
-			for (i++; i < n && s[i] != '"'; i++) {
-				if ((unsigned char)s[i] < 0x20) {
-					errf(err, errlen,
-					     "raw control character in a string at offset %zu", i);
-					return -1;
-				}
-				if (s[i] == '\\')
-					i++;
-			}
-			i++;
-		} else if (c == '-' || is_digit(c)) {
-			if (lex_number(s, n, &i, err, errlen) < 0)
+			if (lex_string(s, n, &i, err, errlen) < 0)
 				return -1;
+		} else if (c == '-' || is_digit(c)) {
+			start = i;
+			if (lex_number(s, n, &i, &inexact, err, errlen) < 0)
+				return -1;
+			if (facts && inexact && facts_add_inexact(facts, start, i - start) < 0) {
+				errf(err, errlen, "out of memory");
+				return -1;
+			}
+			if (facts)
+				facts->numbers++;
 		} else if (c == '\'') {
 			errf(err, errlen, "single-quoted string at offset %zu", i);
 			return -1;
@@ -293,6 +370,71 @@ static int lex_check(const char *s, size_t n, int max_depth, char *err, size_t e
 	return 0;
 }
 
+/* json-c's serializer for an inexact integer: the text as it was sent. */
+static int inexact_to_json(json_object *v, struct printbuf *pb, int level, int flags)
+{
+	const char *text = json_object_get_userdata(v);
+
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, text, (int)strlen(text));
+}
+
+static void inexact_free(json_object *v, void *userdata)
+{
+	(void)v;
+	free(userdata);
+}
+
+/* Walk json-c's tree in text order (objects keep insertion order): count
+ * the members it holds and give each inexact integer its text back. -1
+ * when out of memory. */
+static int tree_walk(json_object *v, const char *text, struct lex_facts *facts, size_t *members,
+		     size_t *numbers, size_t *next)
+{
+	const struct lex_inexact *x;
+	size_t i, n;
+	char *copy;
+
+	switch (json_object_get_type(v)) {
+	case json_type_object:
+		*members += (size_t)json_object_object_length(v);
+		json_object_object_foreach(v, key, val)
+		{
+			(void)key;
+			if (tree_walk(val, text, facts, members, numbers, next) < 0)
+				return -1;
+		}
+		return 0;
+	case json_type_array:
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++)
+			if (tree_walk(json_object_array_get_idx(v, i), text, facts, members,
+				      numbers, next) < 0)
+				return -1;
+		return 0;
+	case json_type_int:
+	case json_type_double:
+		x = *next < facts->n_inexact ? &facts->inexact[*next] : NULL;
+		if (x && x->ordinal == *numbers) {
+			copy = strndup(text + x->off, x->len);
+			if (!copy)
+				return -1;
+			json_object_set_serializer(v, inexact_to_json, copy, inexact_free);
+			(*next)++;
+		}
+		(*numbers)++;
+		return 0;
+	default: return 0;
+	}
+}
+
+/* Whether v is an integer json-c holds exactly as it was written. */
+static bool json_int_exact(json_object *v)
+{
+	return json_object_is_type(v, json_type_int) && !json_object_get_userdata(v);
+}
+
 /* One JSON text, strictly: whatever json-c and lex_check both accept. JSON
  * null comes back as NULL (json-c's null). */
 int rpc_parse(const char *buf, size_t len, int max_depth, json_object **ret, char *err,
@@ -300,8 +442,9 @@ int rpc_parse(const char *buf, size_t len, int max_depth, json_object **ret, cha
 {
 	struct json_tokener *tok;
 	enum json_tokener_error jerr;
-	json_object *obj;
-	size_t end, off;
+	struct lex_facts facts = {0};
+	size_t end, off, members = 0, numbers = 0, next = 0;
+	json_object *obj = NULL;
 
 	if (len > INT_MAX) {
 		errf(err, errlen, "message too large");
@@ -354,7 +497,7 @@ int rpc_parse(const char *buf, size_t len, int max_depth, json_object **ret, cha
 	if (jerr == json_tokener_error_depth) {
 		/* json-c notices one value later than we count: say where
 		 * the container that went too deep opened. */
-		if (lex_check(buf, end, max_depth, err, errlen) == 0)
+		if (lex_check(buf, end, max_depth, NULL, err, errlen) == 0)
 			errf(err, errlen, "nesting deeper than %d at offset %zu", max_depth, end);
 		goto fail;
 	}
@@ -368,11 +511,24 @@ int rpc_parse(const char *buf, size_t len, int max_depth, json_object **ret, cha
 		errf(err, errlen, "trailing data after the JSON text at offset %zu", off);
 		goto fail;
 	}
-	if (lex_check(buf, end, max_depth, err, errlen) < 0)
+	if (lex_check(buf, end, max_depth, &facts, err, errlen) < 0)
 		goto fail;
+	/* json-c keeps the last of two equal member names: with \u0000 and
+	 * lone surrogates refused, its tree holds fewer members than the text
+	 * exactly when some object repeats a name. */
+	if (tree_walk(obj, buf, &facts, &members, &numbers, &next) < 0) {
+		errf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (members != facts.members) {
+		errf(err, errlen, "duplicate member name in an object");
+		goto fail;
+	}
+	free(facts.inexact);
 	*ret = obj;
 	return 0;
 fail:
+	free(facts.inexact);
 	json_object_put(obj);
 	return RPC_PARSE_ERROR;
 }
@@ -482,10 +638,6 @@ int rpc_request_parse(json_object *obj, struct rpc_request *ret, json_object **r
 	}
 	if (json_string_has_nul(method)) {
 		errf(err, errlen, "\"method\" contains a NUL byte");
-		return RPC_INVALID_REQUEST;
-	}
-	if (strncmp(m, "rpc.", 4) == 0) {
-		errf(err, errlen, "method names beginning with \"rpc.\" are reserved");
 		return RPC_INVALID_REQUEST;
 	}
 	if (json_object_object_get_ex(obj, "params", &params) &&
@@ -613,7 +765,7 @@ static bool json_int_equals(json_object *v, int64_t id)
 {
 	int64_t i;
 
-	if (!json_object_is_type(v, json_type_int))
+	if (!json_int_exact(v))
 		return false;
 	i = json_object_get_int64(v);
 	if (i != id)
@@ -777,6 +929,12 @@ static int number_decode(const struct rpc_field *f, json_object *v, uint64_t *re
 	bool neg;
 	int r;
 
+	if (json_object_is_type(v, json_type_int) && !json_int_exact(v)) {
+		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+		errf(err, errlen, "params.%s: %s is out of range", f->name,
+		     excerpt(s, strlen(s), q));
+		return RPC_INVALID_PARAMS;
+	}
 	if (json_object_is_type(v, json_type_int)) {
 		json_int_split(v, &neg, &u);
 		if (neg) {
@@ -874,6 +1032,13 @@ static int domain_decode(const struct rpc_field *f, json_object *v, struct rpc_d
 	bool neg;
 
 	memset(&d, 0, sizeof(d));
+	if (json_object_is_type(v, json_type_int) && !json_int_exact(v)) {
+		const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+
+		errf(err, errlen, "params.%s: %s is not a domain id (0 to %d)", f->name,
+		     excerpt(s, strlen(s), q), DOMID_MAX);
+		return RPC_INVALID_PARAMS;
+	}
 	if (json_object_is_type(v, json_type_int)) {
 		json_int_split(v, &neg, &u);
 		if (neg || u > DOMID_MAX) {
@@ -964,19 +1129,82 @@ static int field_decode(const struct rpc_field *f, json_object *v, void *base, c
 	return RPC_INTERNAL_ERROR;
 }
 
-/* Fields absent from params keep whatever the caller put there (their
- * defaults); present flags are written for every field, true or false. */
+/* The names of fields, in order, as "a, b, c", for messages. */
+static const char *field_names(const struct rpc_field *fields, char *buf, size_t len)
+{
+	const struct rpc_field *f;
+	size_t pos = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (f = fields; f->name && pos < len; f++) {
+		n = snprintf(buf + pos, len - pos, "%s%s", f == fields ? "" : ", ", f->name);
+		if (n < 0)
+			break;
+		pos += (size_t)n;
+	}
+	return buf;
+}
+
+/* Decode every field from the member named like it (by name) or from the
+ * element at its place in the table (by position): fields absent keep
+ * whatever the caller put there (their defaults); present flags are
+ * written for every field, true or false. */
+static int fields_decode(json_object *params, bool by_position, const struct rpc_field *fields,
+			 void *base, char *err, size_t errlen)
+{
+	size_t n = by_position ? json_object_array_length(params) : 0, i;
+	const struct rpc_field *f;
+	json_object *v = NULL;
+	bool given;
+	int r;
+
+	for (f = fields, i = 0; f->name; f++, i++) {
+		if (by_position) {
+			given = i < n;
+			v = given ? json_object_array_get_idx(params, i) : NULL;
+		} else {
+			given = params && json_object_object_get_ex(params, f->name, &v);
+		}
+		if (given) {
+			r = field_decode(f, v, base, err, errlen);
+			if (r)
+				return r;
+		} else if (f->required) {
+			errf(err, errlen, "params.%s is required", f->name);
+			return RPC_INVALID_PARAMS;
+		}
+		if (f->present_offset != RPC_NO_PRESENT)
+			memcpy((char *)base + f->present_offset, &given, sizeof(given));
+	}
+	return 0;
+}
+
 int rpc_params_decode(json_object *params, const struct rpc_field *fields, void *base, char *err,
 		      size_t errlen)
 {
 	const struct rpc_field *f;
-	char q[EXCERPT_BUF];
-	json_object *v;
-	bool given;
-	int r;
+	char q[EXCERPT_BUF], names[128];
+	size_t n_fields = 0, n;
 
+	for (f = fields; f->name; f++)
+		n_fields++;
+	if (params && json_object_is_type(params, json_type_array)) {
+		n = json_object_array_length(params);
+		if (n > n_fields) {
+			if (n_fields)
+				errf(err, errlen,
+				     "params: %zu given by position, at most %zu taken (%s)", n,
+				     n_fields, field_names(fields, names, sizeof(names)));
+			else
+				errf(err, errlen, "params: %zu given, this method takes none", n);
+			return RPC_INVALID_PARAMS;
+		}
+		return fields_decode(params, true, fields, base, err, errlen);
+	}
 	if (params && !json_object_is_type(params, json_type_object)) {
-		errf(err, errlen, "params must be an object, not %s", json_kind(params));
+		errf(err, errlen, "params must be an object or an array, not %s",
+		     json_kind(params));
 		return RPC_INVALID_PARAMS;
 	}
 	if (params) {
@@ -993,18 +1221,5 @@ int rpc_params_decode(json_object *params, const struct rpc_field *fields, void 
 			}
 		}
 	}
-	for (f = fields; f->name; f++) {
-		given = params && json_object_object_get_ex(params, f->name, &v);
-		if (given) {
-			r = field_decode(f, v, base, err, errlen);
-			if (r)
-				return r;
-		} else if (f->required) {
-			errf(err, errlen, "params.%s is required", f->name);
-			return RPC_INVALID_PARAMS;
-		}
-		if (f->present_offset != RPC_NO_PRESENT)
-			memcpy((char *)base + f->present_offset, &given, sizeof(given));
-	}
-	return 0;
+	return fields_decode(params, false, fields, base, err, errlen);
 }

@@ -40,7 +40,12 @@ enum rpc_error_code {
 const char *rpc_error_name(int code);
 
 /* Parse one message (not NUL-terminated necessarily) into a JSON value.
- * Rejects trailing garbage and nesting deeper than max_depth.
+ * Accepts RFC 8259 JSON only: rejects trailing garbage, nesting deeper than
+ * max_depth, invalid UTF-8, lone surrogates (\ud800 without its pair),
+ * member names with \u0000 and member names repeated in one object. An
+ * integer json-c cannot hold (beyond int64/uint64, "-0") is accepted and
+ * serialises as it was written (an id is echoed exactly); the params
+ * decoder treats it as out of range.
  * Returns 0 and a new reference in *ret, or RPC_PARSE_ERROR with a message. */
 int rpc_parse(const char *buf, size_t len, int max_depth, json_object **ret,
 	      char *err, size_t errlen);
@@ -83,8 +88,11 @@ int rpc_response_parse(json_object *obj, int64_t id, json_object **ret_result,
 		       int *ret_code, const char **ret_message,
 		       json_object **ret_data, char *err, size_t errlen);
 
-/* Declarative decoding of params (an object; a JSON null or absent params
- * decodes as an empty object; arrays are invalid params). */
+/* Declarative decoding of params: an object (by name), or an array (by
+ * position, in the order of the field table, which doc/protocol.md lists
+ * in the same order: {domain, target} takes ["web1", "2G"]). A JSON null,
+ * absent params and an empty array decode as an empty object. Both forms
+ * get the same validation. */
 enum rpc_field_type {
 	RPC_FIELD_STRING,   /* char[size] at offset, NUL-terminated; too long is an error */
 	RPC_FIELD_U64,      /* uint64_t at offset: a non-negative integer (no float, no string) */
@@ -114,8 +122,8 @@ struct rpc_field {
 #define RPC_NO_PRESENT ((size_t)-1)
 
 /* Decode params into the struct at base following fields (terminated by a
- * {NULL} entry). Unknown members, wrong types, out-of-range values and
- * missing required members are errors. Returns 0 or RPC_INVALID_PARAMS with
+ * {NULL} entry). Unknown members, more elements than fields, wrong types,
+ * out-of-range values and missing required members are errors. Returns 0 or RPC_INVALID_PARAMS with
  * a message naming the member. On error the struct may be partly written;
  * callers decode into a scratch struct and apply nothing until success. */
 int rpc_params_decode(json_object *params, const struct rpc_field *fields,

@@ -262,6 +262,70 @@ int u64_parse_strict(const char *s, uint64_t max, uint64_t *ret)
 	return 0;
 }
 
+size_t utf8_char_len(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xc2)
+		return 0;
+	if (s[0] < 0xe0) {
+		len = 2;
+	} else if (s[0] < 0xf0) {
+		len = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] < 0xf5) {
+		len = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+char *text_escape(const char *src, char *dst, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)src;
+	size_t in = 0, out = 0, n = strlen(src), k;
+
+	if (!dst || !len)
+		return dst;
+	while (in < n) {
+		k = s[in] < 0x20 || s[in] == 0x7f ? 0 : utf8_char_len(s + in, n - in);
+		if (k == 0) {
+			if (out + 4 >= len)
+				break;
+			dst[out++] = '\\';
+			dst[out++] = 'x';
+			dst[out++] = hex[s[in] >> 4];
+			dst[out++] = hex[s[in] & 15];
+			in++;
+			continue;
+		}
+		if (out + k >= len)
+			break;
+		memcpy(dst + out, s + in, k);
+		out += k;
+		in += k;
+	}
+	dst[out] = '\0';
+	return dst;
+}
+
 #define XEN_LOW_MEM_DEFAULT_KIB (UINT64_C(64) << 10)
 #define XEN_LOW_MEM_MAX_KIB (UINT64_C(1) << 20)
 

@@ -39,6 +39,17 @@ char *duration_format(uint64_t ms, char *buf, size_t len);
  * Returns 0, -EINVAL or -ERANGE. */
 int u64_parse_strict(const char *s, uint64_t max, uint64_t *ret);
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: shortest form,
+ * no surrogates, at most U+10FFFF) within n bytes (n > 0), or 0 if there is
+ * none. For text that goes out in messages and JSON. */
+size_t utf8_char_len(const unsigned char *s, size_t n);
+
+/* Copy src into dst (len bytes, NUL-terminated) with every control
+ * character (below 0x20, 0x7f) and every byte that is not part of
+ * well-formed UTF-8 written as \xNN; never cuts an escape or a character.
+ * Idempotent: the output holds nothing it would escape. Returns dst. */
+char *text_escape(const char *src, char *dst, size_t len);
+
 /* Xen's low-memory alarm (VIRQ_ENOMEM) threshold, in KiB, from the
  * hypervisor's command line: the last low_mem_virq_limit=SIZE (Xen's size
  * syntax: T, G, M, K or B suffix, none = KiB, 0x for hex), at most 1 GiB,

@@ -10,10 +10,11 @@ build=${BUILD_DIR:-$top/build}
 
 # Build: compiler, autotools, pkg-config. Libraries: libevent (event loop),
 # json-c (JSON-RPC), libsystemd (sd_notify, socket activation), inih (config
-# file), libxen-dev (Xen backend). Tests: cmocka (unit), jq and socat (e2e).
+# file), libxen-dev (Xen backend). Tests: cmocka (unit), jq and socat (e2e),
+# clang and libclang-rt-14-dev (libFuzzer, for make fuzz).
 packages=(build-essential autoconf automake pkg-config
 	libevent-dev libjson-c-dev libsystemd-dev libinih-dev libxen-dev
-	libcmocka-dev jq socat)
+	libcmocka-dev jq socat clang libclang-rt-14-dev)
 
 . "$top/scripts/apt.sh"
 apt_install_missing setup "${packages[@]}"

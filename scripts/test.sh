@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install, build and run every test: unit tests (cmocka) and end-to-end
 # tests, once in a -Werror build and once under ASan+UBSan; the scenarios;
-# make distcheck; the Debian package (lintian clean); the real-Xen tier.
+# make distcheck; the Debian package (lintian clean); each fuzz harness for
+# FUZZ_SECONDS (60) under clang with ASan+UBSan+libFuzzer; the real-Xen tier.
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.
 set -uo pipefail
 
@@ -77,21 +78,46 @@ run_step "distcheck" "$top/build/distcheck.out" make -C "$top/build" distcheck
 run_step "package (lintian clean)" "$top/build/package.out" \
 	"$top/scripts/package.sh" --nocheck --out "$top/build/deb"
 
-# The real-Xen tier (root, ~2.2 GiB for QEMU, a few minutes; downloads
-# Debian's Xen and kernel packages once). BALLOOND_SKIP_XEN=1 skips it.
-if [ "${BALLOOND_SKIP_XEN:-0}" = 1 ]; then
-	echo "SKIP: real-Xen tier (BALLOOND_SKIP_XEN=1)"
-elif [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: real-Xen tier (needs root)"
-else
-	echo "=== real Xen: make check-xen ==="
-	if make -C "$top/build" check-xen; then
+# Fuzzing: each harness of tests/fuzz/ for FUZZ_SECONDS, one counted step
+# each ("PASS: fuzz NAME (N runs, S s)").
+for name in jsonrpc conf units scenario engine; do
+	if out=$(make -s -C "$top/build" fuzz FUZZ_NAMES="$name" FUZZ_SECONDS="${FUZZ_SECONDS:-60}" 2>&1) &&
+		grep -q "^PASS: fuzz $name" <<<"$out"; then
+		grep "^PASS: fuzz $name" <<<"$out"
 		pass=$((pass + 1))
 	else
+		grep -E "^FAIL|oracle:|ERROR:|SUMMARY" <<<"$out" | head -n 8
+		grep -q "^FAIL: fuzz $name" <<<"$out" || echo "FAIL: fuzz $name"
 		fail=$((fail + 1))
 		status=1
 	fi
-fi
+done
+
+# xen_tier NAME TARGET: run a real-Xen make target, counted as one pass;
+# skipped when not root or with BALLOOND_SKIP_XEN=1.
+xen_tier() {
+	if [ "${BALLOOND_SKIP_XEN:-0}" = 1 ]; then
+		echo "SKIP: $1 (BALLOOND_SKIP_XEN=1)"
+	elif [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: $1 (needs root)"
+	else
+		echo "=== $1: make $2 ==="
+		if make -C "$top/build" "$2"; then
+			pass=$((pass + 1))
+		else
+			fail=$((fail + 1))
+			status=1
+		fi
+	fi
+}
+
+# The real-Xen tier (root, ~2.2 GiB for QEMU, a few minutes; downloads
+# Debian's Xen and kernel packages once).
+xen_tier "real Xen" check-xen
+# The systemd tier: the Debian package on a Debian 12 dom0 booted with
+# systemd under the same Xen (builds a root file system once, ~1 GB in
+# the cache).
+xen_tier "real Xen under systemd" check-xen-systemd
 
 echo
 echo "$pass passed, $fail failed"

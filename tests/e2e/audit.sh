@@ -95,7 +95,7 @@ wait_until 20 "audit $id to finish" eval "rpc_q audit.status '{}' | jq -e '.resu
 ok "status and audit.status answer while audit $id runs ($(jq -c '.result | {running, id}' <<<"$st"))"
 
 # ---- bad params ----
-for p in '{"domain": -1}' '{"domain": 1.5}' '{"bogus": 1}' '[1]' '{"domain": "x", "y": 2}'; do
+for p in '{"domain": -1}' '{"domain": 1.5}' '{"bogus": 1}' '[1, 2]' '[-1]' '{"domain": "x", "y": 2}'; do
 	jq -e '.error.code == -32602' <<<"$(rpc_q audit.run "$p")" >/dev/null ||
 		fail "audit.run $p: not -32602: $(rpc_q audit.run "$p")"
 done

@@ -26,6 +26,21 @@ expect_error '{"jsonrpc":"2.0","method":42,"id":1}' -32600 "method not a string"
 expect_error '{"jsonrpc":"2.0","method":"hello","params":"x","id":1}' -32600 "params not structured"
 expect_error '[]' -32600 "empty batch"
 expect_error '{"jsonrpc":"2.0","method":"no.such","id":1}' -32601 "unknown method"
+expect_error '{"jsonrpc":"2.0","method":"rpc.discover","id":1}' -32601 "rpc.discover (not provided)"
+expect_error '{"jsonrpc":"2.0","method":"hello","params":{"domain\u0000x":"db"},"id":1}' -32700 \
+	"member name with \\u0000"
+expect_error '{"jsonrpc":"2.0","method":"hello","id":1,"id":2}' -32700 "duplicate member name"
+expect_error '{"jsonrpc":"2.0","method":"hello","id":"\ud800"}' -32700 "lone surrogate in an id"
+expect_error '{"jsonrpc":"2.0","method":"hello","params":[1],"id":1}' -32602 \
+	"by-position params for a method without any"
+# Generic clients: [] for no params, by-position params, any integer id.
+reply=$(rpc '{"jsonrpc":"2.0","method":"hello","params":[],"id":18446744073709551616}')
+[[ $reply == *'"id":18446744073709551616}' ]] && jq -e '.result.api' <<<"$reply" >/dev/null ||
+	fail "hello with [] and id 2^64: $reply"
+ok "\"params\": [] accepted, id 2^64 echoed exactly"
+reply=$(rpc '{"jsonrpc":"2.0","method":"domain.get","params":["web1"],"id":2}')
+jq -e '.result.name == "web1"' <<<"$reply" >/dev/null || fail "domain.get by position: $reply"
+ok "by-position params in the documented order"
 expect_error '{"jsonrpc":"2.0","method":"domain.set_target","params":{"domain":"web1","target":"2X"},"id":1}' \
 	-32602 "bad size in params"
 expect_error '{"jsonrpc":"2.0","method":"domain.set_target","params":{"domain":"web1"},"id":1}' \
@@ -40,6 +55,20 @@ expect_error '{"jsonrpc":"2.0","method":"domain.set_target","params":{"domain":0
 	6 "dom0 is not managed"
 [ "$(dom_field web1 mode)" = auto ] || fail "a refused request pinned web1"
 ok "refused requests changed nothing"
+
+# Client text echoed in an error is cut at a character boundary, never
+# inside a UTF-8 sequence: the reply stays valid JSON text (iconv checks the
+# bytes; jq would quietly repair them).
+a63=$(printf 'a%.0s' $(seq 1 63))
+for line in "{\"jsonrpc\":\"2.0\",\"method\":\"events.subscribe\",\"params\":{\"topics\":[\"${a63}é€\"]},\"id\":1}" \
+	"{\"jsonrpc\":\"2.0\",\"method\":\"events.subscribe\",\"params\":{\"${a63}é\":1},\"id\":1}"; do
+	reply=$(rpc "$line")
+	[ -n "$reply" ] || fail "no reply to $line"
+	iconv -f UTF-8 -t UTF-8 <<<"$reply" >/dev/null 2>&1 || fail "reply is not UTF-8: $reply"
+	jq -e --arg a "$a63" '.error.message | contains($a)' <<<"$reply" >/dev/null ||
+		fail "reply does not echo the text: $reply"
+done
+ok "client text echoed in errors is cut at a UTF-8 boundary"
 
 # Echo of the id; a notification gets no reply; a batch mixes both.
 reply=$(rpc '{"jsonrpc":"2.0","method":"hello","id":"abc"}')

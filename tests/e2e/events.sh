@@ -157,10 +157,10 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
 f = s.makefile("rb")
 n = 0
-for batch in range(16):
+for batch in range(200):  # batches of 32, the most balloond serves
     reqs = [{"jsonrpc": "2.0", "method": "domain.set_target", "id": i,
-             "params": {"domain": "web1", "target": "1G" if (batch * 400 + i) % 2 else "1536M"}}
-            for i in range(400)]
+             "params": {"domain": "web1", "target": "1G" if (batch * 32 + i) % 2 else "1536M"}}
+            for i in range(32)]
     s.sendall(json.dumps(reqs).encode() + b"\n")
     reply = json.loads(f.readline())
     n += sum(1 for r in reply if "result" in r)

@@ -127,6 +127,17 @@ host_invariants() {
 		 | length == 0)'
 }
 
+# need_nobody: skip unless we are root and can run as nobody:nogroup
+# (setpriv) with a python3 nobody can reach ($sys_python, the system's).
+need_nobody() {
+	[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to switch users"; exit 77; }
+	command -v setpriv >/dev/null || { echo "SKIP: setpriv missing"; exit 77; }
+	getent group nogroup >/dev/null && getent passwd nobody >/dev/null ||
+		{ echo "SKIP: no nobody/nogroup"; exit 77; }
+	sys_python=/usr/bin/python3
+	[ -x "$sys_python" ] || { echo "SKIP: needs /usr/bin/python3"; exit 77; }
+}
+
 # rpc LINE: send one raw line to the socket, print the reply line(s).
 rpc() {
 	printf '%s\n' "$1" | socat -t 2 - "UNIX-CONNECT:$SOCK"

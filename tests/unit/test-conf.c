@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -568,6 +569,89 @@ static void duplicate_sections_are_refused_even_when_empty(void **state)
 	parse_bad("[domain a]\nweight = 1\n[domain  a]\n", 3, "duplicate section [domain a]");
 }
 
+/* Many [domain] sections: every one found by name after the parse and
+ * after a copy, a late duplicate still refused at its line. */
+static void fifty_thousand_sections_are_indexed_and_duplicates_still_refused(void **state)
+{
+	enum { N = 50000 };
+	size_t cap = (size_t)N * 40 + 64, pos = 0, i;
+	char *text = malloc(cap), name[32];
+	const struct conf_domain *d;
+	struct conf c, copy;
+	struct conf_error e;
+	char err[256];
+
+	assert_non_null(text);
+	for (i = 0; i < N; i++)
+		pos += (size_t)snprintf(text + pos, cap - pos, "[domain g%zu]\nweight = %zu\n", i,
+					i % 10000 + 1);
+	parse_ok(text, &c);
+	assert_int_equal(c.n_domains, N);
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "g%zu", i);
+		d = conf_find_domain(&c, name);
+		assert_non_null(d);
+		assert_ptr_equal(d, &c.domains[i]);
+		assert_int_equal(d->weight, i % 10000 + 1);
+	}
+	assert_null(conf_find_domain(&c, "g50000"));
+	assert_null(conf_find_domain(&c, "g"));
+	assert_null(conf_find_domain(&c, ""));
+
+	assert_int_equal(conf_copy(&copy, &c), 0);
+	conf_free(&c);
+	assert_int_equal(conf_find_domain(&copy, "g49999")->weight, 49999 % 10000 + 1);
+	assert_int_equal(conf_set(&copy, "domain extra", "weight", "7", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&copy, "domain g3", "weight", "8", err, sizeof(err)), 0);
+	assert_int_equal(copy.n_domains, N + 1);
+	assert_int_equal(conf_find_domain(&copy, "extra")->weight, 7);
+	assert_int_equal(conf_find_domain(&copy, "g3")->weight, 8);
+	assert_int_equal(conf_find_domain(&copy, "g12345")->weight, 12345 % 10000 + 1);
+	conf_free(&copy);
+
+	pos += (size_t)snprintf(text + pos, cap - pos, "[domain g777]\n");
+	assert_int_equal(conf_parse_string(text, "test.conf", &c, &e), -EINVAL);
+	assert_int_equal(e.line, 2 * N + 1);
+	assert_string_equal(e.msg, "duplicate section [domain g777]");
+	free(text);
+}
+
+/* Nothing typed in the file reaches a message raw: control characters and
+ * invalid UTF-8 come out as \xNN, valid UTF-8 stays as it is. */
+static void errors_escape_control_characters_and_invalid_utf8(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"[balloond]\npool = \x1b[31mred\n", "pool: \"\\x1b[31mred\" is not a size"},
+		{"[balloond]\nbackend = x\x07y\n", "backend: \"x\\x07y\" is not one of"},
+		{"[balloond]\npool = 1\xffM\n", "pool: \"1\\xffM\" is not a size"},
+		{"[balloond]\npool = \xc3\xa9\n", "pool: \"\xc3\xa9\" is not a size"},
+		{"[balloond]\np\x1bool = 1M\n", "unknown key \"p\\x1bool\" in [balloond]"},
+		{"[domain a\001b]\n", "\"a\\x01b\" is not a domain name"},
+		{"[bad\x7f]\n", "unknown section [bad\\x7f]"},
+		{"\x1b = 1\n", "\"\\x1b\" comes before any [section]"},
+		{"[domain a]\nmode = \xed\xa0\x80\n", "mode: \"\\xed\\xa0\\x80\" is not one of"},
+	};
+	struct conf c;
+	struct conf_error e;
+	char err[256];
+	size_t i, j;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		assert_int_equal(conf_parse_string(cases[i].text, "t", &c, &e), -EINVAL);
+		if (!strstr(e.msg, cases[i].want))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e.msg, cases[i].want);
+		for (j = 0; e.msg[j]; j++)
+			assert_true((unsigned char)e.msg[j] >= 0x20 && e.msg[j] != 0x7f);
+	}
+	conf_init(&c);
+	assert_int_equal(conf_set(&c, "balloond", "deadband", "\x1b]0;x\x07", err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "deadband: \"\\x1b]0;x\\x07\" is not a size (use K, M, G or T)");
+	conf_free(&c);
+}
+
 static void duplicate_keys_in_one_section_are_refused(void **state)
 {
 	parse_bad("[balloond]\npool = 1M\ndeadband = 1M\npool = 2M\n", 4,
@@ -783,7 +867,36 @@ static void a_directory_is_refused_as_a_file(void **state)
 	assert_int_equal(conf_parse_file("/", &c, &e), -EISDIR);
 	assert_string_equal(e.file, "/");
 	assert_int_equal(e.line, 0);
-	assert_non_null(strstr(e.msg, "cannot read"));
+	assert_non_null(strstr(e.msg, "not a regular file (it is a directory)"));
+}
+
+/* A FIFO with no writer would block a reader forever (--check-config, or
+ * the whole loop on SIGHUP); alarm() kills this test if it regresses. */
+static void a_fifo_or_a_device_is_refused_without_blocking(void **state)
+{
+	char dir[] = "/tmp/test-conf-fifo.XXXXXX", path[64];
+	struct conf c, before;
+	struct conf_error e;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/balloond.conf", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	memset(&c, 0x5a, sizeof(c));
+	memcpy(&before, &c, sizeof(c));
+	alarm(10);
+	assert_int_equal(conf_parse_file(path, &c, &e), -EINVAL);
+	alarm(0);
+	assert_memory_equal(&c, &before, sizeof(c));
+	assert_string_equal(e.file, path);
+	assert_int_equal(e.line, 0);
+	assert_string_equal(e.msg, "not a regular file (it is a FIFO)");
+	unlink(path);
+	rmdir(dir);
+
+	alarm(10);
+	assert_int_equal(conf_parse_file("/dev/null", &c, &e), -EINVAL);
+	alarm(0);
+	assert_string_equal(e.msg, "not a regular file (it is a character device)");
 }
 
 static void a_file_is_parsed_and_errors_name_its_path(void **state)
@@ -1205,6 +1318,8 @@ int main(void)
 		cmocka_unit_test(an_error_deep_in_a_file_names_its_own_line),
 		cmocka_unit_test(unknown_sections_and_keys_are_refused),
 		cmocka_unit_test(duplicate_sections_are_refused_even_when_empty),
+		cmocka_unit_test(fifty_thousand_sections_are_indexed_and_duplicates_still_refused),
+		cmocka_unit_test(errors_escape_control_characters_and_invalid_utf8),
 		cmocka_unit_test(duplicate_keys_in_one_section_are_refused),
 		cmocka_unit_test(the_same_key_in_different_sections_is_fine),
 		cmocka_unit_test(domain_sections_keep_file_order_and_set_only_their_keys),
@@ -1217,6 +1332,7 @@ int main(void)
 		cmocka_unit_test(uncooperative_timeout_below_stall_timeout_is_refused),
 		cmocka_unit_test(a_missing_file_is_enoent_and_leaves_the_result_alone),
 		cmocka_unit_test(a_directory_is_refused_as_a_file),
+		cmocka_unit_test(a_fifo_or_a_device_is_refused_without_blocking),
 		cmocka_unit_test(a_file_is_parsed_and_errors_name_its_path),
 		cmocka_unit_test(a_nul_byte_in_a_file_is_refused),
 		cmocka_unit_test(a_refused_parse_leaves_the_callers_struct_unchanged),

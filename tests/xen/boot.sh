@@ -21,6 +21,8 @@
 #   --append ARGS   extra dom0 kernel arguments; NAME=VALUE words reach
 #                   /init and /test/run as environment variables
 #   --xen-append ARGS  extra Xen command line arguments
+#   --disk FILE     attach FILE as a virtio disk (repeatable: /dev/vda,
+#                   /dev/vdb...; qcow2 if the name ends in .qcow2, else raw)
 #   --quiet         do not copy the serial console to stdout
 # Exit status: 0 on XENTEST-RESULT: PASS, 1 on FAIL, crash or timeout.
 set -euo pipefail
@@ -35,6 +37,7 @@ DOM0_MEM=${XEN_TEST_DOM0_MEM:-512}
 APPEND=
 XEN_APPEND=
 QUIET=0
+DISKS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--cache) CACHE=$2; shift 2 ;;
@@ -46,6 +49,7 @@ while [ $# -gt 0 ]; do
 	--dom0-mem) DOM0_MEM=$2; shift 2 ;;
 	--append) APPEND=$2; shift 2 ;;
 	--xen-append) XEN_APPEND=$2; shift 2 ;;
+	--disk) DISKS+=("$2"); shift 2 ;;
 	--quiet) QUIET=1; shift ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "boot.sh: unknown argument: $1" >&2; exit 2 ;;
@@ -76,6 +80,13 @@ DOM0_CMDLINE="console=hvc0 rdinit=/init quiet${APPEND:+ $APPEND}"
 # initramfs. QEMU splits -initrd at commas; a doubled comma is a literal one.
 MODULES="$DOM0_KERNEL $DOM0_CMDLINE"
 MODULES="${MODULES//,/,,},${INITRD//,/,,}"
+
+DRIVES=()
+for d in "${DISKS[@]}"; do
+	[ -r "$d" ] || die "disk $d not readable"
+	case $d in *.qcow2) fmt=qcow2 ;; *) fmt=raw ;; esac
+	DRIVES+=(-drive "file=${d//,/,,},if=virtio,format=$fmt")
+done
 
 mkdir -p "$(dirname "$LOG")"
 : >"$LOG"
@@ -118,7 +129,7 @@ qemu-system-x86_64 \
 	-nographic -no-reboot -net none -monitor none \
 	-serial "file:$LOG" \
 	-kernel "$XEN_ELF" -append "$XEN_CMDLINE" \
-	-initrd "$MODULES" \
+	-initrd "$MODULES" "${DRIVES[@]}" \
 	</dev/null >"$LOG.qemu" 2>&1 &
 QEMU_PID=$!
 

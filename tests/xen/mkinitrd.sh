@@ -23,6 +23,11 @@
 #   --guest-kernel FILE  kernel for the guests (default: VMLINUX from
 #                  prepare.sh, the uncompressed ELF; KERNEL, the bzImage, also
 #                  works but each xl create then spends ~5 s decompressing it)
+#   --rootfs-boot  instead of dom0.cpio.gz, build rootboot.cpio.gz: an
+#                  initramfs that mounts the ext4 root on /dev/vda (the
+#                  mkrootfs.sh image), copies the --extra files, the guest
+#                  image and dom0-lib.sh into its /xentest and starts its
+#                  /sbin/init (systemd); see rootfs-init.sh
 # ELF executables and shared objects in /test and every --bin get their ldd
 # closure copied too. Needs prepare.sh to have run.
 set -euo pipefail
@@ -35,6 +40,7 @@ EXTRAS=()
 BINS=()
 GUEST_KERNEL=
 GUEST_EXTRAS=()
+ROOTFS_BOOT=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--cache) CACHE=$2; shift 2 ;;
@@ -44,6 +50,7 @@ while [ $# -gt 0 ]; do
 	--bin) BINS+=("$2"); shift 2 ;;
 	--guest-kernel) GUEST_KERNEL=$2; shift 2 ;;
 	--guest-extra) GUEST_EXTRAS+=("$2"); shift 2 ;;
+	--rootfs-boot) ROOTFS_BOOT=1; shift ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "mkinitrd.sh: unknown argument: $1" >&2; exit 2 ;;
 	esac
@@ -173,6 +180,47 @@ module_order() {
 	echo "$rel"
 }
 
+# copy_modules ROOT MODULE...: copy the modules and their dependencies
+# (uncompressed) into ROOT and list them in load order in
+# ROOT/etc/xentest/modules.
+copy_modules() {
+	local root=$1 m rel src dest
+	shift
+	mkdir -p "$root/etc/xentest" "$root/usr/lib/modules/$KVER"
+	: >"$root/etc/xentest/modules"
+	MOD_SEEN=()
+	for m in "$@"; do
+		rel=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko.*$/, "", n);
+			gsub(/_/, "-", n); mm = m; gsub(/_/, "-", mm);
+			if (n == mm) { print $1; exit } }' "$MODDIR/modules.dep")
+		[ -n "$rel" ] || die "module $m not in $MODDIR/modules.dep"
+		module_order "$rel"
+	done >"$WORK/modorder"
+	while read -r rel; do
+		src=$MODDIR/$rel
+		dest=${rel%.ko*}.ko
+		mkdir -p "$root/usr/lib/modules/$KVER/$(dirname "$dest")"
+		case $rel in
+		*.ko) cp "$src" "$root/usr/lib/modules/$KVER/$dest" ;;
+		*.ko.xz) xz -dc "$src" >"$root/usr/lib/modules/$KVER/$dest" ;;
+		*.ko.zst) zstd -qdc "$src" >"$root/usr/lib/modules/$KVER/$dest" ;;
+		*.ko.gz) gzip -dc "$src" >"$root/usr/lib/modules/$KVER/$dest" ;;
+		*) die "unknown module format: $rel" ;;
+		esac
+		echo "$dest" >>"$root/etc/xentest/modules"
+	done <"$WORK/modorder"
+	echo "$KVER" >"$root/etc/xentest/kver"
+}
+
+# copy_extras DEST: copy every --extra directory's contents into DEST.
+copy_extras() {
+	local e
+	for e in "${EXTRAS[@]}"; do
+		[ -d "$e" ] || die "--extra $e: not a directory"
+		cp -a "$e/." "$1/"
+	done
+}
+
 build_image() {
 	local root=$1 out=$2
 	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
@@ -198,6 +246,26 @@ if [ ${#GUEST_EXTRAS[@]} -gt 0 ]; then
 fi
 build_image "$G" "$OUT/guest.cpio.gz"
 
+# ------------------------------------------- boot image of a disk root file system
+# (--rootfs-boot): busybox, the modules that reach an ext4 root on a virtio
+# disk, rootfs-init.sh as /init, and the --extra files as /payload, which
+# /init copies into the root (/xentest) before it switches to it.
+if [ "$ROOTFS_BOOT" = 1 ]; then
+	R=$WORK/rootboot
+	skeleton "$R"
+	copy_modules "$R" virtio_pci virtio_blk crc32c_generic ext4
+	cp "$HERE/rootfs-init.sh" "$R/init"
+	chmod 755 "$R/init"
+	mkdir -p "$R/payload"
+	copy_extras "$R/payload"
+	cp "$HERE/dom0-lib.sh" "$R/payload/lib.sh"
+	cp "$OUT/guest.cpio.gz" "$R/payload/guest.cpio.gz"
+	build_image "$R" "$OUT/rootboot.cpio.gz"
+	echo "mkinitrd: $OUT/rootboot.cpio.gz ($(du -k "$OUT/rootboot.cpio.gz" | cut -f1) KiB)," \
+		"$OUT/guest.cpio.gz ($(du -k "$OUT/guest.cpio.gz" | cut -f1) KiB)"
+	exit 0
+fi
+
 # ----------------------------------------------------------------- dom0 image
 D=$WORK/dom0
 skeleton "$D"
@@ -215,28 +283,7 @@ copy_bin "$D" "$gcc_s" "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"
 chmod 644 "$D/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"
 
 # Kernel modules, in load order.
-mkdir -p "$D/etc/xentest" "$D/usr/lib/modules/$KVER"
-: >"$D/etc/xentest/modules"
-for m in "${MODULES[@]}"; do
-	rel=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko.*$/, "", n);
-		gsub(/_/, "-", n); mm = m; gsub(/_/, "-", mm);
-		if (n == mm) { print $1; exit } }' "$MODDIR/modules.dep")
-	[ -n "$rel" ] || die "module $m not in $MODDIR/modules.dep"
-	module_order "$rel"
-done >"$WORK/modorder"
-while read -r rel; do
-	src=$MODDIR/$rel
-	dest=${rel%.ko*}.ko
-	mkdir -p "$D/usr/lib/modules/$KVER/$(dirname "$dest")"
-	case $rel in
-	*.ko) cp "$src" "$D/usr/lib/modules/$KVER/$dest" ;;
-	*.ko.xz) xz -dc "$src" >"$D/usr/lib/modules/$KVER/$dest" ;;
-	*.ko.zst) zstd -qdc "$src" >"$D/usr/lib/modules/$KVER/$dest" ;;
-	*.ko.gz) gzip -dc "$src" >"$D/usr/lib/modules/$KVER/$dest" ;;
-	*) die "unknown module format: $rel" ;;
-	esac
-	echo "$dest" >>"$D/etc/xentest/modules"
-done <"$WORK/modorder"
+copy_modules "$D" "${MODULES[@]}"
 
 # xl configuration: dom0 memory is fixed on the Xen command line.
 mkdir -p "$D/etc/xen"
@@ -272,14 +319,10 @@ mkdir -p "$D/xentest"
 cp "$HERE/dom0-lib.sh" "$D/xentest/lib.sh"
 cp "$HERE/dom0-init.sh" "$D/init"
 chmod 755 "$D/init"
-echo "$KVER" >"$D/etc/xentest/kver"
 
 # The caller's test files.
 mkdir -p "$D/test"
-for e in "${EXTRAS[@]}"; do
-	[ -d "$e" ] || die "--extra $e: not a directory"
-	cp -a "$e/." "$D/test/"
-done
+copy_extras "$D/test"
 if [ -n "$TEST_FILE" ]; then
 	[ -r "$TEST_FILE" ] || die "--test $TEST_FILE not readable"
 	cp "$TEST_FILE" "$D/test/run"
