@@ -75,6 +75,7 @@ static json_object *dom_to_json(const struct engine_dom *dom, bool detail, uint6
 	if (detail) {
 		json_object *b = json_object_new_object(), *decs = json_object_new_array();
 		const struct engine_decision *dec;
+		char reason[ENGINE_REASON_MAX];
 		unsigned i;
 
 		json_object_object_add(b, "dmin_source",
@@ -83,7 +84,8 @@ static json_object *dom_to_json(const struct engine_dom *dom, bool detail, uint6
 				       json_object_new_string(bound_source_name(dom->dmax_source)));
 		json_object_object_add(b, "ceiling", json_kib(dom->ceiling_kib));
 		json_object_object_add(o, "bounds", b);
-		json_object_object_add(o, "reason", json_object_new_string(dom->reason));
+		json_object_object_add(o, "reason", json_object_new_string(engine_dom_reason(
+							       dom, reason, sizeof(reason))));
 		json_object_object_add(o, "report", json_object_new_string(
 			dom->report_rejected ? "rejected (implausible)"
 			: dom->report_stale ? "stale"

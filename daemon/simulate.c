@@ -52,6 +52,7 @@ struct sim_run {
 	uint64_t settled_ms;   /* the last target or maxmem write, or change of host free */
 	uint64_t last_free_kib;
 	bool trace;
+	bool trace_reasons; /* BALLOOND_SIM_TRACE=reasons */
 	uint64_t fixed_period_ms;
 	uint64_t last_create_ms;
 	bool created_any;
@@ -412,6 +413,37 @@ static struct audit_result *sim_audit(struct sim_run *r)
 	return confirmed;
 }
 
+/* BALLOOND_SIM_TRACE=reasons: after each step, on stderr, every event
+ * with its text, and every domain's reason and newest decision; an exact
+ * record of the texts the engine gives operators (compare-reasons.sh). */
+static void trace_reasons(const struct sim_run *r)
+{
+	const struct engine_output *out = &r->out;
+	size_t i;
+
+	for (i = 0; i < out->n_events; i++) {
+		const struct engine_event *ev = &out->events[i];
+
+		fprintf(stderr,
+			"%" PRIu64 " event %d dom%u '%s' %" PRIu64 " %" PRIu64 " %d %d resv%u '%s'\n",
+			r->vt, (int)ev->type, ev->domid, ev->name, ev->old_kib, ev->new_kib,
+			(int)ev->old_state, (int)ev->new_state, ev->resv_id, ev->text);
+	}
+	for (i = 0; i < engine_count(r->engine); i++) {
+		const struct engine_dom *d = engine_at(r->engine, i);
+		const struct engine_decision *dec = engine_dom_decision(d, 0);
+		char reason[ENGINE_REASON_MAX];
+
+		fprintf(stderr, "%" PRIu64 " dom%u reason '%s'\n", r->vt, d->domid,
+			engine_dom_reason(d, reason, sizeof(reason)));
+		if (dec)
+			fprintf(stderr, "%" PRIu64 " dom%u decision %" PRIu64 " %d %" PRIu64
+				" %" PRIu64 " '%s'\n",
+				r->vt, d->domid, dec->at_ms, dec->has_old, dec->old_kib,
+				dec->new_kib, dec->reason);
+	}
+}
+
 static int step(struct sim_run *r)
 {
 	struct engine_obs obs;
@@ -424,6 +456,8 @@ static int step(struct sim_run *r)
 	if (rc < 0)
 		return rc;
 	check_actions(r);
+	if (r->trace_reasons)
+		trace_reasons(r);
 	for (size_t i = 0; i < r->out.n_actions; i++) {
 		const struct engine_action *a = &r->out.actions[i];
 
@@ -500,6 +534,8 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 	r->event_errors = json_object_new_array();
 	r->min_free_kib = UINT64_MAX;
 	r->trace = getenv("BALLOOND_SIM_TRACE") && strcmp(getenv("BALLOOND_SIM_TRACE"), "1") == 0;
+	r->trace_reasons =
+		getenv("BALLOOND_SIM_TRACE") && strcmp(getenv("BALLOOND_SIM_TRACE"), "reasons") == 0;
 	/* BALLOOND_SIM_FIXED_PERIOD=SECONDS: step on a fixed clock, deaf to watches */
 	if (getenv("BALLOOND_SIM_FIXED_PERIOD"))
 		r->fixed_period_ms = strtoull(getenv("BALLOOND_SIM_FIXED_PERIOD"), NULL, 10) * 1000;

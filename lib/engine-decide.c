@@ -43,11 +43,12 @@ static void write_maxmem(struct engine_dom *d, uint64_t kib, struct engine_outpu
 
 /* Set a new goal with a reason, logging a decision when it changes. */
 static void goal_set(const struct engine *e, struct engine_dom *d, uint64_t kib, uint64_t now,
-		     const char *reason, struct engine_output *out)
+		     const struct engine_reason *reason, struct engine_output *out)
 {
 	struct engine_event *ev;
+	char text[ENGINE_REASON_MAX];
 
-	snprintf(d->reason, sizeof(d->reason), "%s", reason);
+	d->reason = *reason;
 	if (kib == d->goal_kib && d->written_kib == kib)
 		return;
 	if (kib != d->goal_kib) {
@@ -66,12 +67,14 @@ static void goal_set(const struct engine *e, struct engine_dom *d, uint64_t kib,
 		d->last_dir = dir;
 		d->last_change_ms = now;
 		d->change_epoch = e->epoch;
-		decision_log(d, now, true, d->goal_kib, kib, reason);
+		/* The text is only made when a decision is logged. */
+		reason_format(reason, d->reason_text, text, sizeof(text));
+		decision_log(d, now, true, d->goal_kib, kib, text);
 		ev = output_event_add(out, EV_TARGET, d);
 		if (ev) {
 			ev->old_kib = d->goal_kib;
 			ev->new_kib = kib;
-			snprintf(ev->text, sizeof(ev->text), "%s", reason);
+			snprintf(ev->text, sizeof(ev->text), "%s", text);
 		}
 	}
 	d->goal_kib = kib;
@@ -94,6 +97,14 @@ static uint64_t dom_maxmem_for(const struct conf *c, const struct engine_dom *d,
 	return add_offset(target, dom_base_offset(d)) + c->maxmem_slack_kib;
 }
 
+/* An increase decided in phase 1, served in phase 2. */
+struct increase {
+	struct engine_dom *d;
+	uint64_t want_kib;
+	double priority; /* lower = served first */
+	struct engine_reason reason;
+};
+
 static int scratch_reserve(struct engine *e, size_t n)
 {
 	void *a, *b, *c;
@@ -112,6 +123,10 @@ static int scratch_reserve(struct engine *e, size_t n)
 	if (!c)
 		return -ENOMEM;
 	e->work = c;
+	c = realloc(e->inc, n * sizeof(*e->inc));
+	if (!c)
+		return -ENOMEM;
+	e->inc = c;
 	e->scratch_cap = n;
 	return 0;
 }
@@ -177,13 +192,6 @@ static int demand_adjust(struct engine *e, size_t nb)
 	free(excess);
 	return 0;
 }
-
-struct increase {
-	struct engine_dom *d;
-	uint64_t want_kib;
-	double priority; /* lower = served first */
-	char reason[128];
-};
 
 static int increase_cmp(const void *a, const void *b)
 {
@@ -327,31 +335,24 @@ static void round_uncoop_goal(struct round_state *rs, struct engine_dom *d)
 /* Why a balanced domain gets what it gets: demand, a short host, its
  * ceiling, or its fair-share fraction. */
 static void share_reason(const struct round_state *rs, const struct engine_dom *d, uint64_t want,
-			 char *reason, size_t len)
+			 struct engine_reason *r)
 {
-	char a[32], b[32];
-
 	if (d->demand_role == 1)
-		snprintf(reason, len,
-			 "demand: uses %s, needs %s; gives the rest to guests that need it",
-			 size_format(d->used_kib, a, sizeof(a)),
-			 size_format(d->demand_kib, b, sizeof(b)));
+		*r = (struct engine_reason){.code = REASON_DEMAND_GIVES,
+					    .kib = {d->used_kib, d->demand_kib}};
 	else if (d->demand_role == 2)
-		snprintf(reason, len,
-			 "demand: needs %s, above its fair share; given what others spare",
-			 size_format(d->demand_kib, a, sizeof(a)));
+		*r = (struct engine_reason){.code = REASON_DEMAND_TAKES, .kib = {d->demand_kib}};
 	else if (rs->short_of_memory)
-		snprintf(reason, len, "held at dynamic-min %s: host short of memory",
-			 size_format(d->dmin_kib, a, sizeof(a)));
+		*r = (struct engine_reason){.code = REASON_SHORT, .kib = {d->dmin_kib}};
 	else if (want >= d->ceiling_kib)
-		snprintf(reason, len, "up to its ceiling %s (%s)",
-			 size_format(d->ceiling_kib, a, sizeof(a)),
-			 d->ceiling_kib < d->dmax_kib ? "static-max" : "dynamic-max");
+		*r = (struct engine_reason){.code = REASON_CEILING,
+					    .kib = {d->ceiling_kib},
+					    .count = d->ceiling_kib < d->dmax_kib};
 	else
-		snprintf(reason, len, "fair share: %.0f%% of %s..%s (weight %u)",
-			 rs->e->items[d->policy_idx].fraction * 100.0,
-			 size_format(d->dmin_kib, a, sizeof(a)),
-			 size_format(d->ceiling_kib, b, sizeof(b)), d->weight);
+		*r = (struct engine_reason){.code = REASON_FAIR,
+					    .fraction = rs->e->items[d->policy_idx].fraction,
+					    .kib = {d->dmin_kib, d->ceiling_kib},
+					    .count = d->weight};
 }
 
 /* Oscillation damping: a goal that already reversed twice, each time
@@ -361,7 +362,6 @@ static void share_reason(const struct round_state *rs, const struct engine_dom *
 static bool round_damped(struct round_state *rs, struct engine_dom *d, uint64_t want)
 {
 	const struct conf *c = rs->c;
-	char a[32], w[32];
 
 	d->damped = false;
 	if (!(c->oscillation_window_ms && d->reversals >= 2 && d->last_dir &&
@@ -371,11 +371,10 @@ static bool round_damped(struct round_state *rs, struct engine_dom *d, uint64_t 
 	      d->goal_kib >= d->dmin_kib && d->goal_kib <= d->ceiling_kib))
 		return false;
 	d->damped = true;
-	snprintf(d->reason, sizeof(d->reason),
-		 "damped: goal reversed %u times in a row; %s held back until %s after its last "
-		 "change",
-		 d->reversals, size_format(want, a, sizeof(a)),
-		 duration_format(c->oscillation_window_ms, w, sizeof(w)));
+	d->reason = (struct engine_reason){.code = REASON_DAMPED,
+					   .count = d->reversals,
+					   .kib = {want},
+					   .ms = c->oscillation_window_ms};
 	rs->out->next_wake_ms =
 		u64_min(rs->out->next_wake_ms, d->last_change_ms + c->oscillation_window_ms);
 	return true;
@@ -385,23 +384,23 @@ static bool round_damped(struct round_state *rs, struct engine_dom *d, uint64_t 
  * keep-free, the deadband, damping and max_step. False when the goal
  * stays as it is this round. */
 static bool round_balanced_goal(struct round_state *rs, struct engine_dom *d, uint64_t *ret_want,
-				char *reason, size_t len)
+				struct engine_reason *reason)
 {
 	const struct conf *c = rs->c;
 	uint64_t want = rs->e->items[d->policy_idx].out_kib;
 
-	share_reason(rs, d, want, reason, len);
+	share_reason(rs, d, want, reason);
 	if (c->surplus == SURPLUS_KEEP_FREE && want > d->goal_kib && d->goal_kib >= d->dmin_kib) {
 		want = d->goal_kib;
-		snprintf(reason, len, "surplus kept free (keep-free): not grown");
+		*reason = (struct engine_reason){.code = REASON_KEEP_FREE};
 	}
 	/* Deadband: small changes are not worth a balloon move, unless the
 	 * goal is outside the bounds. */
 	if (u64_dist(want, d->goal_kib) < c->deadband_kib &&
 	    !(rs->pool_short && want < d->goal_kib) && d->goal_kib >= d->dmin_kib &&
 	    d->goal_kib <= d->ceiling_kib) {
-		if (!d->reason[0])
-			snprintf(d->reason, sizeof(d->reason), "%s", reason);
+		if (d->reason.code == REASON_NONE)
+			d->reason = *reason;
 		return false;
 	}
 	if (round_damped(rs, d, want))
@@ -418,7 +417,7 @@ static bool round_balanced_goal(struct round_state *rs, struct engine_dom *d, ui
  * for phase 2, the most starved (and those under pressure or short of
  * their demand) first. */
 static void round_goal_write(struct round_state *rs, struct engine_dom *d, uint64_t want,
-			     const char *reason)
+			     const struct engine_reason *reason)
 {
 	struct increase *in;
 
@@ -438,10 +437,10 @@ static void round_goal_write(struct round_state *rs, struct engine_dom *d, uint6
 		 * their share, are served first. */
 		if (d->under_pressure || d->demand_role == 2)
 			in->priority -= 2.0;
-		snprintf(in->reason, sizeof(in->reason), "%s", reason);
+		in->reason = *reason;
 		rs->ninc++;
 	} else {
-		snprintf(d->reason, sizeof(d->reason), "%s", reason);
+		d->reason = *reason;
 	}
 }
 
@@ -450,7 +449,7 @@ static void round_goal_write(struct round_state *rs, struct engine_dom *d, uint6
 static void round_goal(struct round_state *rs, struct engine_dom *d)
 {
 	uint64_t want;
-	char reason[128], a[32];
+	struct engine_reason reason;
 
 	dom_admin_flush(d, rs->out);
 	if (!d->managed)
@@ -461,17 +460,16 @@ static void round_goal(struct round_state *rs, struct engine_dom *d)
 	}
 	if (d->mode == MODE_PINNED) {
 		want = d->pin_kib;
-		snprintf(reason, sizeof(reason), "pinned at %s by admin",
-			 size_format(want, a, sizeof(a)));
+		reason = (struct engine_reason){.code = REASON_PINNED, .kib = {want}};
 	} else {
 		if (!dom_balanced(d))
 			return;
-		if (!round_balanced_goal(rs, d, &want, reason, sizeof(reason)))
+		if (!round_balanced_goal(rs, d, &want, &reason))
 			return;
 	}
 	if (rs->e->paused)
 		return;
-	round_goal_write(rs, d, want, reason);
+	round_goal_write(rs, d, want, &reason);
 }
 
 /* Grant one increase what is free now (rs->avail): a pin whole or not at
@@ -484,7 +482,7 @@ static void round_grant(struct round_state *rs, const struct increase *in)
 	uint64_t from = u64_max(d->target_kib, add_offset(d->actual_kib, -d->offset_kib));
 	uint64_t grant = in->want_kib;
 	int64_t cost;
-	char a[32];
+	struct engine_reason part;
 
 	if (grant > from) {
 		cost = (int64_t)(grant - from);
@@ -497,9 +495,8 @@ static void round_grant(struct round_state *rs, const struct increase *in)
 	/* A pin is written whole, once there is room for it: an admin who set
 	 * 2G should not read 1.6G in memory/target. */
 	if (grant < in->want_kib && d->mode == MODE_PINNED) {
-		snprintf(d->reason, sizeof(d->reason),
-			 "pinned at %s by admin: waiting for memory to be freed",
-			 size_format(in->want_kib, a, sizeof(a)));
+		d->reason =
+			(struct engine_reason){.code = REASON_PINNED_WAIT, .kib = {in->want_kib}};
 		return;
 	}
 	/* A partial increase is only worth writing when it is big enough;
@@ -509,22 +506,19 @@ static void round_grant(struct round_state *rs, const struct increase *in)
 	if (grant < in->want_kib &&
 	    (grant <= d->goal_kib ||
 	     grant - d->goal_kib < u64_max(c->deadband_kib, (in->want_kib - d->goal_kib) / 4))) {
-		snprintf(d->reason, sizeof(d->reason), "waiting for free memory to grow (%.80s)",
-			 in->reason);
+		d->reason = in->reason;
+		d->reason.wrap = REASON_WAITING;
 		return;
 	}
 	if (d->maxmem_kib < dom_maxmem_for(c, d, grant))
 		write_maxmem(d, dom_maxmem_for(c, d, grant), rs->out);
+	part = in->reason;
 	if (grant < in->want_kib) {
-		char step[128];
-
 		/* Say that this is part of the way, not where it ends. */
-		snprintf(step, sizeof(step), "a step toward %s as memory is freed; %.80s",
-			 size_format(in->want_kib, a, sizeof(a)), in->reason);
-		goal_set(rs->e, d, grant, rs->now, step, rs->out);
-	} else {
-		goal_set(rs->e, d, grant, rs->now, in->reason, rs->out);
+		part.wrap = REASON_STEP;
+		part.wrap_kib = in->want_kib;
 	}
+	goal_set(rs->e, d, grant, rs->now, &part, rs->out);
 	rs->avail -= cost;
 }
 
@@ -565,8 +559,7 @@ static void round_maxmem_raise(struct round_state *rs)
 			continue;
 		extra = need > have ? (int64_t)(need - have) : 0;
 		if (extra > rs->avail) {
-			snprintf(d->reason, sizeof(d->reason),
-				 "pinned above its maxmem: waiting for memory to raise it");
+			d->reason = (struct engine_reason){.code = REASON_PINNED_MAXMEM};
 			continue;
 		}
 		write_maxmem(d, need, rs->out);
@@ -720,13 +713,10 @@ int round_run(struct engine *e, uint64_t now, struct engine_output *out)
 	if (r < 0)
 		return r;
 	round_pool_check(&rs);
-	rs.inc = calloc(e->n ? e->n : 1, sizeof(*rs.inc));
-	if (!rs.inc)
-		return -ENOMEM;
+	rs.inc = e->inc;
 	for (i = 0; i < e->n; i++)
 		round_goal(&rs, e->doms[i]);
 	round_increases(&rs);
-	free(rs.inc);
 	round_maxmem_raise(&rs);
 	round_maxmem_cap(&rs);
 	round_rearm(&rs);

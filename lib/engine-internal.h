@@ -43,6 +43,7 @@ struct engine {
 	struct policy_item *items;
 	double *scratch;
 	struct engine_dom **work;
+	struct increase *inc; /* the round's increases (engine-decide.c) */
 	size_t scratch_cap;
 	/* reservations, by id; ended ones are kept RESV_KEEP_MS for listing */
 	struct engine_resv *resv;
@@ -146,6 +147,10 @@ int output_action_persist(struct engine_output *out, uint32_t domid, const char 
 struct engine_event *output_event_add(struct engine_output *out, enum engine_event_type type,
 				      const struct engine_dom *d);
 
+/* Render reason r (text: the domain's reason_text) into buf, as
+ * engine_dom_reason does. */
+void reason_format(const struct engine_reason *r, const char *text, char *buf, size_t len);
+
 /* ---- engine-table.c: the domain table ---- */
 
 /* The domain with this domid, or NULL. */
@@ -155,6 +160,8 @@ struct engine_dom *table_insert(struct engine *e, uint32_t domid);
 /* Record a decision in d's ring of the last ENGINE_DECISIONS. */
 void decision_log(struct engine_dom *d, uint64_t now, bool has_old, uint64_t old_kib,
 		  uint64_t new_kib, const char *reason);
+/* Set d's reason to a text (pins and unpins). */
+void dom_reason_text(struct engine_dom *d, const char *text);
 /* Move d to state s, with an EV_STATE event saying why. */
 void set_state(struct engine_dom *d, enum dom_state s, struct engine_output *out, const char *why);
 /* Apply (and drop) what was persisted for a domain seen for the first time. */

@@ -200,7 +200,8 @@ static bool offset_learnable(const struct conf *c, const struct engine_dom *d, i
 static void dom_merge(struct engine *e, struct engine_dom *d, const struct engine_obs_domain *o,
 		      uint64_t now, struct engine_output *out)
 {
-	snprintf(d->name, sizeof(d->name), "%s", o->name);
+	if (strncmp(d->name, o->name, sizeof(d->name) - 1) != 0)
+		snprintf(d->name, sizeof(d->name), "%s", o->name);
 	d->type = o->type;
 	d->actual_kib = o->tot_kib;
 	d->maxmem_kib = o->max_kib;

@@ -189,13 +189,14 @@ int engine_pin(struct engine *e, uint32_t domid, uint64_t target_kib, uint64_t n
 	d->mode = MODE_PINNED;
 	d->pin_kib = target_kib;
 	decision_log(d, now, true, d->goal_kib, target_kib, why);
-	snprintf(d->reason, sizeof(d->reason), "%s", why);
+	dom_reason_text(d, why);
 	return 0;
 }
 
 int engine_unpin(struct engine *e, uint32_t domid, uint64_t now, char *err, size_t errlen)
 {
 	struct engine_dom *d = table_find(e, domid);
+	char why[ENGINE_REASON_MAX];
 
 	e->epoch++;
 
@@ -210,7 +211,8 @@ int engine_unpin(struct engine *e, uint32_t domid, uint64_t now, char *err, size
 	d->mode = dom_conf_mode(e, d);
 	d->pin_kib = 0;
 	decision_log(d, now, true, d->goal_kib, d->goal_kib, "unpinned by admin");
-	snprintf(d->reason, sizeof(d->reason), "unpinned: back to %s", domain_mode_name(d->mode));
+	snprintf(why, sizeof(why), "unpinned: back to %s", domain_mode_name(d->mode));
+	dom_reason_text(d, why);
 	d->pin_dirty |= PIN_DIRTY_EVENT | PIN_DIRTY_MODE;
 	return 0;
 }
@@ -293,7 +295,7 @@ void dom_admin_flush(struct engine_dom *d, struct engine_output *out)
 		if (ev) {
 			ev->old_kib = d->goal_kib;
 			ev->new_kib = d->pin_kib;
-			snprintf(ev->text, sizeof(ev->text), "%s", d->reason);
+			engine_dom_reason(d, ev->text, sizeof(ev->text));
 		}
 		if (d->pin_dirty & PIN_DIRTY_MODE)
 			output_action_persist(out, d->domid, "mode", "%s",

@@ -41,6 +41,7 @@ void engine_free(struct engine *e)
 	free(e->items);
 	free(e->scratch);
 	free(e->work);
+	free(e->inc);
 	free(e->resv);
 	free(e->resv_dirty);
 	conf_free(&e->conf);
@@ -78,6 +79,7 @@ static struct engine *engine_clone(const struct engine *e)
 	c->items = NULL;
 	c->scratch = NULL;
 	c->work = NULL;
+	c->inc = NULL;
 	c->scratch_cap = 0;
 	c->cap_resv = 0;
 	c->n_resv = 0;

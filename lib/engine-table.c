@@ -107,6 +107,12 @@ void decision_log(struct engine_dom *d, uint64_t now, bool has_old, uint64_t old
 		d->n_decisions++;
 }
 
+void dom_reason_text(struct engine_dom *d, const char *text)
+{
+	d->reason = (struct engine_reason){.code = REASON_TEXT};
+	snprintf(d->reason_text, sizeof(d->reason_text), "%s", text);
+}
+
 void set_state(struct engine_dom *d, enum dom_state s, struct engine_output *out, const char *why)
 {
 	struct engine_event *ev;

@@ -147,3 +147,85 @@ struct engine_event *output_event_add(struct engine_output *out, enum engine_eve
 	}
 	return ev;
 }
+
+/* The text of a reason without its wrap, as the round used to write it. */
+static void reason_format_base(const struct engine_reason *r, const char *text, char *buf,
+			       size_t len)
+{
+	char a[32], b[32];
+
+	switch (r->code) {
+	case REASON_NONE: buf[0] = '\0'; break;
+	case REASON_TEXT: snprintf(buf, len, "%s", text); break;
+	case REASON_DEMAND_GIVES:
+		snprintf(buf, len,
+			 "demand: uses %s, needs %s; gives the rest to guests that need it",
+			 size_format(r->kib[0], a, sizeof(a)),
+			 size_format(r->kib[1], b, sizeof(b)));
+		break;
+	case REASON_DEMAND_TAKES:
+		snprintf(buf, len,
+			 "demand: needs %s, above its fair share; given what others spare",
+			 size_format(r->kib[0], a, sizeof(a)));
+		break;
+	case REASON_SHORT:
+		snprintf(buf, len, "held at dynamic-min %s: host short of memory",
+			 size_format(r->kib[0], a, sizeof(a)));
+		break;
+	case REASON_CEILING:
+		snprintf(buf, len, "up to its ceiling %s (%s)",
+			 size_format(r->kib[0], a, sizeof(a)),
+			 r->count ? "static-max" : "dynamic-max");
+		break;
+	case REASON_FAIR:
+		snprintf(buf, len, "fair share: %.0f%% of %s..%s (weight %u)", r->fraction * 100.0,
+			 size_format(r->kib[0], a, sizeof(a)), size_format(r->kib[1], b, sizeof(b)),
+			 r->count);
+		break;
+	case REASON_KEEP_FREE:
+		snprintf(buf, len, "surplus kept free (keep-free): not grown");
+		break;
+	case REASON_PINNED:
+		snprintf(buf, len, "pinned at %s by admin", size_format(r->kib[0], a, sizeof(a)));
+		break;
+	case REASON_PINNED_WAIT:
+		snprintf(buf, len, "pinned at %s by admin: waiting for memory to be freed",
+			 size_format(r->kib[0], a, sizeof(a)));
+		break;
+	case REASON_PINNED_MAXMEM:
+		snprintf(buf, len, "pinned above its maxmem: waiting for memory to raise it");
+		break;
+	case REASON_DAMPED:
+		snprintf(buf, len,
+			 "damped: goal reversed %u times in a row; %s held back until %s after its "
+			 "last change",
+			 r->count, size_format(r->kib[0], a, sizeof(a)),
+			 duration_format(r->ms, b, sizeof(b)));
+		break;
+	default: snprintf(buf, len, "?"); break;
+	}
+}
+
+void reason_format(const struct engine_reason *r, const char *text, char *buf, size_t len)
+{
+	char base[ENGINE_REASON_MAX], whole[ENGINE_REASON_MAX], a[32];
+
+	reason_format_base(r, text, base, sizeof(base));
+	switch (r->wrap) {
+	case REASON_WAITING:
+		snprintf(whole, sizeof(whole), "waiting for free memory to grow (%.80s)", base);
+		break;
+	case REASON_STEP:
+		snprintf(whole, sizeof(whole), "a step toward %s as memory is freed; %.80s",
+			 size_format(r->wrap_kib, a, sizeof(a)), base);
+		break;
+	default: snprintf(whole, sizeof(whole), "%s", base); break;
+	}
+	snprintf(buf, len, "%s", whole);
+}
+
+char *engine_dom_reason(const struct engine_dom *d, char *buf, size_t len)
+{
+	reason_format(&d->reason, d->reason_text, buf, len);
+	return buf;
+}

@@ -15,6 +15,7 @@
 #define ENGINE_NAME_MAX 64
 #define ENGINE_DECISIONS 16      /* per-domain decision history kept */
 #define ENGINE_PAGE_KIB 4
+#define ENGINE_REASON_MAX 128    /* a reason's text, with its NUL */
 
 enum dom_type { DOM_PV, DOM_PVH, DOM_HVM };
 
@@ -137,6 +138,41 @@ struct engine_decision {
 	char reason[128];
 };
 
+/* Why a domain's goal is what it is, kept as a code and the numbers its
+ * text needs, so that a step formats nothing: engine_dom_reason() renders
+ * it when someone reads it. */
+enum reason_code {
+	REASON_NONE,          /* "" (nothing decided yet) */
+	REASON_TEXT,          /* the text in engine_dom.reason_text (pin, unpin) */
+	REASON_DEMAND_GIVES,  /* kib[0] used, kib[1] demand */
+	REASON_DEMAND_TAKES,  /* kib[0] demand */
+	REASON_SHORT,         /* kib[0] dynamic-min */
+	REASON_CEILING,       /* kib[0] ceiling; count 1: static-max, 0: dynamic-max */
+	REASON_FAIR,          /* fraction of kib[0] dmin .. kib[1] ceiling; count weight */
+	REASON_KEEP_FREE,     /* surplus kept free */
+	REASON_PINNED,        /* kib[0] the pin */
+	REASON_PINNED_WAIT,   /* kib[0] the pin, waiting for memory */
+	REASON_PINNED_MAXMEM, /* pinned above its maxmem */
+	REASON_DAMPED,        /* count reversals, kib[0] held back, ms the window */
+};
+
+/* How a reason is put when an increase only goes part of the way. */
+enum reason_wrap {
+	REASON_AS_IS,
+	REASON_WAITING, /* "waiting for free memory to grow (REASON)" */
+	REASON_STEP,    /* "a step toward wrap_kib as memory is freed; REASON" */
+};
+
+struct engine_reason {
+	enum reason_code code;
+	enum reason_wrap wrap;
+	unsigned count;
+	uint64_t kib[2];
+	uint64_t wrap_kib;
+	uint64_t ms;
+	double fraction;
+};
+
 enum pressure_level { PRESSURE_NONE, PRESSURE_TIGHT, PRESSURE_CRITICAL };
 
 /* Per-domain overrides set by an admin (domain.set_policy): they win over
@@ -178,7 +214,8 @@ struct engine_dom {
 	unsigned reversals;         /* goal direction reversals, each within the window */
 	int64_t rate_kib_s;         /* measured, signed; 0 when unknown */
 	bool has_rate;
-	char reason[128];           /* why the current goal */
+	struct engine_reason reason; /* why the current goal (engine_dom_reason) */
+	char reason_text[ENGINE_REASON_MAX]; /* for REASON_TEXT */
 	struct engine_decision decisions[ENGINE_DECISIONS]; /* ring */
 	unsigned n_decisions, decision_head;
 
@@ -331,6 +368,10 @@ const struct engine_dom *engine_at(const struct engine *e, size_t i);
 const struct engine_dom *engine_find(const struct engine *e, uint32_t domid);
 const struct engine_dom *engine_find_name(const struct engine *e, const char *name);
 void engine_host_status(const struct engine *e, struct engine_host *ret);
+
+/* Why d's goal is what it is, as text into buf (len bytes; the whole
+ * text fits in ENGINE_REASON_MAX). Returns buf. */
+char *engine_dom_reason(const struct engine_dom *d, char *buf, size_t len);
 
 /* Decision i of a domain, 0 = newest; NULL past the end. */
 const struct engine_decision *engine_dom_decision(const struct engine_dom *d, unsigned i);

@@ -5,6 +5,10 @@
 # with two balloond binaries and compares their reports, leaving out only
 # what measures the machine (wall-clock times) and the scenario's path.
 # Usage: scripts/compare-reports.sh OLD_BALLOOND NEW_BALLOOND [FIRST..LAST]
+# REASONS=1: each run also has BALLOOND_SIM_TRACE=reasons, which prints on
+# stderr after every step each event with its text and each domain's reason
+# and newest decision, so every text the engine gives operators is compared
+# byte for byte too (both binaries must know the trace).
 # Prints one line per difference and a summary; exits 1 if anything differs.
 set -uo pipefail
 
@@ -20,20 +24,26 @@ strip='del(.wall_ms, .scenario)'
 same=0
 differ=0
 
+trace=()
+[ -n "${REASONS:-}" ] && trace=(env BALLOOND_SIM_TRACE=reasons)
+lines=0
+
 compare_one() { # LABEL SCENARIO_FILE
 	local label=$1 scn=$2
-	"$old" --simulate "$scn" >"$tmp/old.json" 2>"$tmp/old.err"
+	"${trace[@]}" "$old" --simulate "$scn" >"$tmp/old.json" 2>"$tmp/old.err"
 	local rc_old=$?
-	"$new" --simulate "$scn" >"$tmp/new.json" 2>"$tmp/new.err"
+	"${trace[@]}" "$new" --simulate "$scn" >"$tmp/new.json" 2>"$tmp/new.err"
 	local rc_new=$?
 	if [ "$rc_old" -ne "$rc_new" ] ||
 		! diff -q <(jq -S "$strip" "$tmp/old.json") <(jq -S "$strip" "$tmp/new.json") >/dev/null ||
 		! diff -q "$tmp/old.err" "$tmp/new.err" >/dev/null; then
 		echo "DIFFERS: $label (exit $rc_old -> $rc_new)"
 		diff <(jq -S "$strip" "$tmp/old.json") <(jq -S "$strip" "$tmp/new.json") | sed -n 1,20p
+		diff "$tmp/old.err" "$tmp/new.err" | sed -n 1,10p
 		differ=$((differ + 1))
 	else
 		same=$((same + 1))
+		lines=$((lines + $(wc -l <"$tmp/new.err")))
 	fi
 }
 
@@ -67,5 +77,6 @@ else
 	differ=$((differ + 1))
 fi
 
+[ -n "${REASONS:-}" ] && echo "compare-reports: $lines trace lines compared"
 echo "compare-reports: $same identical, $differ different"
 [ "$differ" -eq 0 ]

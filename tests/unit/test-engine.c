@@ -298,6 +298,42 @@ static void decreases_are_written_first_and_increases_wait_for_free_memory(void 
 	host_free(&h);
 }
 
+/* Reasons are kept as numbers and rendered when read: the text says what
+ * the round did (a waiting increase wraps its share), and the decision
+ * and event logged when the goal changed carry the same text. */
+static void reasons_render_what_the_round_decided(void **state)
+{
+	struct host h;
+	char text[ENGINE_REASON_MAX];
+	const struct engine_decision *dec;
+	size_t i, events = 0;
+
+	host_init(&h, 64 * MIB); /* free == pool: no spare memory */
+	host_add(&h, 1, "fat", 3 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "thin", 1 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	engine_dom_reason(engine_find(h.e, 1), text, sizeof(text));
+	assert_string_equal(text, "fair share: 33% of 1G..4G (weight 100)");
+	dec = engine_dom_decision(engine_find(h.e, 1), 0);
+	assert_non_null(dec);
+	assert_string_equal(dec->reason, text);
+	for (i = 0; i < h.out.n_events; i++) {
+		if (h.out.events[i].type != EV_TARGET || h.out.events[i].domid != 1)
+			continue;
+		assert_string_equal(h.out.events[i].text, text);
+		events++;
+	}
+	assert_int_equal(events, 1);
+	engine_dom_reason(engine_find(h.e, 2), text, sizeof(text));
+	assert_string_equal(text, "waiting for free memory to grow (fair share: 33% of 1G..4G "
+				  "(weight 100))");
+	/* a short buffer gets the start of the same text */
+	engine_dom_reason(engine_find(h.e, 2), text, 8);
+	assert_string_equal(text, "waiting");
+	host_free(&h);
+}
+
 static void increases_never_commit_more_than_free_minus_pool(void **state)
 {
 	unsigned seed = 777, round;
@@ -635,6 +671,7 @@ static const struct engine_action *target_of(const struct host *h, uint32_t domi
 
 static void demand_moves_memory_from_guests_that_do_not_need_it(void **state)
 {
+	char text[ENGINE_REASON_MAX];
 	struct host h;
 	struct engine_obs_domain *a, *b;
 
@@ -658,7 +695,7 @@ static void demand_moves_memory_from_guests_that_do_not_need_it(void **state)
 	step(&h, 2000);
 	assert_non_null(target_of(&h, 2));
 	assert_true(target_of(&h, 2)->kib >= 2 * GIB + 600 * MIB - 2 * MIB);
-	assert_non_null(strstr(engine_find(h.e, 1)->reason, "demand"));
+	assert_non_null(strstr(engine_dom_reason(engine_find(h.e, 1), text, sizeof(text)), "demand"));
 	host_free(&h);
 }
 
@@ -1398,6 +1435,7 @@ static unsigned swing(struct host *h, uint64_t from, uint64_t to, bool *damped)
 
 static void oscillating_demand_is_damped_until_the_window_passes(void **state)
 {
+	char text[ENGINE_REASON_MAX];
 	struct host h;
 	unsigned undamped, damped_changes;
 	bool damped = false;
@@ -1418,7 +1456,7 @@ static void oscillating_demand_is_damped_until_the_window_passes(void **state)
 	host_start(&h);
 	damped_changes = swing(&h, 1000, 61000, &damped);
 	assert_true(damped);
-	assert_non_null(strstr(engine_find(h.e, 1)->reason, "damped"));
+	assert_non_null(strstr(engine_dom_reason(engine_find(h.e, 1), text, sizeof(text)), "damped"));
 	/* a flip every 3 s for a minute: about 20 target changes undamped;
 	 * damped, the domain changes direction twice, then holds */
 	assert_true(undamped >= 15);
@@ -1466,6 +1504,7 @@ int main(void)
 		cmocka_unit_test(fair_share_random_hosts_respect_bounds_and_budget),
 		cmocka_unit_test(first_step_adopts_targets_and_writes_nothing_when_balanced),
 		cmocka_unit_test(decreases_are_written_first_and_increases_wait_for_free_memory),
+		cmocka_unit_test(reasons_render_what_the_round_decided),
 		cmocka_unit_test(increases_never_commit_more_than_free_minus_pool),
 		cmocka_unit_test(small_changes_inside_the_deadband_are_not_written),
 		cmocka_unit_test(external_target_write_is_a_pin_and_never_fought),
