@@ -52,7 +52,7 @@ void log_set_level(enum log_level level)
 #define LOG_SLOTS 256
 
 static struct log_slot {
-	const char *fmt; /* NULL: free */
+	uint64_t key; /* 0: free */
 	uint32_t domid;
 	uint64_t start_ms;
 	unsigned count;
@@ -64,20 +64,20 @@ void log_ratelimit_reset(void)
 	memset(log_slots, 0, sizeof(log_slots));
 }
 
-int log_ratelimit_allow(const char *fmt, uint32_t domid, uint64_t now_ms,
+int log_ratelimit_allow(uint64_t key, uint32_t domid, uint64_t now_ms,
 			unsigned *ret_suppressed)
 {
-	size_t h = ((uintptr_t)fmt >> 3 ^ (uintptr_t)domid * 2654435761u) % LOG_SLOTS;
+	size_t h = (size_t)((key >> 3 ^ key >> 29 ^ (uint64_t)domid * 2654435761u) % LOG_SLOTS);
 	struct log_slot *s = &log_slots[h];
 
 	*ret_suppressed = 0;
 	/* A slot taken by another message is handed over once its window has
 	 * passed; until then the newcomer is not limited (the table bounds
 	 * memory, not the count of distinct messages). */
-	if (s->fmt != fmt || s->domid != domid) {
-		if (s->fmt && now_ms < s->start_ms + LOG_INTERVAL_MS)
+	if (s->key != key || s->domid != domid) {
+		if (s->key && now_ms < s->start_ms + LOG_INTERVAL_MS)
 			return 1;
-		*s = (struct log_slot){.fmt = fmt, .domid = domid, .start_ms = now_ms};
+		*s = (struct log_slot){.key = key, .domid = domid, .start_ms = now_ms};
 	}
 	if (now_ms >= s->start_ms + LOG_INTERVAL_MS) {
 		*ret_suppressed = s->suppressed;
@@ -91,6 +91,17 @@ int log_ratelimit_allow(const char *fmt, uint32_t domid, uint64_t now_ms,
 	}
 	s->count++;
 	return 1;
+}
+
+uint64_t log_message_kind(const char *fmt, const char *msg)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	if (strcmp(fmt, "%s") != 0)
+		return (uint64_t)(uintptr_t)fmt;
+	for (; *msg; msg++)
+		h = (h ^ (unsigned char)*msg) * 1099511628211ull;
+	return h ? h : 1;
 }
 
 static uint64_t log_now_ms(void)
@@ -165,11 +176,11 @@ static void log_emit(int prio, const struct log_about *about, int with_errno, co
 		prio = LOG_ERR;
 	if (prio_level(prio) > log_level)
 		return;
-	if (!log_ratelimit_allow(fmt, domid, log_now_ms(), &suppressed)) {
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (!log_ratelimit_allow(log_message_kind(fmt, msg), domid, log_now_ms(), &suppressed)) {
 		errno = saved;
 		return;
 	}
-	vsnprintf(msg, sizeof(msg), fmt, ap);
 	snprintf(line, sizeof(line), "%s%s%s", msg, with_errno ? ": " : "",
 		 with_errno ? strerror(saved) : "");
 	if (suppressed) {

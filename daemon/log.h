@@ -45,15 +45,19 @@ void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Rate limit: at most LOG_BURST messages of one format string about one
- * domain within LOG_INTERVAL_MS; the rest are counted, and the next one let
- * through says how many were suppressed. Exposed for the unit test. */
+/* Rate limit: at most LOG_BURST messages of one kind about one domain
+ * within LOG_INTERVAL_MS; the rest are counted, and the next one let
+ * through says how many were suppressed. A message's kind is its format
+ * string, or its text where the format is only "%s" (so two different
+ * reservations' lines are not one kind). Exposed for the unit test. */
 #define LOG_BURST 10
 #define LOG_INTERVAL_MS 60000
-/* Whether a message of fmt about domid may be emitted at now_ms;
+/* Whether a message of kind key about domid may be emitted at now_ms;
  * *ret_suppressed gets how many like it were suppressed before it. */
-int log_ratelimit_allow(const char *fmt, uint32_t domid, uint64_t now_ms,
+int log_ratelimit_allow(uint64_t key, uint32_t domid, uint64_t now_ms,
 			unsigned *ret_suppressed);
 void log_ratelimit_reset(void);
+/* A message's kind: fmt itself, or a hash of msg where fmt is "%s". */
+uint64_t log_message_kind(const char *fmt, const char *msg);
 
 #endif
