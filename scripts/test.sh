@@ -86,7 +86,7 @@ for name in jsonrpc conf units scenario engine; do
 		grep "^PASS: fuzz $name" <<<"$out"
 		pass=$((pass + 1))
 	else
-		grep -E "^FAIL|oracle:|ERROR:|SUMMARY" <<<"$out" | head -n 8
+		grep -E "^FAIL|oracle:|ERROR:|SUMMARY" <<<"$out" | sed -n 1,8p
 		grep -q "^FAIL: fuzz $name" <<<"$out" || echo "FAIL: fuzz $name"
 		fail=$((fail + 1))
 		status=1

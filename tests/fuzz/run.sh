@@ -57,7 +57,7 @@ for name in $names; do
 		echo "PASS: fuzz $name ($runs runs, $secs s)"
 	else
 		echo "FAIL: fuzz $name (exit $rc; input kept in $art; log $log)"
-		grep -E 'oracle:|ERROR: |SUMMARY' "$log" | head -5
+		grep -E 'oracle:|ERROR: |SUMMARY' "$log" | sed -n 1,5p
 		status=1
 	fi
 done

@@ -54,7 +54,7 @@ if [ -z "$DEB" ]; then
 		echo "run-systemd: scripts/package.sh failed (log $OUT/package.log)" >&2
 		exit 1
 	}
-	DEB=$(find "$OUT/deb" -maxdepth 1 -name 'balloond_*.deb' | head -n 1)
+	DEB=$(find "$OUT/deb" -maxdepth 1 -name 'balloond_*.deb' | sed -n 1p)
 	[ -n "$DEB" ] || { echo "run-systemd: package.sh made no balloond_*.deb" >&2; exit 1; }
 fi
 [ -r "$DEB" ] || { echo "run-systemd: $DEB not readable" >&2; exit 2; }
