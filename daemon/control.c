@@ -677,10 +677,16 @@ static int control_open_dir(const char *dir, char *err, size_t errlen)
 		close(dfd);
 		return -e;
 	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+	/* A sticky directory of root's (/tmp) is safe too: there nobody but
+	 * a name's owner may remove or rename it, so the socket we bound
+	 * cannot be swapped (and a name planted before is not a socket we
+	 * bound, which control_set_mode checks). */
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_uid == 0 && (st.st_mode & S_ISVTX)))) {
 		snprintf(err, errlen,
 			 "the socket directory %s is owned by uid %u with mode %04o: it must be "
-			 "owned by root (or uid %u) and not writable by group or others",
+			 "owned by root (or uid %u) and not writable by group or others, "
+			 "unless it is root's and sticky like /tmp",
 			 dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
 			 (unsigned)geteuid());
 		close(dfd);

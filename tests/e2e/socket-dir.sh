@@ -48,6 +48,23 @@ mkdir -m 775 "$TMP/groupw"
 refused "$TMP/groupw/control.sock" "a group-writable directory" "not writable by group or others"
 ok "group-writable directory refused"
 
+# A sticky directory of root's, like /tmp, is safe (only a name's owner
+# may remove or rename it): served, and the socket is root's.
+mkdir -m 1777 "$TMP/sticky"
+"$BALLOOND" --foreground --config "$CONF" --socket "$TMP/sticky/control.sock" \
+	--backend sim --scenario "$E2E/basic.json" >"$TMP/sticky.log" 2>&1 &
+sticky_pid=$!
+served=false
+for _ in $(seq 1 50); do
+	"$MEMCTL" --socket "$TMP/sticky/control.sock" hello >/dev/null 2>&1 && { served=true; break; }
+	kill -0 "$sticky_pid" 2>/dev/null || break
+	sleep 0.1
+done
+kill "$sticky_pid" 2>/dev/null
+wait "$sticky_pid" 2>/dev/null
+$served || fail "balloond refused a sticky root directory: $(tail -n 2 "$TMP/sticky.log")"
+ok "sticky root directory (like /tmp) served"
+
 # A safe directory works, and the socket gets 0660 root:nogroup.
 start_daemon "$E2E/basic.json"
 [ "$(stat -c '%a %U %G' "$SOCK")" = "660 root nogroup" ] ||
