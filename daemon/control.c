@@ -56,6 +56,8 @@ struct client {
 	enum client_role role;
 	bool closing; /* flush what is queued, then close */
 	bool eof;     /* the peer shut down its side: serve what came, then close */
+	bool failed;  /* closing on an error: linger before the close (client_linger) */
+	size_t linger_left; /* bytes still to drop while lingering */
 	struct event *resume_ev; /* serve the rest of the input on the next turn */
 	struct event *line_ev;	 /* a request line not complete by then: drop */
 	unsigned topics;  /* events subscribed to (events_topic_bit mask) */
@@ -84,7 +86,21 @@ struct control {
 	gid_t read_gid;
 	bool have_read_gid;
 	uint64_t connections, events_sent, events_dropped;
+	struct client *lingering; /* closed with an error, draining (client_linger) */
+	unsigned n_lingering;
 };
+
+/* Closing a Unix socket with unread input resets the peer: a client still
+ * writing its request when it is refused (too many clients, an oversized
+ * message) would get EPIPE or ECONNRESET and never read the error reply.
+ * So a connection closed on an error first shuts its write side (the
+ * reply, then end of file), then reads and drops what the peer still
+ * sends, for at most LINGER_MS and LINGER_MAX_BYTES, outside the client
+ * count and its caps. At most LINGER_MAX_CLIENTS linger at once; beyond
+ * that, the close is immediate. */
+#define LINGER_MS 500
+#define LINGER_MAX_BYTES (1024 * 1024)
+#define LINGER_MAX_CLIENTS 16
 
 /* Free a client's events, its connection and itself. */
 static void client_release(struct client *c)
@@ -97,24 +113,99 @@ static void client_release(struct client *c)
 	free(c);
 }
 
-/* Unlink a client and free it; accept again if the cap had stopped it. */
-static void client_free(struct client *c)
+static void client_unlink_from(struct client **list, struct client *c)
 {
-	struct control *ctl = c->ctl;
 	struct client **pp;
 
-	for (pp = &ctl->clients; *pp; pp = &(*pp)->next)
+	for (pp = list; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
+}
+
+/* Take a client out of the served ones; accept again if the cap had
+ * stopped it. */
+static void client_unlink(struct client *c)
+{
+	struct control *ctl = c->ctl;
+
+	client_unlink_from(&ctl->clients, c);
 	ctl->n_clients--;
 	if (ctl->caller == c)
 		ctl->caller = NULL;
-	client_release(c);
 	if (!event_pending(ctl->accept_ev, EV_READ, NULL) &&
 	    !event_pending(ctl->backoff_ev, EV_TIMEOUT, NULL))
 		event_add(ctl->accept_ev, NULL);
+}
+
+/* Unlink a client and free it. */
+static void client_free(struct client *c)
+{
+	client_unlink(c);
+	client_release(c);
+}
+
+static void linger_free(struct client *c)
+{
+	client_unlink_from(&c->ctl->lingering, c);
+	c->ctl->n_lingering--;
+	client_release(c);
+}
+
+static void linger_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n = evbuffer_get_length(in);
+
+	evbuffer_drain(in, n);
+	if (n >= c->linger_left) {
+		linger_free(c);
+		return;
+	}
+	c->linger_left -= n;
+}
+
+static void linger_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	linger_free(arg);
+}
+
+static void linger_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	linger_free(arg);
+}
+
+/* The error reply of a failed connection is written: shut the write side
+ * and drain the peer's input for a moment before closing (see LINGER_MS). */
+static void client_linger(struct client *c)
+{
+	struct control *ctl = c->ctl;
+	struct timeval tv = {LINGER_MS / 1000, LINGER_MS % 1000 * 1000};
+
+	if (c->eof || ctl->n_lingering >= LINGER_MAX_CLIENTS) {
+		client_free(c);
+		return;
+	}
+	client_unlink(c);
+	c->next = ctl->lingering;
+	ctl->lingering = c;
+	ctl->n_lingering++;
+	c->linger_left = LINGER_MAX_BYTES;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	event_del(c->resume_ev);
+	event_free(c->line_ev);
+	c->line_ev = evtimer_new(ctl->base, linger_timeout_cb, c);
+	if (!c->line_ev) {
+		linger_free(c);
+		return;
+	}
+	evtimer_add(c->line_ev, &tv);
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_setcb(c->bev, linger_read_cb, NULL, linger_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 static unsigned clients_of_uid(const struct control *ctl, uid_t uid)
@@ -147,6 +238,7 @@ static void client_fail(struct client *c, int code, const char *msg)
 {
 	client_send(c, rpc_make_error(NULL, code, msg, NULL));
 	c->closing = true;
+	c->failed = true;
 	evtimer_del(c->line_ev);
 	bufferevent_disable(c->bev, EV_READ);
 }
@@ -410,7 +502,10 @@ static void client_write_cb(struct bufferevent *bev, void *arg)
 	struct client *c = arg;
 
 	if (c->closing) {
-		client_free(c);
+		if (c->failed)
+			client_linger(c);
+		else
+			client_free(c);
 		return;
 	}
 	if (c->dropping)
@@ -928,6 +1023,8 @@ void control_close(struct control *ctl)
 		return;
 	while (ctl->clients)
 		client_free(ctl->clients);
+	while (ctl->lingering)
+		linger_free(ctl->lingering);
 	if (ctl->accept_ev)
 		event_free(ctl->accept_ev);
 	if (ctl->backoff_ev)

@@ -12,6 +12,28 @@ E2E="$top_srcdir/tests/e2e"
 
 command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
 
+# jq 1.6 exits 0 under -e when its input holds no JSON value at all, so an
+# empty reply (a daemon that closed the connection) would pass any check.
+# Under -e, no output is a failure here, as jq already says for a filter
+# that produces nothing (exit 4).
+jq() {
+	local a exit_status=false
+	for a in "$@"; do
+		case $a in
+		--exit-status) exit_status=true ;;
+		--*) ;;
+		-*e*) [[ $a != *[!a-zA-Z-]* ]] && exit_status=true ;;
+		esac
+	done
+	$exit_status || { command jq "$@"; return; }
+	local out rc
+	out=$(command jq "$@")
+	rc=$?
+	[ -z "$out" ] || printf '%s\n' "$out"
+	[ "$rc" -eq 0 ] && [ -z "$out" ] && return 4
+	return "$rc"
+}
+
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/balloond-e2e.XXXXXX")
 SOCK="$TMP/control.sock"
 LOG="$TMP/balloond.log"
