@@ -111,6 +111,31 @@ static const char *pressure_words(const char *p)
 	return NULL;
 }
 
+/* The xl line of status (host.status's "xl", absent from older daemons):
+ * the facts, and the advice unless all is well. */
+static void print_xl(json_object *h)
+{
+	json_object *xl, *v;
+	const char *summary = NULL, *verdict = NULL, *advice = NULL;
+	char b1[512], b2[32], b3[512];
+
+	if (!json_object_object_get_ex(h, "xl", &xl) || !json_object_is_type(xl, json_type_object))
+		return;
+	if (json_object_object_get_ex(xl, "summary", &v) && json_object_is_type(v, json_type_string))
+		summary = json_object_get_string(v);
+	if (json_object_object_get_ex(xl, "verdict", &v) && json_object_is_type(v, json_type_string))
+		verdict = json_object_get_string(v);
+	if (json_object_object_get_ex(xl, "advice", &v) && json_object_is_type(v, json_type_string))
+		advice = json_object_get_string(v);
+	if (!summary || !verdict)
+		return;
+	printf("xl:        %s [%s]", sanitize(summary, b1, sizeof(b1), 400),
+	       sanitize(verdict, b2, sizeof(b2), 16));
+	if (strcmp(verdict, "ok") != 0 && advice)
+		printf(": %s", sanitize(advice, b3, sizeof(b3), 400));
+	printf("\n");
+}
+
 /* The host summary of status, from a host.status result. */
 static int print_host(json_object *h)
 {
@@ -147,6 +172,7 @@ static int print_host(json_object *h)
 	printf("domains:   %" PRId64 ", %" PRId64 " managed, %" PRId64 " converging, %" PRId64
 	       " stalled, %" PRId64 " uncooperative\n",
 	       n[0], n[1], n[2], n[3], n[4]);
+	print_xl(h);
 	return MEMCTL_EXIT_OK;
 }
 

@@ -694,6 +694,12 @@ static int sim_audit_read(struct backend_audit *ba, struct audit_tables *t, char
 	return 0;
 }
 
+/* The simulated hypervisor's command line: the scenario's host.cmdline. */
+static const char *sim_xen_cmdline(struct backend *b)
+{
+	return ((struct backend_sim *)b)->scn.cmdline;
+}
+
 const struct backend_ops backend_sim_ops = {
 	.name = "sim",
 	.open = sim_open,
@@ -705,6 +711,7 @@ const struct backend_ops backend_sim_ops = {
 	.flag_uncooperative = sim_flag_uncooperative,
 	.adjust_conf = sim_adjust_conf,
 	.restore = sim_restore,
+	.xen_cmdline = sim_xen_cmdline,
 	.audit_open = sim_audit_open,
 	.audit_read = sim_audit_read,
 	.audit_close = sim_audit_close,

@@ -960,7 +960,7 @@ static int events_sort(struct scenario *s, size_t **ret_orig)
 
 static int parse_host(const struct ctx *c, json_object *o, struct scenario *s)
 {
-	static const char *const keys[] = {"memory", "xen_reserved", "dom0", NULL};
+	static const char *const keys[] = {"memory", "xen_reserved", "dom0", "cmdline", NULL};
 	json_object *v;
 
 	if (want_object(c, "host", o, keys) < 0)
@@ -973,6 +973,9 @@ static int parse_host(const struct ctx *c, json_object *o, struct scenario *s)
 	    get_size(c, "host.xen_reserved", v, &s->xen_reserved_kib) < 0)
 		return -EINVAL;
 	if ((v = member(o, "dom0")) && get_size(c, "host.dom0", v, &s->dom0_kib) < 0)
+		return -EINVAL;
+	if ((v = member(o, "cmdline")) &&
+	    get_string(c, "host.cmdline", v, s->cmdline, sizeof(s->cmdline)) < 0)
 		return -EINVAL;
 	if (s->host_memory_kib < 16 * 1024 || s->host_memory_kib > (16ull << 30))
 		return bad(c, "host.memory", "must be 16M to 16T");

@@ -75,6 +75,7 @@ struct scenario {
 	uint64_t host_memory_kib;
 	uint64_t xen_reserved_kib; /* default 256M */
 	uint64_t dom0_kib;         /* "host": {"dom0": "1G"}, default 1G */
+	char cmdline[1024];        /* "host": {"cmdline": "..."}: Xen's, default "" */
 	struct scenario_config_item *config;
 	size_t n_config;
 	struct sim_domain_spec *domains; /* demand arrays owned by the scenario */
