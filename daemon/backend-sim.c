@@ -67,7 +67,7 @@ int backend_sim_play(struct backend *b, const struct scenario_event *ev, uint64_
 	char path[256];
 	int r;
 
-	if (ev->action != SCN_CREATE && ev->name[0] &&
+	if (ev->action != SCN_CREATE && ev->action != SCN_CLAIM && ev->name[0] &&
 	    simhost_lookup(s->host, ev->name, &domid) < 0) {
 		snprintf(err, errlen, "no domain \"%s\" now", ev->name);
 		return -ENOENT;
@@ -78,6 +78,13 @@ int backend_sim_play(struct backend *b, const struct scenario_event *ev, uint64_
 		if (r < 0)
 			snprintf(err, errlen, "creating %s: %s", ev->domain.name,
 				 r == -ENOMEM ? "not enough free memory" : strerror(-r));
+		return r;
+	case SCN_CLAIM:
+		r = simhost_claim(s->host, ev->name, ev->size_kib, now);
+		if (r < 0)
+			snprintf(err, errlen, "claiming %" PRIu64 "M for %s: %s", ev->size_kib / 1024,
+				 ev->name,
+				 r == -ENOMEM ? "not enough unclaimed free memory" : strerror(-r));
 		return r;
 	case SCN_DESTROY:
 		return simhost_destroy(s->host, domid, now);

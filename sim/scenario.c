@@ -492,6 +492,7 @@ static const struct {
 	{"resume", SCN_RESUME, {NULL}},
 	{"transfer", SCN_TRANSFER, {"id", "name"}},
 	{"cancel", SCN_CANCEL, {"id"}},
+	{"claim", SCN_CLAIM, {"name", "size"}},
 };
 
 #define N_EVENT_TYPES (sizeof(event_types) / sizeof(*event_types))
@@ -556,7 +557,7 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 	if (t == N_EVENT_TYPES)
 		return bad(c, p,
 			   "\"%s\" is not one of create, destroy, reserve, transfer, cancel, "
-			   "set-target, xs-write, corrupt, restart, pause, resume",
+			   "set-target, xs-write, corrupt, restart, pause, resume, claim",
 			   act);
 	ev->action = event_types[t].action;
 	/* members this kind of event does not take */
@@ -623,6 +624,17 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 			if (!ev->ttl_ms)
 				return bad(c, p, "must be above 0");
 		}
+		return 0;
+	case SCN_CLAIM:
+		if (event_name(c, path, o, ev) < 0)
+			return -EINVAL;
+		path_member(p, path, "size");
+		if (!(v = member(o, "size")))
+			return required(c, p);
+		if (get_size(c, p, v, &ev->size_kib) < 0)
+			return -EINVAL;
+		if (!ev->size_kib)
+			return bad(c, p, "must be above 0");
 		return 0;
 	case SCN_SET_TARGET:
 		if (event_name(c, path, o, ev) < 0)
@@ -919,6 +931,11 @@ static int check_timeline(const struct ctx *c, const struct scenario *s, const s
 					(double)ev->at_ms / 1000);
 			else
 				alive[n++] = name;
+		} else if (ev->action == SCN_CLAIM) {
+			/* a claim is for a domain still to be created */
+			if (found < n)
+				r = bad(c, p, "\"%s\" already exists at %.3f s", name,
+					(double)ev->at_ms / 1000);
 		} else if (found == n) {
 			r = bad(c, p, "no domain \"%s\" exists at %.3f s", name,
 				(double)ev->at_ms / 1000);

@@ -24,6 +24,7 @@ enum scenario_action {
 	SCN_RESUME,
 	SCN_TRANSFER,    /* id (the n-th reserve event, from 1), name */
 	SCN_CANCEL,      /* id */
+	SCN_CLAIM,       /* name, size: the toolstack claims memory for a domain it will create */
 };
 
 struct scenario_event {
