@@ -390,6 +390,7 @@ static const struct main_key main_keys[] = {
 	{"xl_conf", KEY_FILE, FIELD(xl_conf), 0, 0, NULL, NULL},
 	{"log_level", KEY_ENUM, FIELD(log_level), 0, 0, log_level_names, log_level_set},
 	{"pool", KEY_SIZE, FIELD(pool_kib), 0, TIB(1), NULL, NULL},
+	{"keep_free", KEY_SIZE, FIELD(keep_free_kib), 0, TIB(1), NULL, NULL},
 	{"maxmem_slack", KEY_SIZE, FIELD(maxmem_slack_kib), 0, GIB(1), NULL, NULL},
 	{"deadband", KEY_SIZE, FIELD(deadband_kib), 0, GIB(64), NULL, NULL},
 	{"max_step", KEY_SIZE, FIELD(max_step_kib), 0, TIB(1), NULL, NULL},

@@ -203,6 +203,10 @@ int64_t host_capacity(const struct engine *e, const struct engine_dom *skip);
  * built (memctl reserve, then xl create with claim_mode). A claim beyond
  * what is held still counts in full. */
 uint64_t host_set_aside(const struct engine *e, uint64_t held_kib);
+/* What the fair share and increases leave free beyond the pool: that, or
+ * keep_free (headroom for VM starts, which reservations and claims draw
+ * on) when it is larger. */
+uint64_t budget_set_aside(const struct engine *e, uint64_t held_kib);
 /* Before the round: end what expired or was taken; what each holds. */
 void resv_update(struct engine *e, uint64_t now, struct engine_output *out);
 /* After the round: grant, fail or wait for each pending reservation. */

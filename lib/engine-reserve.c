@@ -115,6 +115,11 @@ uint64_t host_set_aside(const struct engine *e, uint64_t held_kib)
 	return u64_max(e->host.outstanding_kib, held_kib);
 }
 
+uint64_t budget_set_aside(const struct engine *e, uint64_t held_kib)
+{
+	return u64_max(e->conf.keep_free_kib, host_set_aside(e, held_kib));
+}
+
 /* What could be free beyond the pool (claims and reservations not
  * counted: host_set_aside) if every balanced domain but skip went to its
  * dynamic-min and every other domain took what it is still owed. */
