@@ -143,7 +143,7 @@ static int print_host(json_object *h)
 					    "committed", "available", "reserved"};
 	static const char *const counts[] = {"domains", "managed", "converging", "stalled",
 					     "uncooperative"};
-	int64_t kib[6], n[5];
+	int64_t kib[6], n[5], claimed;
 	const char *backend, *mode, *pressure, *words;
 	char s[6][32], err[256], buf[64], up[32];
 	double uptime;
@@ -162,8 +162,14 @@ static int print_host(json_object *h)
 		return malformed("host.status", err);
 	for (i = 0; i < 6; i++)
 		fmt_kib(kib[i], s[i], sizeof(s[i]));
-	printf("memory:    %s total, %s free, pool %s, committed %s, available %s, reserved %s\n",
+	printf("memory:    %s total, %s free, pool %s, committed %s, available %s, reserved %s",
 	       s[0], s[1], s[2], s[3], s[4], s[5]);
+	/* claims of domains being built (libxl's claim_mode), when there are */
+	if (get_int(h, "outstanding", false, &claimed, NULL, err, sizeof(err)) == 0 && claimed > 0) {
+		fmt_kib(claimed, s[0], sizeof(s[0]));
+		printf(", claimed %s", s[0]);
+	}
+	printf("\n");
 	words = pressure_words(pressure);
 	printf("pressure:  %s\n", words ? words : sanitize(pressure, buf, sizeof(buf), 32));
 	printf("mode:      %s", sanitize(mode, buf, sizeof(buf), 32));

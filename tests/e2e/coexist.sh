@@ -6,11 +6,12 @@
 # and on reload; a bad, missing or unreadable xl.conf is said, never fatal.
 . "$(dirname "$0")/lib.sh"
 
-# scenario CMDLINE: a small host whose Xen command line is CMDLINE.
+# scenario CMDLINE [EVENTS]: a small host whose Xen command line is CMDLINE.
 scenario() {
 	cat >"$TMP/scn.json" <<JSON
 {
   "host": {"memory": "4G", "xen_reserved": "128M", "dom0": "1G", "cmdline": "$1"},
+  "events": [${2:-}],
   "domains": [
     {"name": "g1", "type": "pv", "memory": "1G", "static_max": "2G",
      "dynamic_min": "512M", "dynamic_max": "2G",
@@ -125,3 +126,22 @@ for f in syntax fifo dir; do
 	stop_daemon
 done
 ok "bad value, bad syntax, FIFO, directory: said, defaults assumed"
+
+# a claim (libxl's claim_mode) for a domain being built: outstanding in
+# host.status and the metrics, "claimed" in memctl status, and no guest is
+# given it (g1 could grow to 2G, but 1G of the 1.9G free is claimed).
+write_conf "xl_conf = $TMP/off.conf"
+scenario "" '{"at": 0, "do": "claim", "name": "starting", "size": "1G"}'
+: >"$LOG"
+start_daemon "$TMP/scn.json"
+wait_until 10 "g1 to settle" all_settled
+[ "$(memctl --json status | jq '.host.outstanding')" = 1048576 ] ||
+	fail "host.status outstanding is not the 1G claim: $(memctl --json status | jq -c .host)"
+memctl status | grep -q '^memory: .*, claimed 1G$' || fail "memctl status does not say claimed 1G"
+memctl metrics | grep -q '^balloond_host_outstanding_bytes  *1G$' ||
+	fail "metrics: no 1G outstanding ($(memctl metrics | grep outstanding))"
+free=$(memctl --json status | jq '.host.free - .host.outstanding - .host.pool')
+[ "$free" -ge 0 ] || fail "a guest was given claimed memory (free less claims less pool: $free KiB)"
+[ "$(dom_field g1 target)" -lt $((2048 * 1024)) ] || fail "g1 grew into the claim"
+stop_daemon
+ok "a claim: outstanding shown, never given to a guest"
