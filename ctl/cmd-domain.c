@@ -111,6 +111,31 @@ static const char *pressure_words(const char *p)
 	return NULL;
 }
 
+/* The xl line of status (host.status's "xl", absent from older daemons):
+ * the facts, and the advice unless all is well. */
+static void print_xl(json_object *h)
+{
+	json_object *xl, *v;
+	const char *summary = NULL, *verdict = NULL, *advice = NULL;
+	char b1[512], b2[32], b3[512];
+
+	if (!json_object_object_get_ex(h, "xl", &xl) || !json_object_is_type(xl, json_type_object))
+		return;
+	if (json_object_object_get_ex(xl, "summary", &v) && json_object_is_type(v, json_type_string))
+		summary = json_object_get_string(v);
+	if (json_object_object_get_ex(xl, "verdict", &v) && json_object_is_type(v, json_type_string))
+		verdict = json_object_get_string(v);
+	if (json_object_object_get_ex(xl, "advice", &v) && json_object_is_type(v, json_type_string))
+		advice = json_object_get_string(v);
+	if (!summary || !verdict)
+		return;
+	printf("xl:        %s [%s]", sanitize(summary, b1, sizeof(b1), 400),
+	       sanitize(verdict, b2, sizeof(b2), 16));
+	if (strcmp(verdict, "ok") != 0 && advice)
+		printf(": %s", sanitize(advice, b3, sizeof(b3), 400));
+	printf("\n");
+}
+
 /* The host summary of status, from a host.status result. */
 static int print_host(json_object *h)
 {
@@ -118,7 +143,7 @@ static int print_host(json_object *h)
 					    "committed", "available", "reserved"};
 	static const char *const counts[] = {"domains", "managed", "converging", "stalled",
 					     "uncooperative"};
-	int64_t kib[6], n[5];
+	int64_t kib[6], n[5], claimed;
 	const char *backend, *mode, *pressure, *words;
 	char s[6][32], err[256], buf[64], up[32];
 	double uptime;
@@ -137,8 +162,14 @@ static int print_host(json_object *h)
 		return malformed("host.status", err);
 	for (i = 0; i < 6; i++)
 		fmt_kib(kib[i], s[i], sizeof(s[i]));
-	printf("memory:    %s total, %s free, pool %s, committed %s, available %s, reserved %s\n",
+	printf("memory:    %s total, %s free, pool %s, committed %s, available %s, reserved %s",
 	       s[0], s[1], s[2], s[3], s[4], s[5]);
+	/* claims of domains being built (libxl's claim_mode), when there are */
+	if (get_int(h, "outstanding", false, &claimed, NULL, err, sizeof(err)) == 0 && claimed > 0) {
+		fmt_kib(claimed, s[0], sizeof(s[0]));
+		printf(", claimed %s", s[0]);
+	}
+	printf("\n");
 	words = pressure_words(pressure);
 	printf("pressure:  %s\n", words ? words : sanitize(pressure, buf, sizeof(buf), 32));
 	printf("mode:      %s", sanitize(mode, buf, sizeof(buf), 32));
@@ -147,6 +178,7 @@ static int print_host(json_object *h)
 	printf("domains:   %" PRId64 ", %" PRId64 " managed, %" PRId64 " converging, %" PRId64
 	       " stalled, %" PRId64 " uncooperative\n",
 	       n[0], n[1], n[2], n[3], n[4]);
+	print_xl(h);
 	return MEMCTL_EXIT_OK;
 }
 

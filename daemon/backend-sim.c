@@ -67,7 +67,7 @@ int backend_sim_play(struct backend *b, const struct scenario_event *ev, uint64_
 	char path[256];
 	int r;
 
-	if (ev->action != SCN_CREATE && ev->name[0] &&
+	if (ev->action != SCN_CREATE && ev->action != SCN_CLAIM && ev->name[0] &&
 	    simhost_lookup(s->host, ev->name, &domid) < 0) {
 		snprintf(err, errlen, "no domain \"%s\" now", ev->name);
 		return -ENOENT;
@@ -78,6 +78,13 @@ int backend_sim_play(struct backend *b, const struct scenario_event *ev, uint64_
 		if (r < 0)
 			snprintf(err, errlen, "creating %s: %s", ev->domain.name,
 				 r == -ENOMEM ? "not enough free memory" : strerror(-r));
+		return r;
+	case SCN_CLAIM:
+		r = simhost_claim(s->host, ev->name, ev->size_kib, now);
+		if (r < 0)
+			snprintf(err, errlen, "claiming %" PRIu64 "M for %s: %s", ev->size_kib / 1024,
+				 ev->name,
+				 r == -ENOMEM ? "not enough unclaimed free memory" : strerror(-r));
 		return r;
 	case SCN_DESTROY:
 		return simhost_destroy(s->host, domid, now);
@@ -694,6 +701,12 @@ static int sim_audit_read(struct backend_audit *ba, struct audit_tables *t, char
 	return 0;
 }
 
+/* The simulated hypervisor's command line: the scenario's host.cmdline. */
+static const char *sim_xen_cmdline(struct backend *b)
+{
+	return ((struct backend_sim *)b)->scn.cmdline;
+}
+
 const struct backend_ops backend_sim_ops = {
 	.name = "sim",
 	.open = sim_open,
@@ -705,6 +718,7 @@ const struct backend_ops backend_sim_ops = {
 	.flag_uncooperative = sim_flag_uncooperative,
 	.adjust_conf = sim_adjust_conf,
 	.restore = sim_restore,
+	.xen_cmdline = sim_xen_cmdline,
 	.audit_open = sim_audit_open,
 	.audit_read = sim_audit_read,
 	.audit_close = sim_audit_close,

@@ -98,6 +98,8 @@ struct backend_xen {
 	uint64_t retry_at_ms;
 	uint64_t retry_delay_ms;
 	uint64_t low_mem_virq_kib; /* from the hypervisor's command line */
+	bool has_cmdline;
+	xen_commandline_t cmdline; /* XENVER_commandline, read at open */
 	bool manage_dom0;          /* read dom0's /proc numbers only then */
 	/* one observation */
 	xc_domaininfo_t *info;
@@ -617,15 +619,11 @@ static int xen_open(struct backend **ret, const struct conf *conf, struct event_
 		goto fail;
 	}
 
-	{
-		xen_commandline_t cmdline;
-
-		memset(cmdline, 0, sizeof(cmdline));
-		if (xc_version(b->xch, XENVER_commandline, cmdline) < 0)
-			cmdline[0] = '\0';
-		cmdline[sizeof(cmdline) - 1] = '\0';
-		b->low_mem_virq_kib = xen_low_mem_virq_kib(cmdline);
-	}
+	b->has_cmdline = xc_version(b->xch, XENVER_commandline, b->cmdline) >= 0;
+	if (!b->has_cmdline)
+		b->cmdline[0] = '\0';
+	b->cmdline[sizeof(b->cmdline) - 1] = '\0';
+	b->low_mem_virq_kib = xen_low_mem_virq_kib(b->cmdline);
 
 	r = xen_xs_connect(b, err, errlen);
 	if (r < 0)
@@ -1323,6 +1321,13 @@ static void xen_audit_close(struct backend_audit *ba)
 	audit_xen_close((struct audit_xen *)ba);
 }
 
+static const char *xen_cmdline(struct backend *be)
+{
+	struct backend_xen *b = (struct backend_xen *)be;
+
+	return b->has_cmdline ? b->cmdline : NULL;
+}
+
 const struct backend_ops backend_xen_ops = {
 	.name = "xen",
 	.open = xen_open,
@@ -1334,6 +1339,7 @@ const struct backend_ops backend_xen_ops = {
 	.flag_uncooperative = xen_flag_uncooperative,
 	.adjust_conf = xen_adjust_conf,
 	.restore = xen_restore,
+	.xen_cmdline = xen_cmdline,
 	.audit_open = xen_audit_open,
 	.audit_read = xen_audit_read,
 	.audit_close = xen_audit_close,

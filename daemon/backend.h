@@ -56,6 +56,9 @@ struct backend_ops {
 	int (*adjust_conf)(struct backend *b, struct conf *conf, char *err, size_t errlen);
 	/* Read back everything persisted (called once at start). */
 	int (*restore)(struct backend *b, backend_restore_fn fn, void *arg);
+	/* Optional: the hypervisor's command line as read at open (xl reads
+	 * dom0_mem there to resolve autoballoon="auto"); NULL when unknown. */
+	const char *(*xen_cmdline)(struct backend *b);
 
 	/* ---- M2P/P2M audit source (design/AUDIT.md); all three optional
 	 * together: NULL means the backend cannot audit. ----

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "units.h"
 #include "utf8.h"
+#include "xlconf.h"
 
 #define STEP_COALESCE_MS 50
 
@@ -222,6 +223,27 @@ int daemon_apply_overrides(struct conf *conf, const char *const *overrides, char
 	return 0;
 }
 
+/* Read xl.conf and Xen's command line again, judge what xl's own
+ * ballooning means for balloond now, and say it in the log. */
+static void daemon_coexist_check(struct daemon *d)
+{
+	static const int prio[] = {[COEXIST_OK] = LOG_INFO,
+				   [COEXIST_NOTE] = LOG_NOTICE,
+				   [COEXIST_CONFLICT] = LOG_WARNING};
+	struct log_about about = {LOG_NO_DOMID, NULL, LOG_MSGID_COEXIST};
+	const char *path = d->conf.xl_conf[0] ? d->conf.xl_conf : CONF_DEFAULT_XL_CONF;
+	const char *cmdline = d->bops->xen_cmdline ? d->bops->xen_cmdline(d->be) : NULL;
+	struct xl_facts f;
+	char why[CONF_PATH_MAX + 64];
+
+	xlconf_read(path, cmdline, &f, why, sizeof(why));
+	if (why[0] && f.source != XL_CONF_MISSING)
+		log_warnx("xl.conf: %s; assuming xl's defaults", why);
+	coexist_judge(&f, d->conf.manage_dom0, path, &d->coexist);
+	log_about(prio[d->coexist.verdict], &about, "%s: %s", d->coexist.summary,
+		  d->coexist.advice);
+}
+
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	struct conf nc;
@@ -254,6 +276,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 			control_reconf(d->ctl);
 			if (d->audit)
 				audit_sched_reconf(d->audit);
+			daemon_coexist_check(d);
 		} else {
 			conf_free(&nc);
 			snprintf(err, errlen, "out of memory");
@@ -382,6 +405,7 @@ int daemon_run(const char *conf_path, bool conf_path_explicit, struct conf *conf
 	d->engine = engine_new(&d->conf);
 	if (!d->engine)
 		fatalx("out of memory");
+	daemon_coexist_check(d);
 	r = d->bops->restore(d->be, restore_cb, d->engine);
 	if (r < 0)
 		log_warnx("reading persisted state failed: %s; starting without it", strerror(-r));

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "backend.h"
+#include "coexist.h"
 #include "conf.h"
 #include "engine.h"
 #include "events.h"
@@ -46,6 +47,9 @@ struct daemon {
 	uint64_t step_due_ms; /* when the pending step fires */
 	bool observe_failing;
 	char last_status[256];
+	/* What xl itself does with memory (xl.conf, Xen's command line), read
+	 * at start and on every reload. */
+	struct coexist coexist;
 	/* Counters for the metrics method: decision rounds, and what
 	 * backend_apply did over the daemon's life. */
 	uint64_t steps;

@@ -16,6 +16,7 @@
 #define LOG_MSGID_PIN "ea8e82808aaf4a5ea21e436c9777c2f8"         /* pinned, unpinned */
 #define LOG_MSGID_RESERVATION "a6f136f512de44b1b215b3d3ad457c4a" /* granted, failed, expired... */
 #define LOG_MSGID_AUDIT "7ac0bc5cb3b44dd899ac6a565d4f82a0"       /* confirmed audit findings */
+#define LOG_MSGID_COEXIST "f7ff308543594e2ba6b06193813baebb"     /* xl's autoballoon and claim_mode */
 
 /* No domain: the domid of a log_about that names none. */
 #define LOG_NO_DOMID UINT32_MAX

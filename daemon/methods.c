@@ -161,6 +161,30 @@ static json_object *m_hello(struct daemon *d, json_object *params, int *code, js
 	return o;
 }
 
+/* host.status's "xl": what xl itself does with memory, and the verdict. */
+static json_object *coexist_to_json(const struct daemon *d)
+{
+	const struct coexist *c = &d->coexist;
+	const struct xl_facts *f = &c->facts;
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "config", json_object_new_string(
+		d->conf.xl_conf[0] ? d->conf.xl_conf : CONF_DEFAULT_XL_CONF));
+	json_object_object_add(o, "read", json_object_new_string(xl_conf_source_name(f->source)));
+	json_object_object_add(o, "autoballoon",
+			       json_object_new_string(xl_autoballoon_name(f->autoballoon)));
+	json_object_object_add(o, "dom0_mem",
+			       f->cmdline_known ? json_object_new_boolean(f->dom0_mem) : NULL);
+	json_object_object_add(o, "autoballoon_effective",
+			       json_object_new_boolean(c->autoballoon_on));
+	json_object_object_add(o, "claim_mode", json_object_new_boolean(f->claim_mode));
+	json_object_object_add(o, "verdict",
+			       json_object_new_string(coexist_verdict_name(c->verdict)));
+	json_object_object_add(o, "summary", json_object_new_string(c->summary));
+	json_object_object_add(o, "advice", json_object_new_string(c->advice));
+	return o;
+}
+
 static json_object *m_host_status(struct daemon *d, json_object *params, int *code,
 				  json_object **data, char *err, size_t errlen)
 {
@@ -190,6 +214,7 @@ static json_object *m_host_status(struct daemon *d, json_object *params, int *co
 	json_object_object_add(o, "converging", json_object_new_int64(h.converging));
 	json_object_object_add(o, "stalled", json_object_new_int64(h.stalled));
 	json_object_object_add(o, "uncooperative", json_object_new_int64(h.uncooperative));
+	json_object_object_add(o, "xl", coexist_to_json(d));
 	return o;
 }
 

@@ -93,6 +93,7 @@ void conf_init(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->socket, sizeof(c->socket), "%s", CONF_DEFAULT_SOCKET);
+	snprintf(c->xl_conf, sizeof(c->xl_conf), "%s", CONF_DEFAULT_XL_CONF);
 	snprintf(c->backend, sizeof(c->backend), "%s", "auto");
 	c->log_level = LOG_LEVEL_INFO;
 	c->pool_kib = MIB(72);
@@ -386,8 +387,10 @@ static const struct main_key main_keys[] = {
 	{"read_group", KEY_GROUP, FIELD(read_group), 0, 0, NULL, NULL},
 	{"backend", KEY_WORD, FIELD(backend), 0, 0, backend_names, NULL},
 	{"scenario", KEY_FILE, FIELD(scenario), 0, 0, NULL, NULL},
+	{"xl_conf", KEY_FILE, FIELD(xl_conf), 0, 0, NULL, NULL},
 	{"log_level", KEY_ENUM, FIELD(log_level), 0, 0, log_level_names, log_level_set},
 	{"pool", KEY_SIZE, FIELD(pool_kib), 0, TIB(1), NULL, NULL},
+	{"keep_free", KEY_SIZE, FIELD(keep_free_kib), 0, TIB(1), NULL, NULL},
 	{"maxmem_slack", KEY_SIZE, FIELD(maxmem_slack_kib), 0, GIB(1), NULL, NULL},
 	{"deadband", KEY_SIZE, FIELD(deadband_kib), 0, GIB(64), NULL, NULL},
 	{"max_step", KEY_SIZE, FIELD(max_step_kib), 0, TIB(1), NULL, NULL},

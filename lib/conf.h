@@ -52,14 +52,19 @@ struct conf_domain {
 #endif
 #define CONF_DEFAULT_SOCKET RUNSTATEDIR "/balloond/control.sock"
 
+/* xl's global configuration, read for its autoballoon and claim_mode. */
+#define CONF_DEFAULT_XL_CONF "/etc/xen/xl.conf"
+
 struct conf {
 	/* [balloond] */
 	char socket[CONF_PATH_MAX];      /* control socket path */
 	char read_group[CONF_NAME_MAX];  /* group allowed read-only methods; "" = none */
 	char backend[16];                /* auto | xen | sim */
 	char scenario[CONF_PATH_MAX];    /* sim backend: scenario file; "" = built-in demo */
+	char xl_conf[CONF_PATH_MAX];     /* xl.conf to read, default CONF_DEFAULT_XL_CONF */
 	enum log_level log_level;
 	uint64_t pool_kib;               /* safety pool kept free, default 72M */
+	uint64_t keep_free_kib;          /* headroom for VM starts beyond the pool, default 0 */
 	uint64_t maxmem_slack_kib;       /* maxmem = target + slack after a decrease, default 1M */
 	uint64_t deadband_kib;           /* ignore target changes smaller than this, default 16M */
 	uint64_t max_step_kib;           /* largest change per domain per decision, 0 = none */

@@ -257,7 +257,8 @@ static uint64_t round_committed(const struct engine *e)
 }
 
 /* Budget for balanced domains: what would be free if every domain reached
- * its target, less the pool and what reservations hold; also lists the
+ * its target, less the pool and what reservations hold and claims keep (or
+ * keep_free when larger: budget_set_aside); also lists the
  * balanced domains as fair-share items. Fixed domains hold max(actual,
  * target): they may still grow to their target. */
 static void round_budget(struct round_state *rs)
@@ -267,8 +268,8 @@ static void round_budget(struct round_state *rs)
 	int64_t budget;
 	size_t i, nb = 0;
 
-	budget = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)h->pool_kib -
-		 (int64_t)h->reserved_kib;
+	budget = (int64_t)h->free_kib - (int64_t)h->pool_kib -
+		 (int64_t)budget_set_aside(e, h->reserved_kib);
 	for (i = 0; i < e->n; i++) {
 		struct engine_dom *d = e->doms[i];
 
@@ -530,8 +531,8 @@ static void round_increases(struct round_state *rs)
 	uint64_t committed = round_committed(rs->e);
 	size_t i;
 
-	rs->avail = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)h->pool_kib -
-		    (int64_t)committed - (int64_t)h->reserved_kib;
+	rs->avail = (int64_t)h->free_kib - (int64_t)h->pool_kib - (int64_t)committed -
+		    (int64_t)budget_set_aside(rs->e, h->reserved_kib);
 	qsort(rs->inc, rs->ninc, sizeof(*rs->inc), increase_cmp);
 	for (i = 0; i < rs->ninc; i++)
 		round_grant(rs, &rs->inc[i]);

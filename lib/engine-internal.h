@@ -195,8 +195,18 @@ int round_run(struct engine *e, uint64_t now, struct engine_output *out);
 /* Some reservation is still waiting for memory to be freed. */
 bool resv_pending(const struct engine *e);
 /* What could be free beyond the pool if every balanced domain but skip
- * went to its dynamic-min (reservations not counted). */
+ * went to its dynamic-min (claims and reservations not counted). */
 int64_t host_capacity(const struct engine *e, const struct engine_dom *skip);
+/* Memory kept for domains being started, given what reservations hold:
+ * the larger of that and Xen's outstanding claims, not their sum, since
+ * the VM a reservation was made for claims the reserved memory when it is
+ * built (memctl reserve, then xl create with claim_mode). A claim beyond
+ * what is held still counts in full. */
+uint64_t host_set_aside(const struct engine *e, uint64_t held_kib);
+/* What the fair share and increases leave free beyond the pool: that, or
+ * keep_free (headroom for VM starts, which reservations and claims draw
+ * on) when it is larger. */
+uint64_t budget_set_aside(const struct engine *e, uint64_t held_kib);
 /* Before the round: end what expired or was taken; what each holds. */
 void resv_update(struct engine *e, uint64_t now, struct engine_output *out);
 /* After the round: grant, fail or wait for each pending reservation. */

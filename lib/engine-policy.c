@@ -160,8 +160,8 @@ int engine_pin(struct engine *e, uint32_t domid, uint64_t target_kib, uint64_t n
 	/* Can the host make room? Everything free beyond the pool plus what
 	 * every other balanced domain could give down to its dynamic-min. */
 	if (target_kib > u64_max(d->actual_kib, d->target_kib)) {
-		can = (int64_t)e->host.free_kib - (int64_t)e->host.outstanding_kib -
-		      (int64_t)e->host.pool_kib - (int64_t)e->host.reserved_kib;
+		can = (int64_t)e->host.free_kib - (int64_t)e->host.pool_kib -
+		      (int64_t)host_set_aside(e, e->host.reserved_kib);
 		for (i = 0; i < e->n; i++) {
 			const struct engine_dom *o = e->doms[i];
 
@@ -272,7 +272,7 @@ int engine_set_policy(struct engine *e, uint32_t domid, const struct engine_poli
 	/* A raised minimum must be something the host can give. */
 	if (np.has_dmin && lo > u64_max(d->actual_kib, d->target_kib) && d->mode == MODE_AUTO &&
 	    (int64_t)(lo - u64_max(d->actual_kib, d->target_kib)) >
-		    host_capacity(e, d) - (int64_t)e->host.reserved_kib) {
+		    host_capacity(e, d) - (int64_t)host_set_aside(e, e->host.reserved_kib)) {
 		snprintf(err, errlen, "the host cannot give %s a dynamic-min of %s", d->name,
 			 size_format(lo, a, sizeof(a)));
 		return -ENOSPC;

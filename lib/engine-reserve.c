@@ -110,13 +110,22 @@ static uint64_t resv_held_total(const struct engine *e, const struct engine_resv
 	return sum;
 }
 
-/* What could be free beyond the pool (reservations not counted) if every
- * balanced domain but skip went to its dynamic-min and every other domain
- * took what it is still owed. */
+uint64_t host_set_aside(const struct engine *e, uint64_t held_kib)
+{
+	return u64_max(e->host.outstanding_kib, held_kib);
+}
+
+uint64_t budget_set_aside(const struct engine *e, uint64_t held_kib)
+{
+	return u64_max(e->conf.keep_free_kib, host_set_aside(e, held_kib));
+}
+
+/* What could be free beyond the pool (claims and reservations not
+ * counted: host_set_aside) if every balanced domain but skip went to its
+ * dynamic-min and every other domain took what it is still owed. */
 int64_t host_capacity(const struct engine *e, const struct engine_dom *skip)
 {
-	int64_t can = (int64_t)e->host.free_kib - (int64_t)e->host.outstanding_kib -
-		      (int64_t)e->host.pool_kib;
+	int64_t can = (int64_t)e->host.free_kib - (int64_t)e->host.pool_kib;
 	size_t i;
 
 	for (i = 0; i < e->n; i++) {
@@ -180,7 +189,7 @@ int engine_reserve(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_
 		snprintf(err, errlen, "%zu reservations are active already", active);
 		return -EBUSY;
 	}
-	can = host_capacity(e, NULL) - (int64_t)resv_held_total(e, NULL);
+	can = host_capacity(e, NULL) - (int64_t)host_set_aside(e, resv_held_total(e, NULL));
 	if (!e->have_obs || can < (int64_t)min_kib) {
 		snprintf(err, errlen,
 			 "the host cannot free %s (at most %s, with every balanced guest at its "
@@ -433,10 +442,11 @@ static void resv_refusers(const struct engine *e, char *buf, size_t len)
 static int64_t resv_free_now(const struct engine *e)
 {
 	const struct engine_host *h = &e->host;
+	uint64_t held = 0;
 	int64_t free_now;
 	size_t i;
 
-	free_now = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)h->pool_kib;
+	free_now = (int64_t)h->free_kib - (int64_t)h->pool_kib;
 	for (i = 0; i < e->n; i++) {
 		const struct engine_dom *d = e->doms[i];
 
@@ -446,8 +456,8 @@ static int64_t resv_free_now(const struct engine *e)
 	}
 	for (i = 0; i < e->n_resv; i++)
 		if (e->resv[i].state == RESV_GRANTED || e->resv[i].state == RESV_TRANSFERRED)
-			free_now -= (int64_t)e->resv[i].held_kib;
-	return free_now;
+			held += e->resv[i].held_kib;
+	return free_now - (int64_t)host_set_aside(e, held);
 }
 
 /* Some managed balloon is still giving memory back toward its target. */
@@ -471,7 +481,7 @@ static bool resv_donors_giving(const struct engine *e)
  * any more (a donor turned uncooperative). */
 static void resv_shrink(struct engine *e, struct engine_resv *r)
 {
-	int64_t can = host_capacity(e, NULL) - (int64_t)resv_held_total(e, r);
+	int64_t can = host_capacity(e, NULL) - (int64_t)host_set_aside(e, resv_held_total(e, r));
 
 	if (r->min_kib < r->max_kib && can < (int64_t)r->amount_kib) {
 		uint64_t amt = can > (int64_t)r->min_kib ? page_floor((uint64_t)can) : r->min_kib;

@@ -492,6 +492,7 @@ static const struct {
 	{"resume", SCN_RESUME, {NULL}},
 	{"transfer", SCN_TRANSFER, {"id", "name"}},
 	{"cancel", SCN_CANCEL, {"id"}},
+	{"claim", SCN_CLAIM, {"name", "size"}},
 };
 
 #define N_EVENT_TYPES (sizeof(event_types) / sizeof(*event_types))
@@ -556,7 +557,7 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 	if (t == N_EVENT_TYPES)
 		return bad(c, p,
 			   "\"%s\" is not one of create, destroy, reserve, transfer, cancel, "
-			   "set-target, xs-write, corrupt, restart, pause, resume",
+			   "set-target, xs-write, corrupt, restart, pause, resume, claim",
 			   act);
 	ev->action = event_types[t].action;
 	/* members this kind of event does not take */
@@ -623,6 +624,17 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 			if (!ev->ttl_ms)
 				return bad(c, p, "must be above 0");
 		}
+		return 0;
+	case SCN_CLAIM:
+		if (event_name(c, path, o, ev) < 0)
+			return -EINVAL;
+		path_member(p, path, "size");
+		if (!(v = member(o, "size")))
+			return required(c, p);
+		if (get_size(c, p, v, &ev->size_kib) < 0)
+			return -EINVAL;
+		if (!ev->size_kib)
+			return bad(c, p, "must be above 0");
 		return 0;
 	case SCN_SET_TARGET:
 		if (event_name(c, path, o, ev) < 0)
@@ -919,6 +931,11 @@ static int check_timeline(const struct ctx *c, const struct scenario *s, const s
 					(double)ev->at_ms / 1000);
 			else
 				alive[n++] = name;
+		} else if (ev->action == SCN_CLAIM) {
+			/* a claim is for a domain still to be created */
+			if (found < n)
+				r = bad(c, p, "\"%s\" already exists at %.3f s", name,
+					(double)ev->at_ms / 1000);
 		} else if (found == n) {
 			r = bad(c, p, "no domain \"%s\" exists at %.3f s", name,
 				(double)ev->at_ms / 1000);
@@ -960,7 +977,7 @@ static int events_sort(struct scenario *s, size_t **ret_orig)
 
 static int parse_host(const struct ctx *c, json_object *o, struct scenario *s)
 {
-	static const char *const keys[] = {"memory", "xen_reserved", "dom0", NULL};
+	static const char *const keys[] = {"memory", "xen_reserved", "dom0", "cmdline", NULL};
 	json_object *v;
 
 	if (want_object(c, "host", o, keys) < 0)
@@ -973,6 +990,9 @@ static int parse_host(const struct ctx *c, json_object *o, struct scenario *s)
 	    get_size(c, "host.xen_reserved", v, &s->xen_reserved_kib) < 0)
 		return -EINVAL;
 	if ((v = member(o, "dom0")) && get_size(c, "host.dom0", v, &s->dom0_kib) < 0)
+		return -EINVAL;
+	if ((v = member(o, "cmdline")) &&
+	    get_string(c, "host.cmdline", v, s->cmdline, sizeof(s->cmdline)) < 0)
 		return -EINVAL;
 	if (s->host_memory_kib < 16 * 1024 || s->host_memory_kib > (16ull << 30))
 		return bad(c, "host.memory", "must be 16M to 16T");

@@ -24,6 +24,7 @@ enum scenario_action {
 	SCN_RESUME,
 	SCN_TRANSFER,    /* id (the n-th reserve event, from 1), name */
 	SCN_CANCEL,      /* id */
+	SCN_CLAIM,       /* name, size: the toolstack claims memory for a domain it will create */
 };
 
 struct scenario_event {
@@ -75,6 +76,7 @@ struct scenario {
 	uint64_t host_memory_kib;
 	uint64_t xen_reserved_kib; /* default 256M */
 	uint64_t dom0_kib;         /* "host": {"dom0": "1G"}, default 1G */
+	char cmdline[1024];        /* "host": {"cmdline": "..."}: Xen's, default "" */
 	struct scenario_config_item *config;
 	size_t n_config;
 	struct sim_domain_spec *domains; /* demand arrays owned by the scenario */

@@ -329,6 +329,14 @@ struct simhost {
 	char internal[160]; /* a bug of the model itself, reported by simhost_check */
 	struct journal *jr;
 	struct simxs *xs;
+	/* Claims (XENMEM_claim_pages) of domains about to be built, by name;
+	 * claimed pages are free but only their claimant may take them. */
+	struct {
+		char name[SIM_NAME_MAX];
+		uint64_t pages;
+	} claims[SIM_CLAIMS_MAX];
+	size_t nclaims;
+	uint64_t claimed_pages;
 };
 
 static const char *const behavior_names[] = {
@@ -571,6 +579,14 @@ static void heap_remove(struct simhost *h, struct dom *d)
 static uint64_t frames_free(const struct simhost *h)
 {
 	return h->clean.count + h->dirty.count + h->nquar;
+}
+
+/* Free frames a domain without a claim may take: what claims leave. */
+static uint64_t frames_unclaimed(const struct simhost *h)
+{
+	uint64_t n = h->clean.count + h->dirty.count;
+
+	return n > h->claimed_pages ? n - h->claimed_pages : 0;
 }
 
 /* Up to max consecutive free frames, clean ones first. */
@@ -884,6 +900,10 @@ static uint64_t batch_populate(struct simhost *h, struct dom *d, uint64_t n)
 
 		if (want > d->max_pages - d->tot_pages)
 			want = d->max_pages - d->tot_pages;
+		if (want > frames_unclaimed(h))
+			want = frames_unclaimed(h); /* Xen keeps claimed pages for their claimant */
+		if (!want)
+			break;
 		cnt = frame_alloc_run(h, want, &start);
 		if (!cnt)
 			break;
@@ -1168,7 +1188,7 @@ static int dom_create(struct simhost *h, const struct sim_domain_spec *spec, uin
 	if (r < 0)
 		return r;
 	pages = spec->memory_kib / SIM_PAGE_KIB;
-	if (pages > h->clean.count + h->dirty.count)
+	if (pages > frames_unclaimed(h))
 		return -ENOMEM;
 	if (h->ndoms == h->capdoms) {
 		size_t ncap = h->capdoms ? h->capdoms * 2 : 16;
@@ -1387,6 +1407,47 @@ int simhost_lookup(const struct simhost *h, const char *name, uint32_t *ret_domi
 	return -ENOENT;
 }
 
+static size_t claim_find(const struct simhost *h, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < h->nclaims; i++)
+		if (strcmp(h->claims[i].name, name) == 0)
+			break;
+	return i;
+}
+
+/* Release name's claim, if it has one. */
+static void claim_drop(struct simhost *h, const char *name)
+{
+	size_t i = claim_find(h, name);
+
+	if (i == h->nclaims)
+		return;
+	h->claimed_pages -= h->claims[i].pages;
+	h->claims[i] = h->claims[--h->nclaims];
+}
+
+int simhost_claim(struct simhost *h, const char *name, uint64_t kib, uint64_t now_ms)
+{
+	uint64_t pages = kib / SIM_PAGE_KIB;
+	uint32_t domid;
+
+	if (!name || !name[0] || strlen(name) >= SIM_NAME_MAX || !pages)
+		return -EINVAL;
+	if (simhost_lookup(h, name, &domid) == 0 || claim_find(h, name) < h->nclaims)
+		return -EEXIST;
+	if (h->nclaims == SIM_CLAIMS_MAX)
+		return -ENOSPC;
+	simhost_advance(h, now_ms);
+	if (pages > frames_unclaimed(h))
+		return -ENOMEM;
+	snprintf(h->claims[h->nclaims].name, SIM_NAME_MAX, "%s", name);
+	h->claims[h->nclaims++].pages = pages;
+	h->claimed_pages += pages;
+	return 0;
+}
+
 int simhost_create(struct simhost *h, const struct sim_domain_spec *spec, uint64_t now_ms,
 		   uint32_t *ret_domid)
 {
@@ -1401,6 +1462,9 @@ int simhost_create(struct simhost *h, const struct sim_domain_spec *spec, uint64
 	if (h->next_domid > MAX_DOMID)
 		return -ENOSPC;
 	simhost_advance(h, now_ms);
+	/* the domain builds from its own claim, then the rest is released
+	 * (as libxl does, also when the build fails) */
+	claim_drop(h, spec->name);
 	r = dom_create(h, spec, h->next_domid);
 	if (r < 0)
 		return r;
@@ -1488,7 +1552,7 @@ void simhost_physinfo(const struct simhost *h, struct sim_physinfo *ret)
 	ret->total_kib = h->ram_frames * SIM_PAGE_KIB;
 	ret->free_kib = frames_free(h) * SIM_PAGE_KIB;
 	ret->scrub_kib = h->dirty.count * SIM_PAGE_KIB;
-	ret->outstanding_kib = 0;
+	ret->outstanding_kib = h->claimed_pages * SIM_PAGE_KIB;
 }
 
 size_t simhost_getinfolist(const struct simhost *h, uint32_t first, struct sim_dominfo *ret,

@@ -151,6 +151,17 @@ struct simxs *simhost_xs(struct simhost *h);
 int simhost_create(struct simhost *h, const struct sim_domain_spec *spec,
 		   uint64_t now_ms, uint32_t *ret_domid);
 
+/* Claim memory for a domain about to be built (XENMEM_claim_pages, as libxl
+ * does with claim_mode): the claimed KiB stay free but no other domain may
+ * take them (balloon drivers get less; builds fail) and physinfo counts
+ * them as outstanding. simhost_create of that name builds from the claim
+ * and releases what is left, whether or not the build succeeds. 0,
+ * -ENOMEM (free memory less other claims is short; nothing claimed),
+ * -EEXIST (the name has a domain or a claim), -ENOSPC (SIM_CLAIMS_MAX
+ * claims) or -EINVAL. */
+#define SIM_CLAIMS_MAX 16
+int simhost_claim(struct simhost *h, const char *name, uint64_t kib, uint64_t now_ms);
+
 /* Destroy: the domain is dying until its frames are released (at once in
  * the simulation), then its XenStore subtree is removed and @releaseDomain
  * fires. Freed frames go to scrubbing. 0, -ENOENT or -EPERM (domain 0). */

@@ -827,6 +827,87 @@ static void reservation_is_freed_two_phase_granted_and_persisted(void **state)
 	host_free(&h);
 }
 
+/* Xen's outstanding claims are taken memory: nobody grows into them. */
+static void claimed_memory_is_never_given_to_a_guest(void **state)
+{
+	struct host h;
+	const struct engine_action *a;
+
+	(void)state;
+	host_init(&h, 64 * MIB + 4 * GIB);
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 8 * GIB);
+	h.obs.outstanding_kib = 3 * GIB;
+	host_start(&h);
+	step(&h, 1000);
+	a = find_action(&h, ACT_SET_TARGET, 1);
+	assert_non_null(a);
+	assert_true(a->kib <= 2 * GIB + 1 * GIB);
+	assert_true(a->kib > 2 * GIB + 1 * GIB - 16 * MIB);
+	host_free(&h);
+}
+
+/* The claim of the VM a granted reservation was made for is that same
+ * memory: nobody is shrunk for it a second time. A claim beyond what is
+ * held still counts in full. */
+static void a_claim_inside_a_granted_reservation_is_not_counted_twice(void **state)
+{
+	struct host h;
+	char err[256];
+	uint32_t id;
+
+	(void)state;
+	resv_host(&h);
+	assert_int_equal(engine_reserve(h.e, 2 * GIB, 2 * GIB, 60000, 2000, &id, err, sizeof(err)),
+			 0);
+	step(&h, 2000);
+	apply_targets(&h, true);
+	step(&h, 3000);
+	assert_int_equal(engine_reservation_find(h.e, id)->state, RESV_GRANTED);
+	/* libxl claims the reserved 2G for the new VM */
+	h.obs.outstanding_kib = 2 * GIB;
+	step(&h, 4000);
+	assert_int_equal(count_actions(&h, ACT_SET_TARGET), 0);
+	/* a claim of 3G: 1G more than is held, which the guests give */
+	h.obs.outstanding_kib = 3 * GIB;
+	step(&h, 5000);
+	assert_int_equal(count_actions(&h, ACT_SET_TARGET), 2);
+	assert_true(find_action(&h, ACT_SET_TARGET, 1)->kib +
+			    find_action(&h, ACT_SET_TARGET, 2)->kib <= 3 * GIB);
+	host_free(&h);
+}
+
+/* keep_free: the fair share leaves that much free beyond the pool, and a
+ * reservation of at most that much is granted from it without a guest
+ * shrinking. */
+static void keep_free_is_headroom_reservations_draw_on(void **state)
+{
+	struct host h;
+	char err[256];
+	uint32_t id;
+	const struct engine_action *a;
+
+	(void)state;
+	host_init(&h, 64 * MIB + 4 * GIB);
+	h.conf.keep_free_kib = 1 * GIB;
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 8 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	a = find_action(&h, ACT_SET_TARGET, 1);
+	assert_non_null(a);
+	assert_true(a->kib <= 2 * GIB + 3 * GIB);
+	assert_true(a->kib > 2 * GIB + 3 * GIB - 16 * MIB);
+	apply_targets(&h, true);
+	step(&h, 2000);
+	assert_true(h.obs.free_kib >= 64 * MIB + 1 * GIB);
+	assert_int_equal(engine_reserve(h.e, 512 * MIB, 512 * MIB, 60000, 3000, &id, err,
+					sizeof(err)),
+			 0);
+	step(&h, 3000);
+	assert_int_equal(engine_reservation_find(h.e, id)->state, RESV_GRANTED);
+	assert_int_equal(count_actions(&h, ACT_SET_TARGET), 0);
+	host_free(&h);
+}
+
 static void reservation_beyond_what_guests_can_free_is_refused_at_once(void **state)
 {
 	struct host h;
@@ -1506,6 +1587,9 @@ int main(void)
 		cmocka_unit_test(decreases_are_written_first_and_increases_wait_for_free_memory),
 		cmocka_unit_test(reasons_render_what_the_round_decided),
 		cmocka_unit_test(increases_never_commit_more_than_free_minus_pool),
+		cmocka_unit_test(claimed_memory_is_never_given_to_a_guest),
+		cmocka_unit_test(a_claim_inside_a_granted_reservation_is_not_counted_twice),
+		cmocka_unit_test(keep_free_is_headroom_reservations_draw_on),
 		cmocka_unit_test(small_changes_inside_the_deadband_are_not_written),
 		cmocka_unit_test(external_target_write_is_a_pin_and_never_fought),
 		cmocka_unit_test(stuck_balloon_stalls_is_rearmed_then_uncooperative),

@@ -1481,10 +1481,55 @@ static void names_round_trip(void **state)
 	assert_int_equal(sim_dom_type_parse("PV", &t), -EINVAL);
 }
 
+/* A claim (XENMEM_claim_pages) stays free but is its claimant's: physinfo
+ * counts it outstanding, a balloon cannot grow into it, another build
+ * cannot use it, a claim beyond what is unclaimed is refused, and the
+ * claimant builds from it, which releases it. */
+static void a_claim_is_kept_for_its_claimant(void **state)
+{
+	struct simhost *h = simhost_new(4 * GIB, 128 * MIB, 1 * GIB, 0);
+	struct sim_domain_spec g = spec("g", 1 * GIB, 4 * GIB, SIM_BALLOON_NORMAL);
+	struct sim_domain_spec big = spec("big", 1 * GIB, 1 * GIB, SIM_BALLOON_NORMAL);
+	struct sim_domain_spec vm = spec("vm", 1 * GIB, 1 * GIB, SIM_BALLOON_NORMAL);
+	struct sim_physinfo pi;
+	uint64_t free0, unclaimed;
+	uint32_t id, other;
+
+	(void)state;
+	assert_non_null(h);
+	id = create(h, &g, 0);
+	simhost_physinfo(h, &pi);
+	free0 = pi.free_kib;
+	assert_int_equal(simhost_claim(h, "vm", free0 + 4, 0), -ENOMEM);
+	assert_int_equal(simhost_claim(h, "g", 4 * MIB, 0), -EEXIST);
+	assert_int_equal(simhost_claim(h, "vm", 1 * GIB, 0), 0);
+	assert_int_equal(simhost_claim(h, "vm", 4 * MIB, 0), -EEXIST);
+	simhost_physinfo(h, &pi);
+	assert_int_equal(pi.free_kib, free0);
+	assert_int_equal(pi.outstanding_kib, 1 * GIB);
+	unclaimed = free0 - 1 * GIB;
+	/* another build of more than is unclaimed fails */
+	big.memory_kib = big.static_max_kib = big.maxmem_kib = unclaimed + 1 * MIB;
+	assert_int_equal(simhost_create(h, &big, 0, &other), -ENOMEM);
+	/* the balloon grows only into what is unclaimed */
+	set_target(h, id, 4 * GIB);
+	simhost_advance(h, 60000);
+	assert_int_equal(tot(h, id), 1 * GIB + unclaimed);
+	check_ok(h);
+	/* the claimant builds from its claim, which is then gone */
+	create(h, &vm, 61000);
+	simhost_physinfo(h, &pi);
+	assert_int_equal(pi.outstanding_kib, 0);
+	assert_int_equal(pi.free_kib, 0);
+	check_ok(h);
+	simhost_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(host_layout_has_xen_frames_a_hole_and_an_e820),
+		cmocka_unit_test(a_claim_is_kept_for_its_claimant),
 		cmocka_unit_test(bad_host_sizes_are_refused),
 		cmocka_unit_test(dom0_is_there_with_its_xenstore_keys),
 		cmocka_unit_test(dom0_maps_the_hole_one_to_one),
