@@ -483,9 +483,12 @@ static uint64_t rng_next(struct dom *d)
 
 /* Note that frame mfn and pfn of domain d changed: the next check looks
  * at them (a mark is a bit: memory stays bounded however long no check
- * runs). */
+ * runs). Until the first check, which looks at everything, nothing needs
+ * marking (a host no one checks, as the daemon's, never pays for it). */
 static void jlog(struct simhost *h, struct dom *d, uint64_t pfn, uint64_t mfn)
 {
+	if (!h->jr->checked_once)
+		return;
 	if (mfn < h->nframes)
 		fset_set(&h->jr->frames, mfn);
 	if (pfn < d->npfns)
