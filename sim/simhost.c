@@ -249,13 +249,26 @@ static uint64_t fset_take_run(struct fset *s, uint64_t max, uint64_t *start)
 	return n;
 }
 
-/* Clear every bit. */
+/* Clear word w of level k and every word below it that a bit of it
+ * stands for. */
+static void fset_clear_word(struct fset *s, unsigned k, uint64_t w)
+{
+	uint64_t word = s->lv[k][w];
+
+	s->lv[k][w] = 0;
+	while (k > 0 && word) {
+		fset_clear_word(s, k - 1, w * 64 + (uint64_t)__builtin_ctzll(word));
+		word &= word - 1;
+	}
+}
+
+/* Clear every bit: the work is in the words that have bits, not the size. */
 static void fset_clear_all(struct fset *s)
 {
-	uint64_t start;
-
-	while (fset_take_run(s, UINT64_MAX, &start))
-		;
+	if (!s->count && !s->lv[s->nlv - 1][0])
+		return;
+	fset_clear_word(s, s->nlv - 1, 0);
+	s->count = 0;
 }
 
 /* ---- domains ---- */
@@ -617,10 +630,9 @@ static void scrub_advance(struct simhost *h, uint64_t t)
 		k = h->dirty.count;
 	h->scrub_done += k;
 	while (k) {
-		uint64_t start, n = fset_take_run(&h->dirty, k, &start), i;
+		uint64_t start, n = fset_take_run(&h->dirty, k, &start);
 
-		for (i = 0; i < n; i++)
-			fset_set(&h->clean, start + i);
+		fset_set_range(&h->clean, start, start + n);
 		k -= n;
 	}
 }
