@@ -232,7 +232,7 @@ int table_init(struct table *t, size_t ncols, const bool *left, size_t rows_hint
 	t->nrows = 0;
 	t->left = left;
 	t->cap = rows_hint + 1;
-	t->cells = calloc(t->cap * ncols, CELL_MAX);
+	t->cells = malloc(t->cap * ncols * CELL_MAX);
 	return t->cells ? 0 : -ENOMEM;
 }
 
@@ -246,6 +246,8 @@ void table_free(struct table *t)
 /* The cells of a new row, or NULL when out of memory. */
 char (*table_add_row(struct table *t))[CELL_MAX]
 {
+	size_t c;
+
 	if (t->nrows == t->cap) {
 		size_t ncap = t->cap * 2;
 		void *n = realloc(t->cells, ncap * t->ncols * CELL_MAX);
@@ -255,8 +257,22 @@ char (*table_add_row(struct table *t))[CELL_MAX]
 		t->cells = n;
 		t->cap = ncap;
 	}
-	memset(t->cells[t->nrows * t->ncols], 0, t->ncols * CELL_MAX);
+	for (c = 0; c < t->ncols; c++)
+		t->cells[t->nrows * t->ncols + c][0] = '\0';
 	return &t->cells[t->nrows++ * t->ncols];
+}
+
+/* n blanks. */
+static void pad(FILE *f, size_t n)
+{
+	static const char blanks[] = "                                ";
+
+	while (n > 0) {
+		size_t k = n < sizeof(blanks) - 1 ? n : sizeof(blanks) - 1;
+
+		fwrite(blanks, 1, k, f);
+		n -= k;
+	}
 }
 
 /* Print with column widths taken from the content, two spaces apart; the
@@ -275,14 +291,16 @@ void table_print(const struct table *t, FILE *f)
 	for (r = 0; r < t->nrows; r++) {
 		for (c = 0; c < t->ncols && c < 32; c++) {
 			const char *s = t->cells[r * t->ncols + c];
+			size_t len = strlen(s);
 			bool last = c + 1 == t->ncols;
 
 			if (c > 0)
 				fputs("  ", f);
-			if (t->left[c])
-				fprintf(f, "%-*s", last ? 0 : (int)width[c], s);
-			else
-				fprintf(f, "%*s", (int)width[c], s);
+			if (!t->left[c])
+				pad(f, width[c] - len);
+			fwrite(s, 1, len, f);
+			if (t->left[c] && !last)
+				pad(f, width[c] - len);
 		}
 		fputc('\n', f);
 	}

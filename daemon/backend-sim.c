@@ -21,6 +21,7 @@
 #include "units.h"
 
 #define SIM_TICK_MS 100
+#define SIM_FROZEN_TICK_MS 5 /* how soon to look again while an audit copies */
 #define DEFAULT_SCENARIO PKGDATADIR "/scenarios/demo.json"
 
 struct backend_sim {
@@ -37,10 +38,20 @@ struct backend_sim {
 	struct sim_dominfo *info;
 	struct engine_obs_domain *doms;
 	size_t cap;
+	/* What the last observation read from XenStore holds while XenStore
+	 * has not changed (its generation): then only the hypercall's
+	 * figures are read again. */
+	size_t obs_n;
+	uint64_t obs_gen;
+	bool obs_valid;
 	struct sim_audit *audit_spare; /* buffers of the last audit, for the next */
 	pthread_t audit_warm;	       /* faulting in the first snapshot's buffers */
 	bool audit_warming;
 	atomic_bool audit_warm_done;   /* set by that thread when it is over */
+	/* An audit worker is copying the host's frame tables: until it says
+	 * it is done, the loop leaves them alone (no simhost_advance, no
+	 * scenario event) and serves everything else. */
+	atomic_bool audit_copying;
 };
 
 static void sim_audit_free(struct sim_audit *a);
@@ -57,6 +68,21 @@ static uint64_t mono_ms(void)
 static uint64_t sim_now(const struct backend_sim *s)
 {
 	return s->vclock ? *s->vclock : mono_ms() - s->t0_ms;
+}
+
+/* May the loop change the host's frames now (no audit copying them)? */
+static bool sim_host_runnable(struct backend_sim *s)
+{
+	return !atomic_load_explicit(&s->audit_copying, memory_order_acquire);
+}
+
+/* Run the host up to now, unless an audit is copying its tables: then it
+ * stays where it is (the simulator catches up later, event by event, to
+ * the same state). */
+static void sim_advance(struct backend_sim *s)
+{
+	if (sim_host_runnable(s))
+		simhost_advance(s->host, sim_now(s));
 }
 
 int backend_sim_play(struct backend *b, const struct scenario_event *ev, uint64_t now,
@@ -140,10 +166,12 @@ static void sim_schedule(struct backend_sim *s)
 
 	if (s->next_event < s->scn.n_events && s->scn.events[s->next_event].at_ms < next)
 		next = s->scn.events[s->next_event].at_ms;
+	if (!sim_host_runnable(s))
+		next = now + SIM_FROZEN_TICK_MS;
 	if (next == UINT64_MAX)
 		return;
 	delay = next > now ? next - now : 0;
-	if (delay < SIM_TICK_MS)
+	if (delay < SIM_TICK_MS && sim_host_runnable(s))
 		delay = SIM_TICK_MS;
 	tv.tv_sec = (time_t)(delay / 1000);
 	tv.tv_usec = (suseconds_t)(delay % 1000 * 1000);
@@ -158,8 +186,10 @@ static void sim_tick_cb(evutil_socket_t fd, short what, void *arg)
 	char path[SIMXS_PATH_MAX], token[64];
 	bool changed = false;
 
-	simhost_advance(s->host, now);
-	sim_play_events(s, now);
+	if (sim_host_runnable(s)) {
+		simhost_advance(s->host, now);
+		sim_play_events(s, now);
+	}
 	while (simxs_next_event(xs, path, sizeof(path), token, sizeof(token)))
 		changed = true;
 	if (changed)
@@ -281,6 +311,55 @@ static bool xs_read_kib(struct simxs *xs, uint32_t domid, const char *key, uint6
 	return backend_parse_kib(buf, ret) == 0;
 }
 
+/* What the hypercall tells of a domain. */
+static void sim_observe_info(struct engine_obs_domain *o, const struct sim_dominfo *in)
+{
+	o->domid = in->domid;
+	o->type = in->type == SIM_PV ? DOM_PV : in->type == SIM_PVH ? DOM_PVH : DOM_HVM;
+	o->dying = in->dying;
+	o->shutdown = in->shutdown;
+	o->tot_kib = in->tot_kib;
+	o->max_kib = in->max_kib;
+}
+
+/* Everything about a domain: the hypercall's figures and its XenStore keys. */
+static void sim_observe_dom(struct simxs *xs, struct engine_obs_domain *o,
+			    const struct sim_dominfo *in)
+{
+	char path[128];
+
+	memset(o, 0, sizeof(*o));
+	sim_observe_info(o, in);
+	snprintf(path, sizeof(path), "/local/domain/%u/name", in->domid);
+	if (simxs_read(xs, 0, path, o->name, sizeof(o->name)) < 0)
+		o->name[0] = '\0';
+	xs_read_kib(xs, in->domid, "memory/static-max", &o->static_max_kib);
+	o->has_target = xs_read_kib(xs, in->domid, "memory/target", &o->target_kib);
+	o->has_xs_dmin = xs_read_kib(xs, in->domid, "memory/dynamic-min", &o->xs_dmin_kib);
+	o->has_xs_dmax = xs_read_kib(xs, in->domid, "memory/dynamic-max", &o->xs_dmax_kib);
+	/* guest-written: digits only or nothing */
+	o->has_report = xs_read_kib(xs, in->domid, "data/meminfo_total", &o->report_total_kib) &&
+			xs_read_kib(xs, in->domid, "data/meminfo_free", &o->report_free_kib);
+	o->has_qubes_report = xs_read_kib(xs, in->domid, "memory/meminfo", &o->qubes_used_kib);
+	if (o->type == DOM_HVM)
+		xs_read_kib(xs, in->domid, "memory/videoram", &o->videoram_kib);
+}
+
+/* May the last observation's XenStore figures be used again: nothing in
+ * XenStore changed since, and the same domains are there? */
+static bool sim_observe_cached(const struct backend_sim *s, size_t n)
+{
+	size_t i;
+
+	if (!s->obs_valid || n != s->obs_n ||
+	    simxs_generation(simhost_xs(s->host)) != s->obs_gen)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s->doms[i].domid != s->info[i].domid)
+			return false;
+	return true;
+}
+
 static int sim_observe(struct backend *b, struct engine_obs *obs)
 {
 	struct backend_sim *s = (struct backend_sim *)b;
@@ -288,7 +367,7 @@ static int sim_observe(struct backend *b, struct engine_obs *obs)
 	struct sim_physinfo pi;
 	size_t n, i, want = 64;
 
-	simhost_advance(s->host, sim_now(s));
+	sim_advance(s);
 	for (;;) {
 		if (want > s->cap) {
 			void *a = realloc(s->info, want * sizeof(*s->info));
@@ -308,31 +387,15 @@ static int sim_observe(struct backend *b, struct engine_obs *obs)
 			break;
 		want = s->cap * 2;
 	}
-	for (i = 0; i < n; i++) {
-		const struct sim_dominfo *in = &s->info[i];
-		struct engine_obs_domain *o = &s->doms[i];
-		char path[128];
-
-		memset(o, 0, sizeof(*o));
-		o->domid = in->domid;
-		o->type = in->type == SIM_PV ? DOM_PV : in->type == SIM_PVH ? DOM_PVH : DOM_HVM;
-		o->dying = in->dying;
-		o->shutdown = in->shutdown;
-		o->tot_kib = in->tot_kib;
-		o->max_kib = in->max_kib;
-		snprintf(path, sizeof(path), "/local/domain/%u/name", in->domid);
-		if (simxs_read(xs, 0, path, o->name, sizeof(o->name)) < 0)
-			o->name[0] = '\0';
-		xs_read_kib(xs, in->domid, "memory/static-max", &o->static_max_kib);
-		o->has_target = xs_read_kib(xs, in->domid, "memory/target", &o->target_kib);
-		o->has_xs_dmin = xs_read_kib(xs, in->domid, "memory/dynamic-min", &o->xs_dmin_kib);
-		o->has_xs_dmax = xs_read_kib(xs, in->domid, "memory/dynamic-max", &o->xs_dmax_kib);
-		/* guest-written: digits only or nothing */
-		o->has_report = xs_read_kib(xs, in->domid, "data/meminfo_total", &o->report_total_kib) &&
-				xs_read_kib(xs, in->domid, "data/meminfo_free", &o->report_free_kib);
-		o->has_qubes_report = xs_read_kib(xs, in->domid, "memory/meminfo", &o->qubes_used_kib);
-		if (o->type == DOM_HVM)
-			xs_read_kib(xs, in->domid, "memory/videoram", &o->videoram_kib);
+	if (sim_observe_cached(s, n)) {
+		for (i = 0; i < n; i++)
+			sim_observe_info(&s->doms[i], &s->info[i]);
+	} else {
+		for (i = 0; i < n; i++)
+			sim_observe_dom(xs, &s->doms[i], &s->info[i]);
+		s->obs_n = n;
+		s->obs_gen = simxs_generation(xs);
+		s->obs_valid = true;
 	}
 	simhost_physinfo(s->host, &pi);
 	obs->total_kib = pi.total_kib;
@@ -455,11 +518,16 @@ static int sim_adjust_conf(struct backend *b, struct conf *conf, char *err, size
 }
 
 /* An audit snapshot: private copies of the host's tables, so that the
- * worker thread never reads the live simulator. Its buffers are kept for
- * the next snapshot (touching fresh memory costs more than copying): an
- * audit must be closed before the backend. */
+ * audit itself never reads the live simulator. The loop lists the domains
+ * (audit_open); the worker copies the tables (audit_read) while the loop
+ * leaves the frames alone (audit_copying), so that the copy is the host of
+ * one instant however long it takes, and the loop serves its clients
+ * meanwhile. Its buffers are kept for the next snapshot (touching fresh
+ * memory costs more than copying): an audit must be closed before the
+ * backend. */
 struct sim_audit {
 	struct backend_sim *sim;
+	bool pending; /* listed, not copied yet: the host is held for it */
 	uint64_t *m2p;
 	uint32_t *owners;
 	uint64_t nframes;
@@ -480,12 +548,22 @@ static void sim_audit_free(struct sim_audit *a)
 	free(a);
 }
 
+/* The copy is over (or will not be made): the loop may run the host. */
+static void sim_audit_release(struct sim_audit *a)
+{
+	if (!a->pending)
+		return;
+	a->pending = false;
+	atomic_store_explicit(&a->sim->audit_copying, false, memory_order_release);
+}
+
 static void sim_audit_close(struct backend_audit *ba)
 {
 	struct sim_audit *a = (struct sim_audit *)ba;
 
 	if (!a)
 		return;
+	sim_audit_release(a);
 	free(a->doms);
 	a->doms = NULL;
 	a->ndoms = 0;
@@ -600,16 +678,16 @@ static size_t sim_audit_list(struct sim_audit *a, const struct simhost *h,
 	return bytes;
 }
 
-/* Snapshot the M2P, the frame owners and each listed domain's P2M now;
- * domids that no longer exist are left out. */
+/* Snapshot the M2P, the frame owners and each listed domain's P2M as they
+ * are now (domids that no longer exist are left out): list the domains
+ * and hold the host still; sim_audit_read copies. */
 static int sim_audit_open(struct backend *b, const uint32_t *domids, size_t ndomids,
 			  struct backend_audit **ret, char *err, size_t errlen)
 {
 	struct backend_sim *s = (struct backend_sim *)b;
 	struct sim_dominfo *info = NULL;
 	struct sim_audit *a = s->audit_spare;
-	const uint64_t *m2p;
-	size_t n, i, want = 64, bytes, off = 0;
+	size_t n, want = 64, bytes;
 	uint64_t nframes;
 
 	/* Never wait for the warm-up on the event loop: come back later. */
@@ -650,7 +728,7 @@ static int sim_audit_open(struct backend *b, const uint32_t *domids, size_t ndom
 			goto nomem;
 		a->arena_cap = bytes;
 	}
-	m2p = simhost_m2p(s->host, &nframes);
+	simhost_m2p(s->host, &nframes);
 	if (nframes != a->nframes) {
 		free(a->m2p);
 		free(a->owners);
@@ -661,22 +739,9 @@ static int sim_audit_open(struct backend *b, const uint32_t *domids, size_t ndom
 			goto nomem;
 		a->nframes = nframes;
 	}
-	memcpy(a->m2p, m2p, nframes * sizeof(*a->m2p));
-	memcpy(a->owners, simhost_owner_array(s->host, NULL), nframes * sizeof(*a->owners));
-	for (i = 0; i < a->ndoms; i++) {
-		struct audit_domain *ad = &a->doms[i];
-		void *dst = a->arena + off;
-
-		if (!ad->npfns)
-			continue;
-		if (ad->width == 32)
-			simhost_p2m_copy32(s->host, ad->domid, dst, ad->npfns);
-		else
-			memcpy(dst, simhost_p2m(s->host, ad->domid, NULL), ad->npfns * 8);
-		ad->p2m = dst;
-		off += sim_audit_p2m_bytes(ad);
-	}
 	free(info);
+	a->pending = true;
+	atomic_store_explicit(&s->audit_copying, true, memory_order_release);
 	*ret = (struct backend_audit *)a;
 	return 0;
 nomem:
@@ -686,12 +751,40 @@ nomem:
 	return -ENOMEM;
 }
 
-/* Runs on the worker: the tables are the snapshot's, nothing to read. */
+/* Copy the held host's tables into the snapshot (on the worker: the loop
+ * only reads the host meanwhile and changes none of these), then let the
+ * loop run the host again. */
+static void sim_audit_copy(struct sim_audit *a)
+{
+	const struct simhost *h = a->sim->host;
+	size_t i, off = 0;
+
+	memcpy(a->m2p, simhost_m2p(h, NULL), a->nframes * sizeof(*a->m2p));
+	memcpy(a->owners, simhost_owner_array(h, NULL), a->nframes * sizeof(*a->owners));
+	for (i = 0; i < a->ndoms; i++) {
+		struct audit_domain *ad = &a->doms[i];
+		void *dst = a->arena + off;
+
+		if (!ad->npfns)
+			continue;
+		if (ad->width == 32)
+			simhost_p2m_copy32(h, ad->domid, dst, ad->npfns);
+		else
+			memcpy(dst, simhost_p2m(h, ad->domid, NULL), ad->npfns * 8);
+		ad->p2m = dst;
+		off += sim_audit_p2m_bytes(ad);
+	}
+	sim_audit_release(a);
+}
+
+/* Runs on the worker: copy the tables, then hand them over. */
 static int sim_audit_read(struct backend_audit *ba, struct audit_tables *t, char *err,
 			  size_t errlen)
 {
 	struct sim_audit *a = (struct sim_audit *)ba;
 
+	if (a->pending)
+		sim_audit_copy(a);
 	memset(t, 0, sizeof(*t));
 	t->m2p = a->m2p;
 	t->nframes = a->nframes;

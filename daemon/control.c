@@ -102,6 +102,24 @@ struct control {
 #define LINGER_MAX_BYTES (1024 * 1024)
 #define LINGER_MAX_CLIENTS 16
 
+struct event_base *control_new_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (!cfg)
+		return NULL;
+	/* after each callback of the lower priority, look for new events */
+	event_config_set_max_dispatch_interval(cfg, NULL, 1, CONTROL_PRIO_ROOT + 1);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (base && event_base_priority_init(base, CONTROL_PRIORITIES) < 0) {
+		event_base_free(base);
+		return NULL;
+	}
+	return base;
+}
+
 /* Free a client's events, its connection and itself. */
 static void client_release(struct client *c)
 {
@@ -712,6 +730,10 @@ static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		client_release(c);
 		return;
 	}
+	if (c->uid == 0) {
+		bufferevent_priority_set(c->bev, CONTROL_PRIO_ROOT);
+		event_priority_set(c->resume_ev, CONTROL_PRIO_ROOT);
+	}
 	c->next = ctl->clients;
 	ctl->clients = c;
 	ctl->n_clients++;
@@ -739,6 +761,10 @@ static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			  (unsigned)c->uid, (int)c->pid);
 		client_fail(c, RPC_ERR_BUSY, "too many clients for this uid");
 	}
+	/* A refused connection goes at once (it is served first, like root's),
+	 * so that those still being refused never fill the slots themselves. */
+	if (c->closing)
+		bufferevent_priority_set(c->bev, CONTROL_PRIO_ROOT);
 	/* Stop accepting while at the cap so a flood cannot grow memory. */
 	if (ctl->n_clients > conf->max_clients)
 		event_del(ctl->accept_ev);
@@ -1012,6 +1038,7 @@ int control_open(struct control **ret, struct event_base *base, const struct con
 		control_close(ctl);
 		return -ENOMEM;
 	}
+	event_priority_set(ctl->accept_ev, CONTROL_PRIO_ROOT);
 	event_add(ctl->accept_ev, NULL);
 	*ret = ctl;
 	return 0;

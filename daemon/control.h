@@ -16,6 +16,17 @@
 
 struct control;
 
+/* The loop's event priorities (control_new_base): root's connections and
+ * the listening socket are served first; everything else (other clients,
+ * timers, the backend) shares the lower one, and the loop looks for new
+ * events after each of those callbacks, so that root waits for at most one
+ * turn of another connection, not for a turn of every one. */
+#define CONTROL_PRIORITIES 2
+#define CONTROL_PRIO_ROOT 0
+
+/* A new event loop with those priorities, or NULL. */
+struct event_base *control_new_base(void);
+
 /* What the control server does with a request, given by whoever opens it. */
 struct control_handler {
 	/* Answer one request of a connection (read_only: the caller is not

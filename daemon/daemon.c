@@ -385,7 +385,7 @@ int daemon_run(const char *conf_path, bool conf_path_explicit, struct conf *conf
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	d->base = event_base_new();
+	d->base = control_new_base();
 	if (!d->base)
 		fatalx("cannot create the event loop");
 	d->start_ms = clock_now_ms();

@@ -49,7 +49,6 @@
 #define HOLE_END_FRAME ((4ull << 30) >> 12)
 #define MAX_HOST_KIB (16ull << 30) /* 16 TiB: frame numbers fit 32 bits */
 #define MAX_DOMID 0x7fefu
-#define JOURNAL_MAX (1u << 18)
 #define FULL_CHECK_FRAMES (1ull << 20) /* hosts up to 4 GiB are always checked in full */
 #define FSET_LEVELS_MAX 8
 
@@ -145,14 +144,13 @@ static void fset_set(struct fset *s, uint64_t i)
 	}
 }
 
-/* Set bits [a, b) of an empty range, a word at a time (host creation). */
+/* Set bits [a, b), a word at a time (some may be set already). */
 static void fset_set_range(struct fset *s, uint64_t a, uint64_t b)
 {
 	unsigned k;
 
 	if (a >= b)
 		return;
-	s->count += b - a;
 	for (k = 0; k < s->nlv && a < b; k++) {
 		uint64_t wa = a / 64, wb = (b - 1) / 64, w;
 
@@ -161,6 +159,8 @@ static void fset_set_range(struct fset *s, uint64_t a, uint64_t b)
 			uint64_t mask = (hi - lo == 63 ? ~0ull : ((1ull << (hi - lo + 1)) - 1))
 					<< lo;
 
+			if (k == 0)
+				s->count += (uint64_t)__builtin_popcountll(mask & ~s->lv[0][w]);
 			s->lv[k][w] |= mask;
 		}
 		a = wa;
@@ -194,6 +194,30 @@ static bool fset_first(const struct fset *s, uint64_t *ret)
 	return true;
 }
 
+/* The lowest set bit at or above i; false when there is none. */
+static bool fset_next(const struct fset *s, uint64_t i, uint64_t *ret)
+{
+	unsigned k;
+
+	if (i >= s->nbits)
+		return false;
+	for (k = 0; k < s->nlv; k++) {
+		uint64_t w = i / 64, word = s->lv[k][w] & (~0ull << (i % 64));
+
+		if (word) {
+			i = w * 64 + (uint64_t)__builtin_ctzll(word);
+			while (k-- > 0)
+				i = i * 64 + (uint64_t)__builtin_ctzll(s->lv[k][i]);
+			*ret = i;
+			return true;
+		}
+		i = w + 1; /* the next word of level k: a bit of level k + 1 */
+		if (i >= s->nw[k])
+			return false;
+	}
+	return false;
+}
+
 /* Take (clear) the run of consecutive set bits that starts at the lowest
  * set bit, at most max of them. Returns how many; *start is the first. */
 static uint64_t fset_take_run(struct fset *s, uint64_t max, uint64_t *start)
@@ -223,6 +247,28 @@ static uint64_t fset_take_run(struct fset *s, uint64_t max, uint64_t *start)
 			break;
 	}
 	return n;
+}
+
+/* Clear word w of level k and every word below it that a bit of it
+ * stands for. */
+static void fset_clear_word(struct fset *s, unsigned k, uint64_t w)
+{
+	uint64_t word = s->lv[k][w];
+
+	s->lv[k][w] = 0;
+	while (k > 0 && word) {
+		fset_clear_word(s, k - 1, w * 64 + (uint64_t)__builtin_ctzll(word));
+		word &= word - 1;
+	}
+}
+
+/* Clear every bit: the work is in the words that have bits, not the size. */
+static void fset_clear_all(struct fset *s)
+{
+	if (!s->count && !s->lv[s->nlv - 1][0])
+		return;
+	fset_clear_word(s, s->nlv - 1, 0);
+	s->count = 0;
 }
 
 /* ---- domains ---- */
@@ -283,25 +329,17 @@ struct dom {
 	struct dfault *faults;
 	size_t nfaults, capfaults;
 	bool p2m_unreadable; /* P2M_STRUCTURE_ERROR: hidden from the auditor's views */
+	struct fset *marks;  /* pfns touched since the last check */
 	/* scheduling */
 	uint64_t next_ms;
 	size_t hpos;
 };
 
-/* n consecutive (pfn + i, mfn + i) pairs of one domain. */
-struct jent {
-	uint64_t mfn;
-	uint32_t domid;
-	uint32_t pfn;
-	uint32_t n;
-};
-
-/* Frames and pfns touched since the last check (logically part of the
- * check's own state, so it may be reset through a const host). */
+/* Frames touched since the last check, one bit each (logically part of
+ * the check's own state, so it may be reset through a const host); each
+ * domain keeps its touched pfns the same way (struct dom's marks). */
 struct journal {
-	struct jent *e;
-	size_t n, cap;
-	bool overflow;
+	struct fset frames;
 	bool checked_once;
 };
 
@@ -464,37 +502,18 @@ static uint64_t rng_next(struct dom *d)
 
 /* ---- the journal ---- */
 
-static void jlog(struct simhost *h, uint32_t domid, uint64_t pfn, uint64_t mfn)
+/* Note that frame mfn and pfn of domain d changed: the next check looks
+ * at them (a mark is a bit: memory stays bounded however long no check
+ * runs). Until the first check, which looks at everything, nothing needs
+ * marking (a host no one checks, as the daemon's, never pays for it). */
+static void jlog(struct simhost *h, struct dom *d, uint64_t pfn, uint64_t mfn)
 {
-	struct journal *j = h->jr;
-
-	if (j->overflow)
+	if (!h->jr->checked_once)
 		return;
-	if (j->n) {
-		struct jent *last = &j->e[j->n - 1];
-
-		if (last->domid == domid && last->mfn + last->n == mfn &&
-		    (uint64_t)last->pfn + last->n == pfn && last->n < UINT32_MAX) {
-			last->n++;
-			return;
-		}
-	}
-	if (j->n == j->cap) {
-		size_t ncap = j->cap ? j->cap * 2 : 4096;
-		struct jent *e;
-
-		if (ncap > JOURNAL_MAX || !(e = realloc(j->e, ncap * sizeof(*e)))) {
-			j->overflow = true;
-			return;
-		}
-		j->e = e;
-		j->cap = ncap;
-	}
-	j->e[j->n].mfn = mfn;
-	j->e[j->n].domid = domid;
-	j->e[j->n].pfn = (uint32_t)pfn;
-	j->e[j->n].n = 1;
-	j->n++;
+	if (mfn < h->nframes)
+		fset_set(&h->jr->frames, mfn);
+	if (pfn < d->npfns)
+		fset_set(d->marks, pfn);
 }
 
 /* ---- the event heap ---- */
@@ -627,10 +646,9 @@ static void scrub_advance(struct simhost *h, uint64_t t)
 		k = h->dirty.count;
 	h->scrub_done += k;
 	while (k) {
-		uint64_t start, n = fset_take_run(&h->dirty, k, &start), i;
+		uint64_t start, n = fset_take_run(&h->dirty, k, &start);
 
-		for (i = 0; i < n; i++)
-			fset_set(&h->clean, start + i);
+		fset_set_range(&h->clean, start, start + n);
 		k -= n;
 	}
 }
@@ -856,7 +874,7 @@ static void batch_finish(struct simhost *h, struct dom *d)
 		} else {
 			d->p2m[pfn] = mfn; /* the guest maps what Xen populated */
 		}
-		jlog(h, d->domid, pfn, mfn);
+		jlog(h, d, pfn, mfn);
 	}
 	if (d->dir > 0)
 		d->p += d->f;
@@ -884,7 +902,7 @@ static void batch_release(struct simhost *h, struct dom *d, uint64_t n)
 
 		d->batch_mfn[k] = d->p2m[pfn];
 		d->p2m[pfn] = INVALID_ENTRY;
-		jlog(h, d->domid, pfn, d->batch_mfn[k]);
+		jlog(h, d, pfn, d->batch_mfn[k]);
 	}
 	d->dir = -1;
 }
@@ -914,7 +932,7 @@ static uint64_t batch_populate(struct simhost *h, struct dom *d, uint64_t n)
 			h->m2p[mfn] = pfn;
 			d->batch_mfn[got] = mfn;
 			d->tot_pages++;
-			jlog(h, d->domid, pfn, mfn);
+			jlog(h, d, pfn, mfn);
 		}
 	}
 	d->f = got;
@@ -1109,6 +1127,9 @@ static void dom_free(struct dom *d)
 		return;
 	big_free(d->p2m, d->npfns * sizeof(*d->p2m));
 	big_free(d->perm, d->nperm * sizeof(*d->perm));
+	if (d->marks)
+		fset_free(d->marks);
+	free(d->marks);
 	free(d->demand);
 	free(d->faults);
 	free(d);
@@ -1130,7 +1151,7 @@ void simhost_free(struct simhost *h)
 	fset_free(&h->dirty);
 	free(h->quar);
 	if (h->jr)
-		free(h->jr->e);
+		fset_free(&h->jr->frames);
 	free(h->jr);
 	simxs_free(h->xs);
 	free(h);
@@ -1219,7 +1240,13 @@ static int dom_create(struct simhost *h, const struct sim_domain_spec *spec, uin
 	d->perm = big_alloc(d->nperm * sizeof(*d->perm));
 	if (spec->n_demand)
 		d->demand = malloc(spec->n_demand * sizeof(*d->demand));
-	if (!d->p2m || !d->perm || (spec->n_demand && !d->demand)) {
+	d->marks = calloc(1, sizeof(*d->marks));
+	if (d->marks && fset_init(d->marks, d->npfns) < 0) {
+		fset_free(d->marks);
+		free(d->marks);
+		d->marks = NULL;
+	}
+	if (!d->p2m || !d->perm || (spec->n_demand && !d->demand) || !d->marks) {
 		dom_free(d);
 		return -ENOMEM;
 	}
@@ -1259,7 +1286,7 @@ static int dom_create(struct simhost *h, const struct sim_domain_spec *spec, uin
 			h->owner[start + i] = domid;
 			h->m2p[start + i] = pfn;
 			d->p2m[pfn] = start + i;
-			jlog(h, domid, pfn, start + i);
+			jlog(h, d, pfn, start + i);
 		}
 	}
 	d->tot_pages = pages;
@@ -1353,7 +1380,7 @@ struct simhost *simhost_new(uint64_t memory_kib, uint64_t xen_reserved_kib, uint
 	h->jr = calloc(1, sizeof(*h->jr));
 	h->xs = simxs_new();
 	if (!h->owner || !h->m2p || !h->jr || !h->xs || fset_init(&h->clean, h->nframes) < 0 ||
-	    fset_init(&h->dirty, h->nframes) < 0) {
+	    fset_init(&h->dirty, h->nframes) < 0 || fset_init(&h->jr->frames, h->nframes) < 0) {
 		simhost_free(h);
 		return NULL;
 	}
@@ -1504,14 +1531,14 @@ int simhost_destroy(struct simhost *h, uint32_t domid, uint64_t now_ms)
 
 		if (mfn < h->nframes && h->owner[mfn] == domid) {
 			frame_release(h, mfn);
-			jlog(h, domid, pfn, mfn);
+			jlog(h, d, pfn, mfn);
 			freed++;
 		}
 	}
 	for (k = 0; k < d->f; k++)
 		if (h->owner[d->batch_mfn[k]] == domid) {
 			frame_release(h, d->batch_mfn[k]);
-			jlog(h, domid, d->perm[d->p + k], d->batch_mfn[k]);
+			jlog(h, d, d->perm[d->p + k], d->batch_mfn[k]);
 			freed++;
 		}
 	for (i = 0; i < d->nfaults; i++) {
@@ -1524,7 +1551,7 @@ int simhost_destroy(struct simhost *h, uint32_t domid, uint64_t now_ms)
 			frame_release(h, mfn);
 			freed++;
 		}
-		jlog(h, domid, 0, mfn);
+		jlog(h, d, 0, mfn);
 	}
 	if (freed != tot && !h->internal[0])
 		snprintf(h->internal, sizeof(h->internal),
@@ -1653,9 +1680,12 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EUCLEAN;
 }
 
-/* In-flight pfns of every domain, sorted, for lookups during a check. */
+/* In-flight pfns of every domain, for lookups during a check; a domain's
+ * are copied and sorted when first looked up. */
 struct inflight {
 	uint32_t domid;
+	const struct dom *d;
+	bool sorted;
 	uint64_t n;
 	uint64_t pfn[BATCH_PAGES];
 };
@@ -1667,7 +1697,7 @@ static int u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool is_inflight(const struct inflight *fl, size_t nfl, uint32_t domid, uint64_t pfn)
+static bool is_inflight(struct inflight *fl, size_t nfl, uint32_t domid, uint64_t pfn)
 {
 	size_t lo = 0, hi = nfl;
 
@@ -1681,13 +1711,22 @@ static bool is_inflight(const struct inflight *fl, size_t nfl, uint32_t domid, u
 	}
 	if (lo == nfl || fl[lo].domid != domid)
 		return false;
+	if (!fl[lo].sorted) {
+		const struct dom *d = fl[lo].d;
+		uint64_t k;
+
+		for (k = 0; k < d->f; k++)
+			fl[lo].pfn[k] = d->perm[d->p + k];
+		qsort(fl[lo].pfn, d->f, sizeof(uint64_t), u64_cmp);
+		fl[lo].sorted = true;
+	}
 	return bsearch(&pfn, fl[lo].pfn, fl[lo].n, sizeof(uint64_t), u64_cmp) != NULL;
 }
 
 /* One frame: its owner, its free-list membership and (when maps) its M2P
  * entry agree. */
 static int check_frame(const struct simhost *h, const struct dom *const *byid, uint64_t mfn,
-		       bool maps, const struct inflight *fl, size_t nfl, char *err, size_t errlen)
+		       bool maps, struct inflight *fl, size_t nfl, char *err, size_t errlen)
 {
 	uint32_t o = h->owner[mfn];
 	bool c = fset_test(&h->clean, mfn), dty = fset_test(&h->dirty, mfn);
@@ -1815,7 +1854,7 @@ static int check_counters(const struct simhost *h, bool maps, char *err, size_t 
 }
 
 static int check_full(const struct simhost *h, const struct dom *const *byid, bool maps,
-		      const struct inflight *fl, size_t nfl, char *err, size_t errlen)
+		      struct inflight *fl, size_t nfl, char *err, size_t errlen)
 {
 	uint64_t *count = calloc(MAX_DOMID + 1, sizeof(*count)), mfn, nfree = 0, xen = 0, io = 0;
 	int r = 0;
@@ -1867,39 +1906,48 @@ static int check_full(const struct simhost *h, const struct dom *const *byid, bo
 	return r;
 }
 
+/* The marked frames, ascending, then each domain's marked pfns. */
 static int check_journal(const struct simhost *h, const struct dom *const *byid, bool maps,
-			 const struct inflight *fl, size_t nfl, char *err, size_t errlen)
+			 struct inflight *fl, size_t nfl, char *err, size_t errlen)
 {
-	const struct journal *j = h->jr;
-	size_t i;
+	uint64_t i = 0;
+	size_t k;
 	int r;
 
-	for (i = 0; i < j->n; i++) {
-		const struct jent *e = &j->e[i];
-		const struct dom *d = e->domid <= MAX_DOMID ? byid[e->domid] : NULL;
-		uint64_t k;
+	while (fset_next(&h->jr->frames, i, &i)) {
+		r = check_frame(h, byid, i, maps, fl, nfl, err, errlen);
+		if (r < 0)
+			return r;
+		i++;
+	}
+	for (k = 0; maps && k < h->ndoms; k++) {
+		const struct dom *d = h->doms[k];
 
-		for (k = 0; k < e->n; k++) {
-			if (e->mfn + k < h->nframes) {
-				r = check_frame(h, byid, e->mfn + k, maps, fl, nfl, err, errlen);
-				if (r < 0)
-					return r;
-			}
-			if (maps && d && e->pfn + k < d->npfns) {
-				r = check_pfn(h, d, e->pfn + k, err, errlen);
-				if (r < 0)
-					return r;
-			}
+		for (i = 0; fset_next(d->marks, i, &i); i++) {
+			r = check_pfn(h, d, i, err, errlen);
+			if (r < 0)
+				return r;
 		}
 	}
 	return 0;
+}
+
+/* Forget the marks: everything marked has been checked. */
+static void journal_reset(const struct simhost *h)
+{
+	size_t k;
+
+	fset_clear_all(&h->jr->frames);
+	for (k = 0; k < h->ndoms; k++)
+		fset_clear_all(h->doms[k]->marks);
+	h->jr->checked_once = true;
 }
 
 int simhost_check_ex(const struct simhost *h, unsigned flags, char *err, size_t errlen)
 {
 	struct journal *j = h->jr;
 	bool maps = !h->faulted || (flags & SIMHOST_CHECK_STRICT);
-	bool full = (flags & SIMHOST_CHECK_FULL) || j->overflow || !j->checked_once ||
+	bool full = (flags & SIMHOST_CHECK_FULL) || !j->checked_once ||
 		    h->nframes <= FULL_CHECK_FRAMES;
 	struct inflight *fl = NULL;
 	const struct dom **byid;
@@ -1925,15 +1973,13 @@ int simhost_check_ex(const struct simhost *h, unsigned flags, char *err, size_t 
 		nfl = 0;
 		for (i = 0; i < h->ndoms; i++) {
 			const struct dom *d = h->doms[i];
-			uint64_t k;
 
 			if (!d->f)
 				continue;
 			fl[nfl].domid = d->domid;
+			fl[nfl].d = d;
+			fl[nfl].sorted = false;
 			fl[nfl].n = d->f;
-			for (k = 0; k < d->f; k++)
-				fl[nfl].pfn[k] = d->perm[d->p + k];
-			qsort(fl[nfl].pfn, d->f, sizeof(uint64_t), u64_cmp);
 			nfl++;
 		}
 	}
@@ -1943,9 +1989,7 @@ int simhost_check_ex(const struct simhost *h, unsigned flags, char *err, size_t 
 	free(byid);
 	if (r < 0)
 		return r;
-	j->n = 0;
-	j->overflow = false;
-	j->checked_once = true;
+	journal_reset(h);
 	return 0;
 }
 
@@ -2117,7 +2161,7 @@ int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *cls, cha
 		 * withdrawn so that the driver never populates it. */
 		a = withdraw_ballooned(d);
 		d->p2m[a] = SIM_P2M_IDENTITY | identity_wrong(h, a);
-		jlog(h, domid, a, identity_wrong(h, a));
+		jlog(h, d, a, identity_wrong(h, a));
 		return 0;
 	}
 	a = withdraw(d, UINT64_MAX);
@@ -2128,7 +2172,7 @@ int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *cls, cha
 	case F_ALIAS:
 		b = withdraw(d, UINT64_MAX);
 		fault_note(d, d->p2m[b], false);
-		jlog(h, domid, b, d->p2m[b]);
+		jlog(h, d, b, d->p2m[b]);
 		d->p2m[b] = mfn;
 		break;
 	case F_UNOWNED:
@@ -2139,7 +2183,7 @@ int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *cls, cha
 		fault_note(d, q, true);
 		fault_note(d, mfn, false);
 		d->p2m[a] = q;
-		jlog(h, domid, a, q);
+		jlog(h, d, a, q);
 		break;
 	case F_OUT_OF_RANGE:
 		fault_note(d, mfn, false);
@@ -2149,7 +2193,7 @@ int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *cls, cha
 		b = withdraw(o, a);
 		fault_note(d, mfn, false);
 		d->p2m[a] = o->p2m[b];
-		jlog(h, o->domid, b, o->p2m[b]);
+		jlog(h, o, b, o->p2m[b]);
 		break;
 	case F_M2P_SHARED:
 		/* the frame stays owned and mapped at a alone: nothing earlier
@@ -2186,7 +2230,7 @@ int simhost_inject_fault(struct simhost *h, uint32_t domid, const char *cls, cha
 		break;
 	case F_STRUCTURE: break;
 	}
-	jlog(h, domid, a, mfn);
+	jlog(h, d, a, mfn);
 	return 0;
 }
 

@@ -206,8 +206,9 @@ int simhost_set_flags(struct simhost *h, uint32_t domid, bool shutdown, bool pau
  *
  * Cost: the counters always; every frame and pfn on the first call, when
  * the host has at most 4 GiB, or with SIMHOST_CHECK_FULL; otherwise only
- * the frames and pfns changed since the previous check (a journal of up to
- * 256K runs of changes; more and the next check is full). */
+ * the frames and pfns changed since the previous check (one mark bit per
+ * frame and per pfn, so however much changed the next check looks at each
+ * changed frame and pfn once and never falls back to a full one). */
 int simhost_check(const struct simhost *h, char *err, size_t errlen);
 
 #define SIMHOST_CHECK_FULL 1u   /* scan every frame and every P2M entry */
