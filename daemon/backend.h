@@ -56,6 +56,11 @@ struct backend_ops {
 	int (*adjust_conf)(struct backend *b, struct conf *conf, char *err, size_t errlen);
 	/* Read back everything persisted (called once at start). */
 	int (*restore)(struct backend *b, backend_restore_fn fn, void *arg);
+	/* Optional: check the connection to the host now (the daemon calls it
+	 * on each systemd watchdog ping, a wake-up it pays anyway); a backend
+	 * with a keepalive timer of its own pushes it out when this succeeds,
+	 * and notifies as usual when the connection is gone. */
+	void (*keepalive)(struct backend *b);
 
 	/* ---- M2P/P2M audit source (design/AUDIT.md); all three optional
 	 * together: NULL means the backend cannot audit. ----
