@@ -125,7 +125,12 @@ struct audit_tables {
 	size_t ndoms;
 };
 
-/* nthreads and block_pages change speed and memory only, never results:
+/* How the entries of a domain that is not one run of frames are read:
+ * sorted by M2P region block by block, or partitioned by M2P slice (one
+ * read of the P2M). AUTO picks per domain by measured fragmentation. */
+enum audit_method { AUDIT_METHOD_AUTO, AUDIT_METHOD_SORT, AUDIT_METHOD_PARTITION };
+
+/* nthreads, block_pages and method change speed and memory only, never results:
  * findings, their order and what max_records keeps are the same for any
  * values. Threads split large domains; the owner callback is only called
  * from the calling thread. */
@@ -136,6 +141,7 @@ struct audit_opts {
 	 * nframes / 32 within 2^16..2^22. Each thread holds about 8 bytes per
 	 * block entry, plus up to 1.5 more while a block has many suspects. */
 	uint64_t block_pages;
+	enum audit_method method; /* 0 = AUTO */
 };
 
 /* One finding: the (domain, pfn, mfn, m2p) tuple a re-check compares.
