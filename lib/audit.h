@@ -40,11 +40,17 @@
  * Memory: no per-frame state at all; the suspect list is bounded by
  * max_records (default 65,536 records of 56 bytes, about 3.5 MiB), and
  * each thread has one block buffer (struct audit_opts: about 8 bytes per
- * P2M entry of a block, 32 MiB by default on a 1 TiB host).
+ * P2M entry of a block, 32 MiB by default on a 1 TiB host). A fragmented
+ * domain read partitioned needs, per thread, 8 bytes per entry of its
+ * block (automatic: up to 2^22 entries, 32 MiB) plus about 2.1 KiB per
+ * 2^17 frames of the host (4.2 MiB on 1 TiB).
  *
  * Speed: entries mapping runs of consecutive frames are checked in place;
  * the others are sorted by M2P region block by block, so the M2P and
- * owner reads sweep forward instead of jumping around the host. */
+ * owner reads sweep forward instead of jumping around the host. A domain
+ * whose sampled fragmentation is 0.03 or more is instead partitioned: one
+ * read of its P2M into buckets by M2P slice, then each bucket checked
+ * within its slice (see audit.c). */
 #ifndef BALLOOND_AUDIT_H
 #define BALLOOND_AUDIT_H
 
