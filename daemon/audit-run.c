@@ -33,6 +33,11 @@
 #define AUDIT_FINDINGS_MAX 1000	  /* findings per class in one reply */
 #define AUDIT_RETRY_MS 500	  /* a backend not ready yet (-EAGAIN) is asked again */
 #define AUDIT_PAGE_KIB 4
+/* On a host where nothing changed since the last clean audit of every
+ * domain, a periodic audit is skipped, at most this many in a row: an idle
+ * host is still audited every (AUDIT_IDLE_SKIPS + 1) intervals, since a PV
+ * guest can rewrite its M2P entries without anything else moving. */
+#define AUDIT_IDLE_SKIPS 5
 
 /* A domain of an audit, as reported. */
 struct audit_dom_info {
@@ -85,6 +90,12 @@ struct audit_sched {
 	struct audit_queue queue;
 	bool periodic_due;
 	uint64_t interval_ms; /* what periodic_ev is armed with */
+	/* Anything the engine said (a domain came or went, a target, a state:
+	 * memory moved) since the last audit of every domain started, or that
+	 * audit was not clean: the next periodic audit is not skipped. */
+	bool changed;
+	unsigned idle_skips; /* periodic audits skipped in a row */
+	uint64_t skipped;    /* ... and in all */
 	uint64_t next_id;
 	struct audit_record *hist[AUDIT_HISTORY]; /* newest first */
 	size_t nhist;
@@ -374,6 +385,8 @@ static void job_finish(struct audit_sched *s)
 	s->nhist++;
 	record_log(r);
 	record_publish(s, r);
+	if (r->ndomids == 0 && (!r->res || audit_result_total(r->res) || r->unconfirmed))
+		s->changed = true;
 	if (s->periodic_due || !audit_queue_empty(&s->queue))
 		queue_kick(s, 0);
 }
@@ -510,8 +523,11 @@ int audit_sched_start(struct audit_sched *s, const uint32_t *domids, size_t n,
 		snprintf(err, errlen, "cannot start a thread: %s", strerror(-r));
 		return r;
 	}
-	if (n == 0)
+	if (n == 0) {
 		s->periodic_due = false;
+		s->changed = false;
+		s->idle_skips = 0;
+	}
 	audit_queue_covered(&s->queue, domids, n);
 	if (n == 1)
 		snprintf(what, sizeof(what), "domain %u", domids[0]);
@@ -571,6 +587,12 @@ static void audit_periodic_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (s->job && s->job->rec.ndomids == 0)
 		return; /* one of every domain is running already */
+	if (!s->changed && s->idle_skips < AUDIT_IDLE_SKIPS) {
+		s->idle_skips++;
+		s->skipped++;
+		log_debug("periodic audit skipped: nothing changed since the last clean one");
+		return;
+	}
 	s->periodic_due = true;
 	queue_kick(s, 0);
 }
@@ -601,6 +623,8 @@ void audit_sched_engine_event(struct audit_sched *s, const struct engine_event *
 {
 	const struct engine_dom *dom;
 
+	if (s)
+		s->changed = true;
 	if (!s || ev->type != EV_STATE || ev->old_state != DOM_CONVERGING ||
 	    ev->new_state != DOM_IDLE || !automatic_on(s))
 		return;
@@ -619,6 +643,7 @@ int audit_sched_new(const struct audit_sched_env *env, struct audit_sched **ret)
 		return -ENOMEM;
 	s->env = *env;
 	s->ops = env->ops;
+	s->changed = true; /* nothing audited yet */
 	if (pipe2(s->pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
 		int e = errno;
 
@@ -795,6 +820,7 @@ int audit_sched_status_json(struct audit_sched *s, const struct audit_query *q, 
 			       json_object_new_boolean(s->queue.all || s->periodic_due));
 	json_object_object_add(o, "interval", json_object_new_double(
 						      (double)s->interval_ms / 1000.0));
+	json_object_object_add(o, "skipped", json_object_new_int64((int64_t)s->skipped));
 	json_object_object_add(o, "last", r ? record_json(r) : NULL);
 	json_object_object_add(o, "domains", rows_json(s, r));
 	*ret = o;

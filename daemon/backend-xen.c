@@ -17,7 +17,8 @@
  * is a pipe it writes to when a watch event is queued, not the socket, and
  * nothing is written there when xenstored goes away. A lost connection is
  * therefore noticed by a failing call (an observation, an action, or a
- * keepalive probe every XEN_KEEPALIVE_MS). */
+ * keepalive probe every XEN_KEEPALIVE_MS, or at each systemd watchdog ping
+ * when there is one: a settled host then costs no wake-up of its own). */
 /* config.h comes from the build directory, or is forced in with -include. */
 #ifndef PACKAGE_VERSION
 #include "config.h"
@@ -393,6 +394,17 @@ static void xen_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	b->notify(b->notify_arg);
+}
+
+/* The daemon's watchdog ping probes the connection: the keepalive timer,
+ * pushed out each time, then never fires on its own. Disconnected: the
+ * reconnect timer is already running. */
+static void xen_keepalive(struct backend *be)
+{
+	struct backend_xen *b = (struct backend_xen *)be;
+
+	if (b->xs)
+		xen_keepalive_cb(-1, 0, b);
 }
 
 /* libxenstore falls back from xenstored's socket to /dev/xen/xenbus, where
@@ -1340,6 +1352,7 @@ const struct backend_ops backend_xen_ops = {
 	.adjust_conf = xen_adjust_conf,
 	.restore = xen_restore,
 	.xen_cmdline = xen_cmdline,
+	.keepalive = xen_keepalive,
 	.audit_open = xen_audit_open,
 	.audit_read = xen_audit_read,
 	.audit_close = xen_audit_close,

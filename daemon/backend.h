@@ -59,6 +59,11 @@ struct backend_ops {
 	/* Optional: the hypervisor's command line as read at open (xl reads
 	 * dom0_mem there to resolve autoballoon="auto"); NULL when unknown. */
 	const char *(*xen_cmdline)(struct backend *b);
+	/* Optional: check the connection to the host now (the daemon calls it
+	 * on each systemd watchdog ping, a wake-up it pays anyway); a backend
+	 * with a keepalive timer of its own pushes it out when this succeeds,
+	 * and notifies as usual when the connection is gone. */
+	void (*keepalive)(struct backend *b);
 
 	/* ---- M2P/P2M audit source (design/AUDIT.md); all three optional
 	 * together: NULL means the backend cannot audit. ----

@@ -308,9 +308,14 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* The watchdog ping, and the backend's keepalive in the same wake-up. */
 static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct daemon *d = arg;
+
 	sd_notify(0, "WATCHDOG=1");
+	if (d->bops->keepalive)
+		d->bops->keepalive(d->be);
 }
 
 /* Hand one persisted record back to the engine; say what is ignored. */

@@ -10,6 +10,10 @@
 
 #include "audit.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define DEFAULT_MAX_RECORDS 65536
 /* Special P2M values all lie at or above this, so one compare against
  * nframes sends them to the slow path; nframes must stay below it. */
@@ -449,6 +453,18 @@ struct worker {
 	uint32_t *defer; /* windows left for the sorted check, by number */
 	struct flag *flags;
 	size_t nflags, capflags, maxflags;
+	/* the partitioned pass (allocated on first use): pairs by bucket of
+	 * 2^PART_SHIFT frames, in segments of PART_SEG pairs from pool */
+	bool partition; /* this block: partitioned, not sorted by region */
+	unsigned pshift; /* bucket of a frame: mfn >> pshift */
+	size_t nbuckets, nsegs;
+	uint64_t *pool;	  /* nsegs x PART_SEG pairs */
+	uint64_t *wc;	  /* nbuckets x PART_WC pairs not written to pool yet */
+	uint32_t *wcn;	  /* nbuckets: how many */
+	uint32_t *head;	  /* nbuckets: first segment, PART_NONE if none */
+	uint32_t *tail;	  /* nbuckets: last segment */
+	uint32_t *tailn;  /* nbuckets: pairs in it */
+	uint32_t *next;	  /* nsegs: the bucket's next segment */
 	uint64_t begin, end;
 	uint64_t ram, ballooned, foreign, identity;
 	bool dense; /* over maxflags: the block is scanned again in place */
@@ -462,6 +478,8 @@ struct pass {
 	struct worker *w;
 	unsigned nworkers;
 	uint64_t block; /* pfns per block; 0: plain scan */
+	uint64_t part_block; /* pfns per block of a partitioned domain */
+	enum audit_method method;
 };
 
 /* Keep an entry for the slow path; past maxflags the block is dense. */
@@ -547,11 +565,12 @@ window_check(struct worker *w, uint64_t begin, uint64_t end, unsigned width, boo
 	return ram;
 }
 
-/* Check the block's sorted pairs region by region, prefetching ahead. */
-static inline __attribute__((always_inline)) void block_probe(struct worker *w, size_t n,
-							      bool inline_owner)
+/* Check n pairs (sorted region by region, or one bucket's), prefetching
+ * ahead. */
+static inline __attribute__((always_inline)) void
+pairs_probe(struct worker *w, const uint64_t *pairs, size_t n, bool inline_owner)
 {
-	const uint64_t *m2p = w->t->m2p, *pairs = w->pairs;
+	const uint64_t *m2p = w->t->m2p;
 	const uint32_t *oa = w->t->owner_array;
 	uint32_t domid = w->d->domid;
 	uint64_t begin = w->begin;
@@ -649,7 +668,163 @@ static inline __attribute__((always_inline)) void block_scan_impl(struct worker 
 			memmove(pairs + n, pairs + start[k], c * sizeof(*pairs));
 		n += c;
 	}
-	block_probe(w, n, inline_owner);
+	pairs_probe(w, pairs, n, inline_owner);
+}
+
+/* ---- the partitioned pass ----
+ *
+ * For a fragmented domain (see dom_fragmentation) sorting by region costs two
+ * reads of the P2M and scattered writes into hundreds of regions at once.
+ * The partitioned pass reads each entry once: a RAM entry becomes a pair
+ * (the same mfn << PACK_SHIFT | offset as above) buffered in a cache line
+ * of its bucket (2^PART_SHIFT frames: an M2P slice of 1 MiB and an owner
+ * slice of 512 KiB, which stay in cache while the bucket is checked),
+ * written out a whole line at a time into the bucket's segments. Then each
+ * bucket is checked in turn. Flags, dense blocks and the statistics are
+ * those of the sorted pass, so results are identical. Scratch, per thread:
+ * 8 bytes per block entry, plus one partly filled segment (2 KiB) and one
+ * buffered line (64 bytes) per bucket: for a 1 TiB host (2,048 buckets)
+ * 32 MiB + 4.2 MiB with the automatic block size (PART_BLOCK_AUTO).
+ * Measured (bench-audit, 64 GiB, one thread, CPU time): 6.2 times a
+ * streaming read of the P2M, M2P and owner array, against 9.7 for the
+ * sorted pass; the time goes about half to the pass, half to the probe. */
+
+#define PART_SHIFT 17  /* frames per bucket: 2^17 */
+#define PART_MIN_BUCKETS 64
+#define PART_WC 8      /* pairs per buffered line (64 bytes) */
+#define PART_SEG 256   /* pairs per segment */
+#define PART_NONE UINT32_MAX
+#define PART_BLOCK_AUTO (UINT64_C(1) << 22)
+
+static void part_free(struct worker *w)
+{
+	free(w->pool);
+	free(w->wc);
+	free(w->wcn);
+	free(w->head);
+	free(w->tail);
+	free(w->tailn);
+	free(w->next);
+	w->pool = w->wc = NULL;
+	w->wcn = w->head = w->tail = w->tailn = w->next = NULL;
+}
+
+/* w's partition buffers for blocks of block pairs: 0 or -ENOMEM. */
+static int part_alloc(struct worker *w, uint64_t block)
+{
+	uint64_t top = w->t->nframes ? w->t->nframes - 1 : 0;
+
+	if (w->pool)
+		return 0;
+	/* a small host has smaller slices (all in cache anyway), still in
+	 * PART_MIN_BUCKETS buckets or more */
+	for (w->pshift = PART_SHIFT; w->pshift > 0 && (top >> w->pshift) + 1 < PART_MIN_BUCKETS;)
+		w->pshift--;
+	w->nbuckets = (size_t)(top >> w->pshift) + 1;
+	w->nsegs = (size_t)((block + PART_SEG - 1) / PART_SEG) + w->nbuckets;
+	w->pool = aligned_alloc(64, w->nsegs * PART_SEG * sizeof(*w->pool));
+	w->wc = aligned_alloc(64, w->nbuckets * PART_WC * sizeof(*w->wc));
+	w->wcn = malloc(w->nbuckets * sizeof(*w->wcn));
+	w->head = malloc(w->nbuckets * sizeof(*w->head));
+	w->tail = malloc(w->nbuckets * sizeof(*w->tail));
+	w->tailn = malloc(w->nbuckets * sizeof(*w->tailn));
+	w->next = malloc(w->nsegs * sizeof(*w->next));
+	if (!w->pool || !w->wc || !w->wcn || !w->head || !w->tail || !w->tailn || !w->next) {
+		part_free(w);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Write one buffered line (64 bytes, both aligned) to the pool. With SSE2,
+ * non-temporal stores: a store missing the cache would first read the line
+ * from memory (one miss a line, scattered over every bucket); these write
+ * it whole, without reading it or pushing the slices out of the cache. */
+static inline __attribute__((always_inline)) void line_store(uint64_t *dst, const uint64_t *src)
+{
+#ifdef __SSE2__
+	const __m128i *s = (const __m128i *)src;
+	__m128i *d = (__m128i *)dst;
+
+	_mm_stream_si128(d, _mm_load_si128(s));
+	_mm_stream_si128(d + 1, _mm_load_si128(s + 1));
+	_mm_stream_si128(d + 2, _mm_load_si128(s + 2));
+	_mm_stream_si128(d + 3, _mm_load_si128(s + 3));
+#else
+	memcpy(dst, src, PART_WC * sizeof(*dst));
+#endif
+}
+
+/* Move bucket k's n buffered pairs to its segments (a new one when the
+ * last is full; the pool always has one: see part_alloc). */
+static inline __attribute__((always_inline)) void part_flush(struct worker *w, size_t k,
+							     uint32_t n, size_t *used)
+{
+	uint32_t s = w->tail[k];
+
+	if (s == PART_NONE || w->tailn[k] + n > PART_SEG) {
+		uint32_t ns = (uint32_t)(*used)++;
+
+		w->next[ns] = PART_NONE;
+		if (s == PART_NONE)
+			w->head[k] = ns;
+		else
+			w->next[s] = ns;
+		w->tail[k] = s = ns;
+		w->tailn[k] = 0;
+	}
+	if (n == PART_WC)
+		line_store(w->pool + (size_t)s * PART_SEG + w->tailn[k], w->wc + k * PART_WC);
+	else
+		memcpy(w->pool + (size_t)s * PART_SEG + w->tailn[k], w->wc + k * PART_WC,
+		       n * sizeof(*w->wc));
+	w->tailn[k] += n;
+}
+
+/* Run w's block partitioned: one read of its entries into the buckets,
+ * then each bucket checked against its slice. */
+static inline __attribute__((always_inline)) void block_part_impl(struct worker *w, unsigned width,
+								  bool inline_owner)
+{
+	const void *p2m = w->d->p2m;
+	uint64_t nframes = w->t->nframes, begin = w->begin, end = w->end, pfn, ram = 0;
+	uint64_t *wc = w->wc;
+	uint32_t *wcn = w->wcn;
+	size_t k, used = 0;
+
+	memset(wcn, 0, w->nbuckets * sizeof(*wcn));
+	memset(w->head, 0xff, w->nbuckets * sizeof(*w->head));
+	memset(w->tail, 0xff, w->nbuckets * sizeof(*w->tail));
+	for (pfn = begin; pfn < end && !w->dense; pfn++) {
+		uint64_t e = p2m_at(p2m, pfn, width);
+
+		if (__builtin_expect(e >= nframes, 0)) {
+			entry_special(w, pfn, e);
+			continue;
+		}
+		ram++;
+		k = e >> w->pshift;
+		wc[k * PART_WC + wcn[k]] = e << PACK_SHIFT | (pfn - begin);
+		if (++wcn[k] == PART_WC) {
+			part_flush(w, k, PART_WC, &used);
+			wcn[k] = 0;
+		}
+	}
+	w->ram += ram;
+#ifdef __SSE2__
+	_mm_sfence(); /* the non-temporal stores before the reads */
+#endif
+	if (w->dense)
+		return;
+	for (k = 0; k < w->nbuckets; k++) {
+		uint32_t s;
+
+		if (wcn[k])
+			part_flush(w, k, wcn[k], &used);
+		for (s = w->head[k]; s != PART_NONE && !w->dense; s = w->next[s])
+			pairs_probe(w, w->pool + (size_t)s * PART_SEG,
+				    s == w->tail[k] ? w->tailn[k] : PART_SEG, inline_owner);
+	}
 }
 
 /* Run w's block: counts and flags, nothing recorded. */
@@ -659,6 +834,15 @@ static void block_scan(struct worker *w)
 	w->ram = w->ballooned = w->foreign = w->identity = 0;
 	w->dense = false;
 	w->err = 0;
+	if (w->partition) {
+		if (w->d->width == 32)
+			w->t->owner_array ? block_part_impl(w, 32, true)
+					  : block_part_impl(w, 32, false);
+		else
+			w->t->owner_array ? block_part_impl(w, 64, true)
+					  : block_part_impl(w, 64, false);
+		return;
+	}
 	if (w->d->width == 32)
 		w->t->owner_array ? block_scan_impl(w, 32, true) : block_scan_impl(w, 32, false);
 	else
@@ -709,21 +893,71 @@ static int block_record(struct scan *s, struct worker *w)
 	return s->err;
 }
 
+/* Fragmentation: the share of sampled pairs of neighbouring RAM entries
+ * whose frames are not consecutive (FRAG_SAMPLES pairs, one at a pseudo-
+ * random place in each stretch, so runs of any length are sampled fairly).
+ * At or above FRAG_PARTITION the domain is read partitioned
+ * (AUDIT_METHOD_AUTO). Measured on 64 GiB with runs of L frames in random
+ * order (fragmentation 1/L): the partitioned pass is faster down to runs of
+ * 16 (0.06: 0.155 s against 0.187 s), slower from runs of 64 (0.016: 0.155
+ * against 0.148) and much slower on long runs, which the sorted pass
+ * checks in place. */
+#define FRAG_SAMPLES 4096
+#define FRAG_PARTITION 0.03
+
+static double dom_fragmentation(const struct audit_tables *t, const struct audit_domain *d)
+{
+	uint64_t step = d->npfns / FRAG_SAMPLES > 1 ? d->npfns / FRAG_SAMPLES : 1, i;
+	uint64_t pairs = 0, breaks = 0;
+
+	for (i = 0; i * step + 1 < d->npfns; i++) {
+		uint64_t h = (i + 1) * 0x9e3779b97f4a7c15ULL, pfn = i * step + (h >> 40) % step, a, b;
+
+		if (pfn + 1 >= d->npfns)
+			continue;
+		a = p2m_get(d, pfn);
+		b = p2m_get(d, pfn + 1);
+		if (a >= t->nframes || b >= t->nframes)
+			continue;
+		pairs++;
+		breaks += b != a + 1;
+	}
+	return pairs ? (double)breaks / (double)pairs : 0;
+}
+
+/* Whether the domain is read partitioned. */
+static bool dom_partitioned(const struct scan *s, const struct pass *p)
+{
+	if (p->method == AUDIT_METHOD_SORT)
+		return false;
+	if (p->method == AUDIT_METHOD_PARTITION)
+		return true;
+	return dom_fragmentation(s->t, s->d) >= FRAG_PARTITION;
+}
+
 /* The domain in blocks, up to one per worker and round. */
 static int scan_blocks(struct scan *s, const struct pass *p)
 {
-	uint64_t n = s->d->npfns, b = 0;
+	uint64_t n = s->d->npfns, b = 0, block;
+	bool partition = dom_partitioned(s, p);
 	unsigned i, m;
 	int rc;
 
+	for (i = 0; partition && i < p->nworkers; i++) {
+		p->w[i].t = s->t;
+		if (part_alloc(&p->w[i], p->part_block) < 0)
+			return -ENOMEM;
+	}
+	block = partition ? p->part_block : p->block;
 	while (b < n) {
-		for (m = 0; m < p->nworkers && b < n; m++, b += p->block) {
+		for (m = 0; m < p->nworkers && b < n; m++, b += block) {
 			struct worker *w = &p->w[m];
 
 			w->t = s->t;
 			w->d = s->d;
+			w->partition = partition;
 			w->begin = b;
-			w->end = b + p->block < n ? b + p->block : n;
+			w->end = b + block < n ? b + block : n;
 		}
 		for (i = 1; i < m; i++)
 			p->w[i].started =
@@ -755,6 +989,7 @@ static void pass_free(struct pass *p)
 		free(p->w[i].fill);
 		free(p->w[i].defer);
 		free(p->w[i].flags);
+		part_free(&p->w[i]);
 	}
 	free(p->w);
 	p->w = NULL;
@@ -790,7 +1025,11 @@ static int pass_init(struct pass *p, const struct audit_tables *t, const struct 
 	while ((top >> shift) >= FANOUT)
 		shift++;
 	p->block = block;
+	/* The partitioned pass reads an M2P slice's lines once a block: the
+	 * larger the block, the fewer times (PART_BLOCK_AUTO: 32 MiB of pairs). */
+	p->part_block = opts && opts->block_pages ? block : most < PART_BLOCK_AUTO ? most : PART_BLOCK_AUTO;
 	p->nworkers = nthreads;
+	p->method = opts ? opts->method : AUDIT_METHOD_AUTO;
 	p->w = calloc(nthreads, sizeof(*p->w));
 	if (!p->w)
 		return -ENOMEM;

@@ -40,11 +40,17 @@
  * Memory: no per-frame state at all; the suspect list is bounded by
  * max_records (default 65,536 records of 56 bytes, about 3.5 MiB), and
  * each thread has one block buffer (struct audit_opts: about 8 bytes per
- * P2M entry of a block, 32 MiB by default on a 1 TiB host).
+ * P2M entry of a block, 32 MiB by default on a 1 TiB host). A fragmented
+ * domain read partitioned needs, per thread, 8 bytes per entry of its
+ * block (automatic: up to 2^22 entries, 32 MiB) plus about 2.1 KiB per
+ * 2^17 frames of the host (4.2 MiB on 1 TiB).
  *
  * Speed: entries mapping runs of consecutive frames are checked in place;
  * the others are sorted by M2P region block by block, so the M2P and
- * owner reads sweep forward instead of jumping around the host. */
+ * owner reads sweep forward instead of jumping around the host. A domain
+ * whose sampled fragmentation is 0.03 or more is instead partitioned: one
+ * read of its P2M into buckets by M2P slice, then each bucket checked
+ * within its slice (see audit.c). */
 #ifndef BALLOOND_AUDIT_H
 #define BALLOOND_AUDIT_H
 
@@ -125,7 +131,12 @@ struct audit_tables {
 	size_t ndoms;
 };
 
-/* nthreads and block_pages change speed and memory only, never results:
+/* How the entries of a domain that is not one run of frames are read:
+ * sorted by M2P region block by block, or partitioned by M2P slice (one
+ * read of the P2M). AUTO picks per domain by measured fragmentation. */
+enum audit_method { AUDIT_METHOD_AUTO, AUDIT_METHOD_SORT, AUDIT_METHOD_PARTITION };
+
+/* nthreads, block_pages and method change speed and memory only, never results:
  * findings, their order and what max_records keeps are the same for any
  * values. Threads split large domains; the owner callback is only called
  * from the calling thread. */
@@ -136,6 +147,7 @@ struct audit_opts {
 	 * nframes / 32 within 2^16..2^22. Each thread holds about 8 bytes per
 	 * block entry, plus up to 1.5 more while a block has many suspects. */
 	uint64_t block_pages;
+	enum audit_method method; /* 0 = AUTO */
 };
 
 /* One finding: the (domain, pfn, mfn, m2p) tuple a re-check compares.

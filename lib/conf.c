@@ -105,6 +105,7 @@ void conf_init(struct conf *c)
 	c->poll_interval_ms = 250;
 	c->stall_timeout_ms = SECONDS(5);
 	c->uncooperative_timeout_ms = SECONDS(20);
+	c->uncooperative_retry_max_ms = MINUTES(5);
 	c->reserve_timeout_ms = SECONDS(30);
 	c->reserve_ttl_ms = MINUTES(5);
 	c->manage_dom0 = false;
@@ -399,6 +400,8 @@ static const struct main_key main_keys[] = {
 	{"poll_interval", KEY_DURATION, FIELD(poll_interval_ms), 10, SECONDS(60), NULL, NULL},
 	{"stall_timeout", KEY_DURATION, FIELD(stall_timeout_ms), 100, HOURS(1), NULL, NULL},
 	{"uncooperative_timeout", KEY_DURATION, FIELD(uncooperative_timeout_ms), 100, HOURS(24),
+	 NULL, NULL},
+	{"uncooperative_retry_max", KEY_DURATION, FIELD(uncooperative_retry_max_ms), 0, HOURS(24),
 	 NULL, NULL},
 	{"reserve_timeout", KEY_DURATION, FIELD(reserve_timeout_ms), SECONDS(1), HOURS(1), NULL,
 	 NULL},

@@ -73,6 +73,7 @@ struct conf {
 	uint64_t poll_interval_ms;       /* re-observe while a balloon moves, default 250ms */
 	uint64_t stall_timeout_ms;       /* no progress this long = stalled, default 5s */
 	uint64_t uncooperative_timeout_ms; /* stalled this long = uncooperative, default 20s */
+	uint64_t uncooperative_retry_max_ms; /* its re-arms back off from 20s up to this, 5m */
 	uint64_t reserve_timeout_ms;     /* a reservation not granted by then fails, default 30s */
 	uint64_t reserve_ttl_ms;         /* a reservation's life when none is given, default 5m */
 	bool manage_dom0;                /* default false */

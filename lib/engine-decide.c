@@ -587,7 +587,24 @@ static void round_maxmem_cap(struct round_state *rs)
 	}
 }
 
-/* Re-arm stalled balloons; retry uncooperative ones now and then. */
+/* How long an uncooperative balloon waits for its next re-arm: the
+ * uncooperative timeout, doubled after each re-arm it ignored, up to
+ * uncooperative_retry_max (at or below the timeout: no backoff). The count
+ * starts again when it becomes uncooperative anew, which a move or a new
+ * target (both make it converging) is needed for. */
+static uint64_t uncoop_retry_ms(const struct conf *c, const struct engine_dom *d)
+{
+	uint64_t every = c->uncooperative_timeout_ms;
+	uint64_t cap = u64_max(c->uncooperative_retry_max_ms, every);
+	unsigned k;
+
+	for (k = 0; k < d->uncoop_rearms && every < cap; k++)
+		every *= 2;
+	return u64_min(every, cap);
+}
+
+/* Re-arm stalled balloons; retry uncooperative ones now and then, less
+ * and less often. */
 static void round_rearm(struct round_state *rs)
 {
 	struct engine *e = rs->e;
@@ -602,11 +619,14 @@ static void round_rearm(struct round_state *rs)
 		if (d->state == DOM_STALLED)
 			every = rs->c->stall_timeout_ms;
 		else if (d->state == DOM_UNCOOPERATIVE)
-			every = rs->c->uncooperative_timeout_ms;
+			every = uncoop_retry_ms(rs->c, d);
 		else
 			continue;
-		if (!d->last_rearm_ms || rs->now - d->last_rearm_ms >= every)
+		if (!d->last_rearm_ms || rs->now - d->last_rearm_ms >= every) {
+			if (d->state == DOM_UNCOOPERATIVE && d->last_rearm_ms)
+				d->uncoop_rearms++;
 			rearm(e, d, rs->now, rs->out);
+		}
 	}
 }
 
@@ -661,7 +681,7 @@ static void round_summary(struct round_state *rs)
 			h->uncooperative++;
 			out->next_wake_ms =
 				u64_min(out->next_wake_ms,
-					d->last_rearm_ms + rs->c->uncooperative_timeout_ms);
+					d->last_rearm_ms + uncoop_retry_ms(rs->c, d));
 			break;
 		default: break;
 		}

@@ -326,6 +326,7 @@ static void dom_stall(const struct conf *c, struct engine_dom *d, uint64_t now,
 	if (d->state == DOM_STALLED && now - d->stalled_since_ms >= c->uncooperative_timeout_ms) {
 		set_state(d, DOM_UNCOOPERATIVE, out,
 			  "stalled too long: excluded from donors, counted as it is");
+		d->uncoop_rearms = 0;
 		uncoop_flag(d, true, out);
 	}
 }

@@ -228,6 +228,7 @@ struct engine_dom {
 	uint64_t stalled_since_ms;
 	uint64_t last_rearm_ms;
 	unsigned rearms;
+	unsigned uncoop_rearms;     /* re-arms since it became uncooperative: the backoff */
 	uint64_t maxmem_requested_kib; /* last setmaxmem we asked for (0 = none) */
 	uint64_t prev_written_kib;  /* to undo a failed write */
 	bool moved;                 /* actual changed since the target was last written */

@@ -6,7 +6,8 @@
 # socket answers while an audit runs; a one-domain audit reports the others
 # as not audited; balloons at rest and audit_interval start audits by
 # themselves; bad params and read-only callers are refused; SIGTERM during
-# an audit is a clean exit.
+# an audit is a clean exit; on a settled clean host periodic audits are
+# skipped, at most five in a row.
 . "$(dirname "$0")/lib.sh"
 
 command -v socat >/dev/null || { echo "SKIP: socat is not installed"; exit 77; }
@@ -162,3 +163,18 @@ fi
 start_audit >/dev/null
 stop_daemon
 ok "SIGTERM during an audit: clean exit"
+
+# ---- a settled, clean host: periodic audits skipped, five in a row at most ----
+write_conf "audit_settle = 500ms" "audit_interval = 1s"
+start_daemon "$E2E/audit-idle.json"
+wait_until 30 "five periodic audits skipped on a settled host" eval \
+	"rpc_q audit.status '{}' | jq -e '.result.skipped >= 5'"
+last=$(rpc_q audit.status '{}' | jq -e '.result.last.id') || fail "no audit before the skips"
+wait_until 20 "a periodic audit after five skipped" eval \
+	"rpc_q audit.status '{}' | jq -e --argjson l $last '.result.last.id > \$l and
+	 .result.last.trigger == \"periodic\" and .result.last.result == \"clean\"'"
+out=$(rpc_q audit.status '{}')
+jq -e '.result.skipped >= 5 and .result.skipped <= 20' <<<"$out" >/dev/null ||
+	fail "skipped periodic audits out of bounds: $out"
+ok "audit_interval on a settled host: skipped while nothing changed, still one every 6 intervals"
+stop_daemon

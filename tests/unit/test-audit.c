@@ -994,9 +994,14 @@ static void fh_add_specials(struct fh *h)
 /* The options every blocked-pass test runs with: tiny to automatic blocks,
  * one to three threads. */
 static const struct audit_opts fh_opts[] = {
-	{.nthreads = 1, .block_pages = 512},  {.nthreads = 2, .block_pages = 512},
+	{.nthreads = 1, .block_pages = 512, .method = AUDIT_METHOD_SORT},
+	{.nthreads = 2, .block_pages = 512},
 	{.nthreads = 3, .block_pages = 1000}, {.nthreads = 2, .block_pages = 4096},
 	{.nthreads = 1, .block_pages = 0},    {.nthreads = 4, .block_pages = 0},
+	{.nthreads = 1, .block_pages = 512, .method = AUDIT_METHOD_PARTITION},
+	{.nthreads = 3, .block_pages = 1000, .method = AUDIT_METHOD_PARTITION},
+	{.nthreads = 2, .block_pages = 0, .method = AUDIT_METHOD_PARTITION},
+	{.nthreads = 1, .block_pages = 0, .method = AUDIT_METHOD_SORT},
 };
 
 static void assert_same_results(const struct audit_result *a, const struct audit_result *b)
@@ -1160,6 +1165,92 @@ static void fragmented_host_faults_are_found_exactly_for_any_threads(void **stat
 	free(h);
 }
 
+/* One random fault in domain 1 (64-bit) or 2 (32-bit) at a random pfn:
+ * every entry class, and the other tables' faults (freed frame, another
+ * domain's or Xen's frame, a leaked frame). */
+static void fh_random_fault(struct fh *h, uint64_t *seed)
+{
+	bool narrow = fh_rnd(seed) % 3 == 0;
+	uint64_t npfns = narrow ? FH_PFNS2 : FH_PFNS1, p = fh_rnd(seed) % npfns;
+	uint64_t q = fh_rnd(seed) % npfns;
+	uint64_t e = narrow ? h->p2m2[p] : h->p2m1[p];
+	unsigned kind = (unsigned)(fh_rnd(seed) % 10);
+
+	if (e >= FH_FRAMES - FH_IO) /* special already: leave it */
+		return;
+	switch (kind) {
+	case 0: h->m2p[e] = q; break;
+	case 1: h->m2p[e] = AUDIT_M2P_SHARED; break;
+	case 2: h->m2p[e] = AUDIT_M2P_INVALID; break;
+	case 3: h->m2p[e] = npfns + fh_rnd(seed) % 1000; break;
+	case 4: h->owner[e] = AUDIT_OWNER_FREE; break;
+	case 5: h->owner[e] = narrow ? 1 : 2; break;
+	case 6: h->owner[e] = AUDIT_OWNER_XEN; break;
+	case 7: /* alias: p maps q's frame too */
+		if (narrow)
+			h->p2m2[p] = h->p2m2[q];
+		else
+			h->p2m1[p] = h->p2m1[q];
+		break;
+	case 8: /* identity entry naming another pfn, or a frame beyond the host */
+		if (narrow)
+			h->p2m2[p] = 0x40000000u | (uint32_t)q;
+		else
+			h->p2m1[p] = p == q ? FH_FRAMES + q : AUDIT_P2M_IDENTITY | q;
+		break;
+	default: /* leaked: the frame stays counted */
+		if (narrow)
+			h->p2m2[p] = UINT32_MAX;
+		else
+			h->p2m1[p] = AUDIT_P2M_INVALID;
+		break;
+	}
+}
+
+/* Swap the frames of n random pairs of domain 1's RAM pfns (M2P kept right):
+ * from a few breaks in the run to none left. */
+static void fh_shuffle(struct fh *h, uint64_t *seed, unsigned n)
+{
+	while (n--) {
+		uint64_t a = fh_rnd(seed) % FH_PFNS1, b = fh_rnd(seed) % FH_PFNS1, x = h->p2m1[a];
+
+		if (x >= FH_FRAMES - FH_IO || h->p2m1[b] >= FH_FRAMES - FH_IO)
+			continue; /* special entries stay where they are */
+		h->p2m1[a] = h->p2m1[b];
+		h->p2m1[b] = x;
+		h->m2p[h->p2m1[a]] = a;
+		h->m2p[h->p2m1[b]] = b;
+	}
+}
+
+/* Property: on random layouts with random faults, the partitioned pass,
+ * the automatic choice and the sorted pass give the same findings in the
+ * same order, the same statistics and keep the same ones under a small
+ * max_records, with either owner source (fh_run_all compares every
+ * fh_opts, partitioned ones included, against the sorted pass). */
+static void partitioned_and_sorted_passes_agree_on_random_faults(void **state)
+{
+	uint64_t seed;
+
+	for (seed = 1; seed <= 12; seed++) {
+		struct fh *h = fh_new();
+		struct audit_result *r;
+		uint64_t s = seed * 0x9e3779b97f4a7c15ULL;
+		unsigned i, nfaults = (unsigned)(fh_rnd(&s) % 40) + 1;
+
+		fh_add_specials(h);
+		fh_shuffle(h, &s, (unsigned)(fh_rnd(&s) % 4000));
+		for (i = 0; i < nfaults; i++)
+			fh_random_fault(h, &s);
+		r = fh_run_all(&h->t, seed % 2, 0);
+		assert_true(audit_result_total(r) > 0);
+		audit_result_free(r);
+		r = fh_run_all(&h->t, seed % 2 == 0, 7);
+		audit_result_free(r);
+		free(h);
+	}
+}
+
 /* Many findings: those kept under max_records are the lowest pfns, as in a
  * pfn-order scan, also when a block has so many suspects that it is
  * scanned again in place. */
@@ -1231,6 +1322,7 @@ int main(void)
 		cmocka_unit_test(fragmented_host_audits_clean_for_any_threads_and_block_size),
 		cmocka_unit_test(fragmented_host_faults_are_found_exactly_for_any_threads),
 		cmocka_unit_test(kept_findings_are_the_first_in_pfn_order_for_any_threads),
+		cmocka_unit_test(partitioned_and_sorted_passes_agree_on_random_faults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

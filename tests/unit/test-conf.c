@@ -26,7 +26,7 @@
 static const char *const all_main_keys[] = {
 	"socket", "read_group", "backend", "scenario", "log_level", "pool", "maxmem_slack",
 	"deadband", "max_step", "reach_tolerance", "surplus", "poll_interval", "stall_timeout",
-	"uncooperative_timeout", "manage_dom0", "demand_buffer", "demand_interval", "demand_stale",
+	"uncooperative_timeout", "uncooperative_retry_max", "manage_dom0", "demand_buffer", "demand_interval", "demand_stale",
 	"psi_threshold", "offset_max", "oscillation_window", "max_message", "max_clients",
 	"max_clients_per_uid", "client_timeout", "audit_interval", "audit_settle", "audit_examples",
 };
