@@ -42,6 +42,7 @@ struct memctl {
 	bool prometheus;  /* metrics --prometheus: the text exposition format */
 	bool no_wait;	  /* --no-wait: commands that wait for an outcome return at once */
 	int64_t ttl_s;	  /* --ttl for reserve; 0 = balloond's reserve_ttl */
+	const char *for_name; /* --for for reserve: the domain it is handed to */
 	int wait_s;	  /* how long reserve waits for its answer */
 };
 

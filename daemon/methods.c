@@ -626,7 +626,13 @@ static json_object *m_reserve(struct daemon *d, json_object *params, int *code,
 	case 0: break;
 	case -EINVAL:
 	case -EEXIST: *code = RPC_INVALID_PARAMS; return NULL;
-	case -ENOSPC: *code = RPC_ERR_INSUFFICIENT_MEMORY; return NULL;
+	case -ENOSPC:
+		*code = RPC_ERR_INSUFFICIENT_MEMORY;
+		*data = json_object_new_object();
+		json_object_object_add(*data, "needed", json_kib(p.min));
+		json_object_object_add(*data, "available",
+				       json_kib(engine_reservable_kib(d->engine)));
+		return NULL;
 	case -EBUSY: *code = RPC_ERR_BUSY; return NULL;
 	default: *code = RPC_INTERNAL_ERROR; return NULL;
 	}

@@ -188,6 +188,13 @@ static int resv_name_free(const struct engine *e, const char *name, char *err, s
 	return 0;
 }
 
+uint64_t engine_reservable_kib(const struct engine *e)
+{
+	int64_t can = host_capacity(e, NULL) - (int64_t)resv_held_total(e, NULL);
+
+	return e->have_obs && can > 0 ? page_floor((uint64_t)can) : 0;
+}
+
 int engine_reserve(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_t ttl_ms,
 		   uint64_t now, uint32_t *ret_id, char *err, size_t errlen)
 {

@@ -354,6 +354,8 @@ int engine_reserve(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_
 int engine_reserve_for(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_t ttl_ms,
 		       const char *for_name, uint64_t now_ms, uint32_t *ret_id, char *err,
 		       size_t errlen);
+/* What a new reservation could get now: -ENOSPC's "at most" (KiB). */
+uint64_t engine_reservable_kib(const struct engine *e);
 /* A name engine_reserve_for takes. */
 bool engine_resv_name_ok(const char *name);
 /* -ENOENT no such reservation, -EINVAL no longer active. */
