@@ -154,8 +154,10 @@ static int cmd_create(struct memctl *m, const struct memctl_cmd *cmd, int argc, 
 		i += 2;
 	}
 	if (i >= argc || argv[i][0] == '-' || !xl[0])
-		return usage_error(cmd, "%s: give the xl config file first (then xl create's "
-					"options)", cmd->name);
+		return usage_error(cmd,
+				   "%s: give the xl config file first (then xl create's "
+				   "options)",
+				   cmd->name);
 	cfg = argv[i++];
 	n = overrides(argc - i, argv + i, &extra);
 	if (n < 0)
@@ -166,14 +168,16 @@ static int cmd_create(struct memctl *m, const struct memctl_cmd *cmd, int argc, 
 		memctl_warnx("create: %s", err);
 		return r == -ENOTSUP ? MEMCTL_EXIT_DAEMON : MEMCTL_EXIT_USAGE;
 	}
-	printf("%s: %s, memory %s, maxmem %s: needs %s free (%s)\n", nd.name, nd.type_name,
-	       fmt_kib((int64_t)nd.target_kib, a, sizeof(a)),
-	       fmt_kib((int64_t)nd.max_kib, b, sizeof(b)),
-	       fmt_kib((int64_t)nd.need_kib, c, sizeof(c)), nd.how);
+	if (!m->json)
+		printf("%s: %s, memory %s, maxmem %s: needs %s free (%s)\n", nd.name, nd.type_name,
+		       fmt_kib((int64_t)nd.target_kib, a, sizeof(a)),
+		       fmt_kib((int64_t)nd.max_kib, b, sizeof(b)),
+		       fmt_kib((int64_t)nd.need_kib, c, sizeof(c)), nd.how);
 	r = create_reserve(m, &nd, &id, &cur);
 	if (r != MEMCTL_EXIT_OK)
 		return r;
-	resv_print(cur);
+	if (!m->json)
+		resv_print(cur);
 	rc = xl_run(xl, cfg, argc - i, argv + i);
 	if (rc != 0) {
 		resv_cancel(m, id);

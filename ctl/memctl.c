@@ -174,6 +174,8 @@ int main(int argc, char **argv)
 	}
 	if (m->prometheus && strcmp(cmd->name, "metrics") != 0)
 		return usage_error(cmd, "--prometheus applies to 'memctl metrics' only");
+	if (m->for_name && strcmp(cmd->name, "reserve") != 0 && strcmp(cmd->name, "cancel") != 0)
+		return usage_error(cmd, "--for applies to 'memctl reserve' and 'memctl cancel' only");
 	nargs = argc - optind - 1;
 	if (nargs < cmd->min_args || nargs > cmd->max_args)
 		return usage_error(cmd, "%s: %s", cmd->name,

@@ -31,8 +31,7 @@
 #define XL_STUBDOM_KIB (32 * 1024)
 
 /* A long setting in [0, max]: 0 and *ret set, 1 when absent, -EINVAL. */
-static int cfg_long(XLU_Config *cfg, const char *key, long max, long *ret, char *err,
-		    size_t errlen)
+static int cfg_long(XLU_Config *cfg, const char *key, long max, long *ret, char *err, size_t errlen)
 {
 	int r = xlu_cfg_get_long(cfg, key, ret, 0);
 
@@ -65,7 +64,7 @@ static int cfg_type(XLU_Config *cfg, struct xl_need *nd, char *err, size_t errle
 		}
 	}
 	if (!xlu_cfg_get_string(cfg, "builder", &b, 0)) {
-		int bt = strcmp(b, "hvm") == 0	    ? LIBXL_DOMAIN_TYPE_HVM
+		int bt = strcmp(b, "hvm") == 0	     ? LIBXL_DOMAIN_TYPE_HVM
 			 : strcmp(b, "generic") == 0 ? LIBXL_DOMAIN_TYPE_PV
 						     : -1;
 
@@ -204,20 +203,20 @@ static void need_compute(struct xl_need *nd)
 		}
 	}
 	if (ctx && need_libxl(ctx, nd, err, sizeof(err)) == 0)
-		snprintf(nd->how, sizeof(nd->how), "libxl_domain_need_memory: shadow %" PRIu64
-			 " KiB", nd->shadow_kib);
+		snprintf(nd->how, sizeof(nd->how),
+			 "libxl_domain_need_memory: shadow %" PRIu64 " KiB", nd->shadow_kib);
 	else {
 		need_estimate(nd);
 		snprintf(nd->how, sizeof(nd->how),
-			 "%s, so estimated: memory + libxl's shadow default + its %s overhead",
-			 err, nd->type == LIBXL_DOMAIN_TYPE_PV ? "1 MiB PV" : "2 MiB HVM");
+			 "%s, so estimated: memory + libxl's shadow default + its %s overhead", err,
+			 nd->type == LIBXL_DOMAIN_TYPE_PV ? "1 MiB PV" : "2 MiB HVM");
 	}
 	libxl_ctx_free(ctx);
 	xtl_logger_destroy((xentoollog_logger *)lg);
 }
 
-int xl_need_memory(const char *path, char *const *extra, int n_extra, struct xl_need *nd,
-		   char *err, size_t errlen)
+int xl_need_memory(const char *path, char *const *extra, int n_extra, struct xl_need *nd, char *err,
+		   size_t errlen)
 {
 	XLU_Config *cfg;
 	const char *name = NULL;
@@ -278,8 +277,8 @@ int xl_need_memory(const char *path, char *const *extra, int n_extra, struct xl_
 
 #else /* !HAVE_XLUTIL */
 
-int xl_need_memory(const char *path, char *const *extra, int n_extra, struct xl_need *nd,
-		   char *err, size_t errlen)
+int xl_need_memory(const char *path, char *const *extra, int n_extra, struct xl_need *nd, char *err,
+		   size_t errlen)
 {
 	(void)path;
 	(void)extra;

@@ -31,7 +31,7 @@ struct xl_need {
  * 0; -ENOENT/-EACCES... (unreadable), -EINVAL (not a config xl would take:
  * a syntax error, no name, bad memory values), -ENOTSUP (built without
  * libxlutil). err gets a sentence. */
-int xl_need_memory(const char *path, char *const *extra, int n_extra, struct xl_need *nd,
-		   char *err, size_t errlen);
+int xl_need_memory(const char *path, char *const *extra, int n_extra, struct xl_need *nd, char *err,
+		   size_t errlen);
 
 #endif
