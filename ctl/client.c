@@ -331,6 +331,15 @@ bool is_notification(json_object *obj)
  * *ret_reply (new reference: the whole reply) and *ret_result (borrowed
  * from it). Otherwise prints why (unless quiet and the daemon answered
  * this request with an error) and returns the exit status. params is taken. */
+void ctl_disconnect(struct memctl *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	m->len = m->consumed = 0;
+	m->eof = false;
+}
+
 int ctl_call(struct memctl *m, const char *method, json_object *params, bool quiet,
 	     json_object **ret_reply, json_object **ret_result)
 {

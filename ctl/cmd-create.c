@@ -143,6 +143,7 @@ static int cmd_create(struct memctl *m, const struct memctl_cmd *cmd, int argc, 
 
 	if (!xl || !xl[0])
 		xl = "xl";
+	m->no_wait = false; /* xl must not run before the grant */
 	if (argc && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
 		help_command(stdout, cmd);
 		return MEMCTL_EXIT_OK;
@@ -178,6 +179,8 @@ static int cmd_create(struct memctl *m, const struct memctl_cmd *cmd, int argc, 
 		return r;
 	if (!m->json)
 		resv_print(cur);
+	/* xl may take longer than balloond's client_timeout: reconnect after */
+	ctl_disconnect(m);
 	rc = xl_run(xl, cfg, argc - i, argv + i);
 	if (rc != 0) {
 		resv_cancel(m, id);

@@ -18,6 +18,9 @@ cfg() { # NAME MEM_MIB: a PV config as xl takes it
 }
 resv_json() { memctl --json reservations | jq -c "[.reservations[] | select(.for == \"$1\")]"; }
 
+# xl create takes longer than client_timeout here (vm1 appears at 10 s):
+# memctl must not keep its connection idle across it
+write_conf "client_timeout = 2s"
 start_daemon "$E2E/create.json"
 wait_until 20 "vm0's creation with nothing reserved to fail" \
 	grep -q "event at 3.0s failed: .*not enough free memory" "$LOG"
