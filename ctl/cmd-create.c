@@ -23,7 +23,7 @@
 #define XL_ENV "MEMCTL_XL"
 /* After xl create returns: how long the new domain has to take its
  * reservation (balloond sees it on XenStore's @introduceDomain at once). */
-#define TAKE_WAIT_MS 15000
+#define TAKE_WAIT_MS 60000
 
 /* The state of a reservation view, "" when it has none. */
 static const char *resv_state(json_object *o)
@@ -138,7 +138,7 @@ static int cmd_create(struct memctl *m, const struct memctl_cmd *cmd, int argc, 
 	struct xl_need nd;
 	json_object *cur;
 	char err[256], a[32], b[32], c[32], **extra = NULL;
-	int64_t id;
+	int64_t id, deadline;
 	int i = 0, n, r, rc;
 
 	if (!xl || !xl[0])
@@ -191,9 +191,21 @@ static int cmd_create(struct memctl *m, const struct memctl_cmd *cmd, int argc, 
 		json_object_put(cur);
 		return MEMCTL_EXIT_DAEMON;
 	}
-	/* the domain takes the reservation when balloond sees it */
-	r = resv_wait(m, id, "granted", now_ms() + TAKE_WAIT_MS, &cur);
-	if (r == MEMCTL_EXIT_OK && strcmp(resv_state(cur), "granted") == 0) {
+	/* the domain takes the reservation when balloond sees it; a balloond
+	 * slow to answer while the domain is built is asked again */
+	deadline = now_ms() + TAKE_WAIT_MS;
+	do {
+		r = resv_wait(m, id, "granted", deadline, &cur);
+		if (r == MEMCTL_EXIT_CONNECT)
+			ctl_disconnect(m);
+	} while (r == MEMCTL_EXIT_CONNECT && now_ms() < deadline);
+	if (r != MEMCTL_EXIT_OK) {
+		memctl_warnx("create %s: xl create succeeded; balloond did not say whether it "
+			     "took reservation %" PRId64 " (it is handed over when balloond sees "
+			     "the domain, or expires)",
+			     nd.name, id);
+		r = MEMCTL_EXIT_OK;
+	} else if (strcmp(resv_state(cur), "granted") == 0) {
 		resv_cancel(m, id);
 		memctl_warnx("create %s: xl create succeeded but balloond saw no domain of that "
 			     "name within %d s; reservation %" PRId64 " cancelled",
