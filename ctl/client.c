@@ -249,7 +249,7 @@ int report_error(struct memctl *m, const char *method, int code, const char *mes
 {
 	const char *name = rpc_error_name(code);
 	char msg[512];
-	json_object *min, *max;
+	json_object *min, *max, *need, *avail;
 
 	sanitize(message, msg, sizeof(msg), 0);
 	if (strcmp(msg, name) == 0)
@@ -274,6 +274,18 @@ int report_error(struct memctl *m, const char *method, int code, const char *mes
 		memctl_warnx("allowed range: %s to %s",
 			     fmt_kib(json_object_get_int64(min), a, sizeof(a)),
 			     fmt_kib(json_object_get_int64(max), b, sizeof(b)));
+	} else if (data && json_object_object_get_ex(data, "needed", &need) &&
+		   json_object_object_get_ex(data, "available", &avail) &&
+		   json_object_is_type(need, json_type_int) &&
+		   json_object_is_type(avail, json_type_int) &&
+		   json_object_get_int64(need) > json_object_get_int64(avail)) {
+		char a[32], b[32], c[32];
+
+		memctl_warnx("%s missing: %s needed, at most %s can be freed",
+			     fmt_kib(json_object_get_int64(need) - json_object_get_int64(avail), a,
+				     sizeof(a)),
+			     fmt_kib(json_object_get_int64(need), b, sizeof(b)),
+			     fmt_kib(json_object_get_int64(avail), c, sizeof(c)));
 	} else if (data) {
 		char d[512];
 
@@ -319,6 +331,15 @@ bool is_notification(json_object *obj)
  * *ret_reply (new reference: the whole reply) and *ret_result (borrowed
  * from it). Otherwise prints why (unless quiet and the daemon answered
  * this request with an error) and returns the exit status. params is taken. */
+void ctl_disconnect(struct memctl *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	m->len = m->consumed = 0;
+	m->eof = false;
+}
+
 int ctl_call(struct memctl *m, const char *method, json_object *params, bool quiet,
 	     json_object **ret_reply, json_object **ret_result)
 {

@@ -42,6 +42,7 @@ struct memctl {
 	bool prometheus;  /* metrics --prometheus: the text exposition format */
 	bool no_wait;	  /* --no-wait: commands that wait for an outcome return at once */
 	int64_t ttl_s;	  /* --ttl for reserve; 0 = balloond's reserve_ttl */
+	const char *for_name; /* --for for reserve: the domain it is handed to */
 	int wait_s;	  /* how long reserve waits for its answer */
 };
 
@@ -56,6 +57,9 @@ int report_error(struct memctl *m, const char *method, int code, const char *mes
 int null_id_error(json_object *obj, int *ret_code, const char **ret_message,
 		  json_object **ret_data);
 bool is_notification(json_object *obj);
+/* Close the connection (the next call opens a new one): before waiting
+ * longer than balloond's client_timeout for something else. */
+void ctl_disconnect(struct memctl *m);
 int ctl_call(struct memctl *m, const char *method, json_object *params, bool quiet,
 	     json_object **ret_reply, json_object **ret_result);
 

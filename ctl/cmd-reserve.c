@@ -44,7 +44,7 @@ static int range_parse(const char *s, uint64_t *ret_min, uint64_t *ret_max)
 /* One reservation in words: "3 granted 4G (held 4G, expires in 4m 58s)". */
 static int resv_describe(json_object *o, char *buf, size_t len)
 {
-	const char *state, *why = NULL, *dom = NULL;
+	const char *state, *why = NULL, *dom = NULL, *for_name = NULL;
 	char err[128], a[32], b[32], c[32], st[32], w[200], dn[64];
 	int64_t id, amount, mn, mx;
 	double in = 0;
@@ -63,6 +63,10 @@ static int resv_describe(json_object *o, char *buf, size_t len)
 		why = json_object_get_string(v);
 	if (json_object_object_get_ex(o, "domain", &v) && json_object_is_type(v, json_type_string))
 		dom = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "for", &v) && json_object_is_type(v, json_type_string))
+		for_name = json_object_get_string(v);
+	if (!dom)
+		dom = for_name;
 	snprintf(buf, len, "reservation %" PRId64 " %s: %s%s%s%s%s%s%s%s", id,
 		 sanitize(state, st, sizeof(st), 0), fmt_kib(amount, a, sizeof(a)),
 		 mn != mx ? " (asked " : "", mn != mx ? fmt_kib(mn, b, sizeof(b)) : "",
@@ -101,12 +105,74 @@ static json_object *resv_pick(json_object *result, int64_t id)
 	return NULL;
 }
 
+/* Poll reservation id while its state is `while_state`, until deadline (ms);
+ * *cur is replaced by each newer view. MEMCTL_EXIT_OK or a call's error. */
+int resv_wait(struct memctl *m, int64_t id, const char *while_state, int64_t deadline,
+	      json_object **cur)
+{
+	json_object *reply = NULL, *result = NULL, *found;
+	const char *state;
+	char err[128];
+	int r;
+
+	while (get_str(*cur, "state", &state, err, sizeof(err)) == 0 &&
+	       strcmp(state, while_state) == 0 && now_ms() < deadline) {
+		usleep(200 * 1000);
+		r = ctl_call(m, "reservation.list", NULL, false, &reply, &result);
+		if (r != MEMCTL_EXIT_OK)
+			return r;
+		found = resv_pick(result, id);
+		if (found) {
+			json_object_put(*cur);
+			*cur = json_object_get(found);
+		}
+		json_object_put(reply);
+		if (!found)
+			break;
+	}
+	return MEMCTL_EXIT_OK;
+}
+
+int resv_ask(struct memctl *m, json_object *params, int64_t *ret_id, json_object **ret_cur)
+{
+	json_object *reply = NULL, *result = NULL;
+	char err[256];
+	int r;
+
+	r = ctl_call(m, "reserve", params, false, &reply, &result);
+	if (r != MEMCTL_EXIT_OK)
+		return r;
+	if (get_int(result, "id", false, ret_id, NULL, err, sizeof(err)) < 0) {
+		json_object_put(reply);
+		return malformed("reserve", err);
+	}
+	*ret_cur = json_object_get(result);
+	json_object_put(reply);
+	if (m->no_wait)
+		return MEMCTL_EXIT_OK;
+	/* Wait for the answer unless told not to: balloond frees memory now. */
+	r = resv_wait(m, *ret_id, "pending", now_ms() + (int64_t)m->wait_s * 1000, ret_cur);
+	if (r != MEMCTL_EXIT_OK)
+		json_object_put(*ret_cur);
+	return r;
+}
+
+int resv_print(json_object *o)
+{
+	char line[512];
+
+	if (resv_describe(o, line, sizeof(line)) < 0)
+		return malformed("reservation.list", "a reservation lacks a member");
+	printf("%s\n", line);
+	return MEMCTL_EXIT_OK;
+}
+
 /* reserve SIZE|MIN..MAX: ask, then wait for the answer unless --no-wait. */
 static int cmd_reserve(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
-	json_object *params, *reply = NULL, *result = NULL, *cur;
+	json_object *params, *cur;
 	uint64_t mn, mx;
-	int64_t id, deadline;
+	int64_t id;
 	const char *state;
 	char line[512], err[256];
 	int r;
@@ -124,36 +190,11 @@ static int cmd_reserve(struct memctl *m, const struct memctl_cmd *cmd, int argc,
 	}
 	if (m->ttl_s)
 		json_object_object_add(params, "ttl", json_object_new_int64(m->ttl_s));
-	r = ctl_call(m, "reserve", params, false, &reply, &result);
+	if (m->for_name)
+		json_object_object_add(params, "for", json_object_new_string(m->for_name));
+	r = resv_ask(m, params, &id, &cur);
 	if (r != MEMCTL_EXIT_OK)
 		return r;
-	if (get_int(result, "id", false, &id, NULL, err, sizeof(err)) < 0) {
-		json_object_put(reply);
-		return malformed("reserve", err);
-	}
-	cur = json_object_get(result);
-	json_object_put(reply);
-	/* Wait for the answer unless told not to: balloond frees memory now. */
-	deadline = now_ms() + (int64_t)m->wait_s * 1000;
-	while (!m->no_wait && get_str(cur, "state", &state, err, sizeof(err)) == 0 &&
-	       strcmp(state, "pending") == 0 && now_ms() < deadline) {
-		json_object *found;
-
-		usleep(200 * 1000);
-		r = ctl_call(m, "reservation.list", NULL, false, &reply, &result);
-		if (r != MEMCTL_EXIT_OK) {
-			json_object_put(cur);
-			return r;
-		}
-		found = resv_pick(result, id);
-		if (found) {
-			json_object_put(cur);
-			cur = json_object_get(found);
-		}
-		json_object_put(reply);
-		if (!found)
-			break;
-	}
 	if (m->json) {
 		print_json(cur);
 	} else if (resv_describe(cur, line, sizeof(line)) < 0) {
@@ -167,7 +208,10 @@ static int cmd_reserve(struct memctl *m, const struct memctl_cmd *cmd, int argc,
 			     strcmp(state, "cancelled") == 0)
 		    ? MEMCTL_EXIT_DAEMON
 		    : MEMCTL_EXIT_OK;
-	if (!m->json && r == MEMCTL_EXIT_OK && strcmp(state, "granted") == 0)
+	if (!m->json && r == MEMCTL_EXIT_OK && strcmp(state, "granted") == 0 && m->for_name)
+		printf("it goes to the domain named %s when that is created (e.g. xl create)\n",
+		       sanitize(m->for_name, line, sizeof(line), 0));
+	else if (!m->json && r == MEMCTL_EXIT_OK && strcmp(state, "granted") == 0)
 		printf("hand it to the new domain with: memctl transfer %" PRId64 " DOM\n", id);
 	json_object_put(cur);
 	return r;
@@ -242,6 +286,9 @@ static int cmd_reservations(struct memctl *m, const struct memctl_cmd *cmd, int 
 		if (json_object_object_get_ex(o, "domain", &v) &&
 		    json_object_is_type(v, json_type_string))
 			sanitize(json_object_get_string(v), row[6], CELL_MAX, NAME_COLS);
+		else if (json_object_object_get_ex(o, "for", &v) &&
+			 json_object_is_type(v, json_type_string))
+			sanitize(json_object_get_string(v), row[6], CELL_MAX, NAME_COLS);
 		else
 			snprintf(row[6], CELL_MAX, "-");
 		if (get_num(o, "expires_in", false, &in, &dummy, err, sizeof(err)) == 0 ||
@@ -289,12 +336,62 @@ static int resv_call(struct memctl *m, const struct memctl_cmd *cmd, const char 
 	return r;
 }
 
-/* cancel ID */
+/* cancel --for NAME: every active reservation made for NAME (none is fine:
+ * a libvirt release hook calls it whether or not one is left). */
+static int cancel_for(struct memctl *m, const char *name)
+{
+	json_object *reply = NULL, *result = NULL, *arr;
+	int64_t ids[64];
+	size_t i, n = 0;
+	char nm[64];
+	int r;
+
+	r = ctl_call(m, "reservation.list", NULL, false, &reply, &result);
+	if (r != MEMCTL_EXIT_OK)
+		return r;
+	if (!json_object_object_get_ex(result, "reservations", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		json_object_put(reply);
+		return malformed("reservation.list", "no \"reservations\" array");
+	}
+	for (i = 0; i < json_object_array_length(arr) && n < 64; i++) {
+		json_object *o = json_object_array_get_idx(arr, i), *v;
+		const char *st = NULL;
+		char err[64];
+		int64_t id;
+
+		if (json_object_object_get_ex(o, "for", &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    strcmp(json_object_get_string(v), name) == 0 &&
+		    get_str(o, "state", &st, err, sizeof(err)) == 0 &&
+		    (strcmp(st, "pending") == 0 || strcmp(st, "granted") == 0 ||
+		     strcmp(st, "transferred") == 0) &&
+		    get_int(o, "id", false, &id, NULL, err, sizeof(err)) == 0)
+			ids[n++] = id;
+	}
+	json_object_put(reply);
+	if (!n && !m->json)
+		printf("no active reservation for %s\n", sanitize(name, nm, sizeof(nm), 0));
+	for (i = 0; i < n && r == MEMCTL_EXIT_OK; i++) {
+		json_object *params = json_object_new_object();
+
+		json_object_object_add(params, "id", json_object_new_int64(ids[i]));
+		r = resv_call(m, NULL, "reservation.cancel", params);
+	}
+	return r;
+}
+
+/* cancel ID | cancel --for NAME */
 static int cmd_cancel(struct memctl *m, const struct memctl_cmd *cmd, int argc, char **argv)
 {
-	int64_t id = resv_id_arg(argv[0]);
+	int64_t id;
 	json_object *params;
 
+	if (argc == 0 && m->for_name)
+		return cancel_for(m, m->for_name);
+	if (argc == 0 || m->for_name)
+		return usage_error(cmd, "%s: give a reservation ID or --for NAME", cmd->name);
+	id = resv_id_arg(argv[0]);
 	if (id < 0)
 		return usage_error(cmd, "%s: \"%s\" is not a reservation id", cmd->name, argv[0]);
 	params = json_object_new_object();
@@ -321,7 +418,7 @@ static int cmd_transfer(struct memctl *m, const struct memctl_cmd *cmd, int argc
 
 const struct memctl_cmd cmd_reserve_entry = {
 	.name = "reserve",
-	.args = "SIZE|MIN..MAX",
+	.args = "SIZE|MIN..MAX [--for NAME]",
 	.min_args = 1,
 	.max_args = 1,
 	.summary = "free memory for a VM about to start",
@@ -332,9 +429,12 @@ const struct memctl_cmd cmd_reserve_entry = {
 		"at once) and exits 1 when it failed, naming the guests that did not give\n"
 		"memory back. A granted reservation is held for --ttl (default\n"
 		"reserve_ttl in balloond.conf) until 'memctl transfer' hands it to the new\n"
-		"domain or 'memctl cancel' gives it back. Reservations survive a restart\n"
-		"of balloond.\n"
-		"Example: memctl reserve 4G --ttl 10m; memctl reserve 2G..4G",
+		"domain or 'memctl cancel' gives it back. With --for NAME it is handed to\n"
+		"the domain named NAME by itself as soon as balloond sees it (start it with\n"
+		"xl create once granted), or expires with its TTL. Reservations survive a\n"
+		"restart of balloond.\n"
+		"Example: memctl reserve 4G --ttl 10m; memctl reserve 2G..4G;\n"
+		"memctl reserve 1G --for web3 && xl create web3.cfg",
 	.exec = cmd_reserve,
 };
 
@@ -366,10 +466,12 @@ const struct memctl_cmd cmd_transfer_entry = {
 
 const struct memctl_cmd cmd_cancel_entry = {
 	.name = "cancel",
-	.args = "ID",
-	.min_args = 1,
+	.args = "ID | --for NAME",
+	.min_args = 0,
 	.max_args = 1,
 	.summary = "give a reservation's memory back",
-	.help = "End reservation ID now; its memory returns to the guests.",
+	.help = "End reservation ID now; its memory returns to the guests. With --for NAME\n"
+		"instead of an ID: every active reservation made for NAME (none is not an\n"
+		"error), e.g. from a libvirt hook when a start is given up.",
 	.exec = cmd_cancel,
 };

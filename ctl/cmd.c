@@ -110,6 +110,7 @@ static const struct memctl_cmd *const commands[] = {
 	&cmd_plan_entry,    &cmd_set_target_entry,   &cmd_set_policy_entry, &cmd_unpin_entry,
 	&cmd_hello_entry,   &cmd_pause_entry,	     &cmd_resume_entry,	    &cmd_reload_entry,
 	&cmd_reserve_entry, &cmd_reservations_entry, &cmd_transfer_entry,   &cmd_cancel_entry,
+	&cmd_create_entry,
 	&cmd_events_entry,  &cmd_audit_entry,	     &cmd_metrics_entry,    &cmd_help_entry,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(*commands))

@@ -33,6 +33,15 @@ extern const struct memctl_cmd cmd_hello_entry, cmd_pause_entry, cmd_resume_entr
 /* cmd-reserve.c */
 extern const struct memctl_cmd cmd_reserve_entry, cmd_reservations_entry, cmd_transfer_entry,
 	cmd_cancel_entry;
+/* cmd-create.c */
+extern const struct memctl_cmd cmd_create_entry;
+/* cmd-reserve.c, for create: ask for a reservation (params consumed) and
+ * wait for its answer unless --no-wait; *ret_cur is the last view of it (a
+ * reference of the caller's). Wait while it is in while_state. Print one. */
+int resv_ask(struct memctl *m, json_object *params, int64_t *ret_id, json_object **ret_cur);
+int resv_wait(struct memctl *m, int64_t id, const char *while_state, int64_t deadline,
+	      json_object **cur);
+int resv_print(json_object *o);
 /* cmd-events.c */
 extern const struct memctl_cmd cmd_events_entry, cmd_metrics_entry;
 /* cmd-audit.c */

@@ -53,9 +53,29 @@ static int timeout_parse(const char *s, int *ret_ms)
 	return -EINVAL;
 }
 
+/* The command word is "create": what follows it is xl's (its options are
+ * not memctl's), so memctl's options go before it. */
+static bool command_is_create(int argc, char **argv)
+{
+	static const char *const with_value[] = {"-s", "-t", "-T", "--socket", "--timeout",
+						 "--ttl", "--for", NULL};
+	int i, k;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return i + 1 < argc && strcmp(argv[i + 1], "create") == 0;
+		if (argv[i][0] != '-' || !argv[i][1])
+			return strcmp(argv[i], "create") == 0;
+		for (k = 0; with_value[k]; k++)
+			if (strcmp(argv[i], with_value[k]) == 0)
+				i++;
+	}
+	return false;
+}
+
 /* The options, before or after the command ("memctl show web1 --json");
- * "--" ends them. -1 to go on, else the exit status (--version, or a usage
- * error already printed). */
+ * "--" ends them (and the command "create": see above). -1 to go on, else
+ * the exit status (--version, or a usage error already printed). */
 static int options_parse(struct memctl *m, int argc, char **argv, bool *ret_help)
 {
 	static const struct option opts[] = {
@@ -66,15 +86,19 @@ static int options_parse(struct memctl *m, int argc, char **argv, bool *ret_help
 		{"version", no_argument, NULL, 'V'},
 		{"no-wait", no_argument, NULL, 'W'},
 		{"ttl", required_argument, NULL, 'T'},
+		{"for", required_argument, NULL, 'F'},
 		{"prometheus", no_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 
+	const char *optstring = command_is_create(argc, argv) ? "+:s:jt:hVWT:" : ":s:jt:hVWT:";
+
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:jt:hVWT:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
 		switch (c) {
 		case 'W': m->no_wait = true; break;
+		case 'F': m->for_name = optarg; break;
 		case 'P': m->prometheus = true; break;
 		case 'T': {
 			uint64_t ms;
@@ -150,6 +174,8 @@ int main(int argc, char **argv)
 	}
 	if (m->prometheus && strcmp(cmd->name, "metrics") != 0)
 		return usage_error(cmd, "--prometheus applies to 'memctl metrics' only");
+	if (m->for_name && strcmp(cmd->name, "reserve") != 0 && strcmp(cmd->name, "cancel") != 0)
+		return usage_error(cmd, "--for applies to 'memctl reserve' and 'memctl cancel' only");
 	nargs = argc - optind - 1;
 	if (nargs < cmd->min_args || nargs > cmd->max_args)
 		return usage_error(cmd, "%s: %s", cmd->name,

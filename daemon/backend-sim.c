@@ -473,7 +473,7 @@ static int sim_restore(struct backend *b, backend_restore_fn fn, void *arg)
 	n = simxs_directory(xs, 0, "/tool/balloond/reservation", &doms);
 	for (i = 0; i < n; i++) {
 		uint64_t id;
-		char path[256], val[160];
+		char path[256], val[320];
 
 		snprintf(path, sizeof(path), "/tool/balloond/reservation/%s", doms[i]);
 		if (u64_parse_strict(doms[i], BACKEND_RESV_ID_MAX, &id) == 0 &&

@@ -722,6 +722,8 @@ static json_object *resv_to_json(struct daemon *d, const struct engine_resv *r, 
 		json_object_object_add(o, "domain",
 				       dom ? json_object_new_string(dom->name) : NULL);
 	}
+	if (r->for_name[0])
+		json_object_object_add(o, "for", json_object_new_string(r->for_name));
 	if (r->why[0])
 		json_object_object_add(o, "why", json_object_new_string(r->why));
 	return o;
@@ -730,6 +732,7 @@ static json_object *resv_to_json(struct daemon *d, const struct engine_resv *r, 
 struct reserve_params {
 	uint64_t size, min, max, ttl, id;
 	bool has_size, has_min, has_max;
+	char for_name[ENGINE_NAME_MAX];
 	struct rpc_domain_ref domain;
 };
 
@@ -742,6 +745,8 @@ static const struct rpc_field reserve_fields[] = {
 	 offsetof(struct reserve_params, has_max)},
 	{"ttl", RPC_FIELD_DURATION, offsetof(struct reserve_params, ttl), 0, false, 0,
 	 RPC_NO_PRESENT},
+	{"for", RPC_FIELD_STRING, offsetof(struct reserve_params, for_name), ENGINE_NAME_MAX,
+	 false, 0, RPC_NO_PRESENT},
 	{NULL},
 };
 
@@ -778,15 +783,32 @@ static json_object *m_reserve(struct daemon *d, json_object *params, int *code,
 	if (p.has_size)
 		p.min = p.max = p.size;
 	daemon_refresh(d, 0);
-	r = engine_reserve(d->engine, p.min, p.max, p.ttl, clock_now_ms(), &id, err, errlen);
+	if (p.for_name[0] && !engine_resv_name_ok(p.for_name)) {
+		*code = RPC_INVALID_PARAMS;
+		snprintf(err, errlen, "params.for: not a domain name (no control characters)");
+		return NULL;
+	}
+	r = engine_reserve_for(d->engine, p.min, p.max, p.ttl, p.for_name, clock_now_ms(), &id,
+			       err, errlen);
 	switch (r) {
 	case 0: break;
-	case -EINVAL: *code = RPC_INVALID_PARAMS; return NULL;
-	case -ENOSPC: *code = RPC_ERR_INSUFFICIENT_MEMORY; return NULL;
+	case -EINVAL:
+	case -EEXIST: *code = RPC_INVALID_PARAMS; return NULL;
+	case -ENOSPC:
+		*code = RPC_ERR_INSUFFICIENT_MEMORY;
+		*data = json_object_new_object();
+		json_object_object_add(*data, "needed", json_kib(p.min));
+		json_object_object_add(*data, "available",
+				       json_kib(engine_reservable_kib(d->engine)));
+		return NULL;
 	case -EBUSY: *code = RPC_ERR_BUSY; return NULL;
 	default: *code = RPC_INTERNAL_ERROR; return NULL;
 	}
-	log_notice("reservation %u: %" PRIu64 "..%" PRIu64 " KiB asked", id, p.min, p.max);
+	if (p.for_name[0])
+		log_notice("reservation %u: %" PRIu64 "..%" PRIu64 " KiB asked for %s", id, p.min,
+			   p.max, p.for_name);
+	else
+		log_notice("reservation %u: %" PRIu64 "..%" PRIu64 " KiB asked", id, p.min, p.max);
 	daemon_step(d);
 	return resv_to_json(d, engine_reservation_find(d->engine, id), clock_now_ms());
 }

@@ -255,6 +255,8 @@ static void check_reservations(struct sim_run *r)
 			sr->failed = true;
 			snprintf(sr->why, sizeof(sr->why), "%s", er->why);
 		}
+		if (er->for_name[0] && er->why[0]) /* expired or taken: by whom */
+			snprintf(sr->why, sizeof(sr->why), "%s", er->why);
 		if (er->state == RESV_PENDING && r->vt > er->answer_by_ms + c->poll_interval_ms)
 			violation(r, "reservation %u still pending %" PRIu64 " ms after its deadline",
 				  er->id, r->vt - er->answer_by_ms);
@@ -309,8 +311,8 @@ static void play(struct sim_run *r, const struct scenario_event *ev)
 		sr->min_kib = ev->min_kib;
 		sr->max_kib = ev->max_kib;
 		sr->asked_ms = r->vt;
-		rc = engine_reserve(r->engine, ev->min_kib, ev->max_kib, ev->ttl_ms, r->vt, &sr->id,
-				    sr->why, sizeof(sr->why));
+		rc = engine_reserve_for(r->engine, ev->min_kib, ev->max_kib, ev->ttl_ms, ev->name,
+					r->vt, &sr->id, sr->why, sizeof(sr->why));
 		if (rc < 0) {
 			/* a refusal is an answer, not a scenario error */
 			sr->id = 0;
@@ -751,6 +753,22 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 		json_object_object_add(exp, "reservations_ok",
 				       expect_item(r->scn->expect.reservations_ok, all));
 		ok = ok && all == r->scn->expect.reservations_ok;
+	}
+	if (r->scn->expect.has_reservations_end) {
+		const struct scenario_expect *x = &r->scn->expect;
+		json_object *got = json_object_new_array(), *it;
+		bool same = x->n_reservations_end == r->n_resv;
+
+		for (i = 0; i < r->n_resv; i++) {
+			json_object_array_add(got, json_object_new_string(r->resv[i].state));
+			same = same && i < x->n_reservations_end &&
+			       strcmp(x->reservations_end[i], r->resv[i].state) == 0;
+		}
+		it = json_object_new_object();
+		json_object_object_add(it, "got", got);
+		json_object_object_add(it, "ok", json_object_new_boolean(same));
+		json_object_object_add(exp, "reservations_end", it);
+		ok = ok && same;
 	}
 	if (r->scn->expect.has_target_writes_max) {
 		bool got = r->apply.targets <= r->scn->expect.target_writes_max;

@@ -2,6 +2,7 @@
 /* Reservations: memory set aside for a domain about to be built
  * (memctl reserve), granted in order once it is free, transferred to the
  * domain, and persisted across restarts. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -163,8 +164,55 @@ static struct engine_event *resv_event(struct engine_output *out, const struct e
 	return ev;
 }
 
+bool engine_resv_name_ok(const char *name)
+{
+	size_t i;
+
+	if (!name || !name[0])
+		return false;
+	for (i = 0; name[i]; i++)
+		if (i >= ENGINE_NAME_MAX - 1 || (unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* A name is free for a new reservation: no domain has it, and no other
+ * active reservation waits for it. 0 or -EEXIST with a sentence. */
+static int resv_name_free(const struct engine *e, const char *name, char *err, size_t errlen)
+{
+	const struct engine_dom *d = engine_find_name(e, name);
+	size_t i;
+
+	if (d && d->state != DOM_DYING) {
+		snprintf(err, errlen, "a domain named %s exists already (domain %u)", name,
+			 d->domid);
+		return -EEXIST;
+	}
+	for (i = 0; i < e->n_resv; i++)
+		if (resv_active(&e->resv[i]) && strcmp(e->resv[i].for_name, name) == 0) {
+			snprintf(err, errlen, "reservation %u is for %s already", e->resv[i].id,
+				 name);
+			return -EEXIST;
+		}
+	return 0;
+}
+
+uint64_t engine_reservable_kib(const struct engine *e)
+{
+	int64_t can = host_capacity(e, NULL) - (int64_t)resv_held_total(e, NULL);
+
+	return e->have_obs && can > 0 ? page_floor((uint64_t)can) : 0;
+}
+
 int engine_reserve(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_t ttl_ms,
 		   uint64_t now, uint32_t *ret_id, char *err, size_t errlen)
+{
+	return engine_reserve_for(e, min_kib, max_kib, ttl_ms, NULL, now, ret_id, err, errlen);
+}
+
+int engine_reserve_for(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_t ttl_ms,
+		       const char *for_name, uint64_t now, uint32_t *ret_id, char *err,
+		       size_t errlen)
 {
 	struct engine_resv *r;
 	char a[32], b[32];
@@ -183,6 +231,15 @@ int engine_reserve(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_
 	}
 	if (!ttl_ms)
 		ttl_ms = e->conf.reserve_ttl_ms;
+	if (for_name && for_name[0]) {
+		if (!engine_resv_name_ok(for_name)) {
+			snprintf(err, errlen, "not a domain name (1 to %d characters, no control "
+					      "characters)", ENGINE_NAME_MAX - 1);
+			return -EINVAL;
+		}
+		if (resv_name_free(e, for_name, err, errlen) < 0)
+			return -EEXIST;
+	}
 	for (i = 0; i < e->n_resv; i++)
 		active += resv_active(&e->resv[i]);
 	if (active >= ENGINE_RESV_MAX) {
@@ -213,6 +270,8 @@ int engine_reserve(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_
 	r->created_ms = now;
 	r->expires_ms = now + ttl_ms;
 	r->answer_by_ms = u64_min(now + e->conf.reserve_timeout_ms, r->expires_ms);
+	if (for_name)
+		snprintf(r->for_name, sizeof(r->for_name), "%s", for_name);
 	e->next_resv_id++;
 	e->resv_next_dirty = true;
 	*ret_id = r->id;
@@ -279,10 +338,13 @@ int engine_reservation_transfer(struct engine *e, uint32_t id, uint32_t domid, u
 }
 
 /* The persisted form: "1 STATE MIN MAX AMOUNT CREATED ANSWER_BY EXPIRES DOMID"
- * (sizes in KiB, times in the caller's monotonic ms). */
+ * (sizes in KiB, times in the caller's monotonic ms); "2 ... DOMID NAME" for
+ * a reservation made for a domain name, NAME its bytes in lowercase hex (the
+ * record stays digits and lowercase words whatever the name holds). */
 static void resv_persist(struct engine *e, struct engine_resv *r, struct engine_output *out)
 {
 	struct engine_action *a;
+	size_t i, off;
 
 	if (!resv_active(r)) {
 		output_action_add(out, ACT_FORGET_RESV, r->id);
@@ -292,17 +354,41 @@ static void resv_persist(struct engine *e, struct engine_resv *r, struct engine_
 	if (!a)
 		return;
 	snprintf(a->value, sizeof(a->value),
-		 "1 %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %u",
-		 resv_state_name(r->state), r->min_kib, r->max_kib, r->amount_kib, r->created_ms,
-		 r->answer_by_ms, r->expires_ms, r->domid);
+		 "%d %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %u",
+		 r->for_name[0] ? 2 : 1, resv_state_name(r->state), r->min_kib, r->max_kib,
+		 r->amount_kib, r->created_ms, r->answer_by_ms, r->expires_ms, r->domid);
+	off = strlen(a->value);
+	if (r->for_name[0] && off + 1 < sizeof(a->value))
+		a->value[off++] = ' ';
+	for (i = 0; r->for_name[i] && off + 2 < sizeof(a->value); i++, off += 2)
+		snprintf(a->value + off, 3, "%02x", (unsigned char)r->for_name[i]);
 	(void)e;
+}
+
+/* The hex form of a name back into for_name. 0 or -EINVAL. */
+static int resv_name_unhex(const char *hex, char *name, size_t size)
+{
+	size_t n = strlen(hex), i;
+
+	if (!n || n % 2 || n / 2 >= size)
+		return -EINVAL;
+	for (i = 0; i < n / 2; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !isxdigit((unsigned char)hex[2 * i + 1]))
+			return -EINVAL;
+		name[i] = (char)v;
+	}
+	name[i] = '\0';
+	return engine_resv_name_ok(name) ? 0 : -EINVAL;
 }
 
 int engine_restore_reservation(struct engine *e, uint32_t id, const char *value)
 {
-	char state[16], tail[2];
+	char state[16], tail[2], hex[2 * ENGINE_NAME_MAX], name[ENGINE_NAME_MAX] = "";
 	uint64_t v[7];
 	unsigned domid, version;
+	int n;
 	struct engine_resv *r;
 	enum resv_state s;
 	size_t i;
@@ -322,12 +408,15 @@ int engine_restore_reservation(struct engine *e, uint32_t id, const char *value)
 			e->next_resv_id = (uint32_t)v[0];
 		return 0;
 	}
-	if (strlen(value) > 127 ||
-	    sscanf(value,
+	if (strlen(value) > 255)
+		return -EINVAL;
+	n = sscanf(value,
 		   "%u %15s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-		   " %u%1s",
-		   &version, state, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &domid, tail) != 9 ||
-	    version != 1)
+		   " %u %127s%1s",
+		   &version, state, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &domid, hex, tail);
+	if (!((version == 1 && n == 9) || (version == 2 && n == 10)))
+		return -EINVAL;
+	if (version == 2 && resv_name_unhex(hex, name, sizeof(name)) < 0)
 		return -EINVAL;
 	if (strcmp(state, "pending") == 0)
 		s = RESV_PENDING;
@@ -352,16 +441,47 @@ int engine_restore_reservation(struct engine *e, uint32_t id, const char *value)
 	r->answer_by_ms = v[4];
 	r->expires_ms = v[5];
 	r->domid = domid;
+	snprintf(r->for_name, sizeof(r->for_name), "%s", name);
 	e->resv_dirty[r - e->resv] = false;
 	if (id >= e->next_resv_id)
 		e->next_resv_id = id + 1;
 	return 0;
 }
 
+/* A granted reservation made for a name goes to the domain of that name
+ * once it is observed, exactly as a transfer call would hand it over. */
+static void resv_hand_over(struct engine *e, struct engine_resv *r, struct engine_output *out)
+{
+	const struct engine_dom *d = engine_find_name(e, r->for_name);
+
+	if (!d || d->state == DOM_DYING)
+		return;
+	r->state = RESV_TRANSFERRED;
+	r->domid = d->domid;
+	r->dom_seen = true;
+	resv_mark(e, r);
+	resv_event(out, r, "reservation %u: handed to domain %u (%s), which appeared", r->id,
+		   d->domid, d->name);
+}
+
+/* What a pending reservation asks of the guests beyond its amount: a
+ * balloon counts as at its target within reach_tolerance, so each donor
+ * may settle up to that much above it (seen on real Xen: Linux guests a
+ * few pages short, the grant 0.1 MiB short, failed as "donors settled"). */
+static uint64_t resv_pending_margin(const struct engine *e)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->n; i++)
+		n += dom_balanced(e->doms[i]);
+	return n * e->conf.reach_tolerance_kib;
+}
+
 /* Before the decision: end what expired or was taken, and settle what each
  * reservation holds this round. */
 void resv_update(struct engine *e, uint64_t now, struct engine_output *out)
 {
+	uint64_t margin = resv_pending_margin(e);
 	size_t i, j;
 	char a[32];
 
@@ -373,12 +493,22 @@ void resv_update(struct engine *e, uint64_t now, struct engine_output *out)
 			continue;
 		if (now >= r->expires_ms && r->state != RESV_PENDING) {
 			resv_end(e, r, RESV_EXPIRED, now);
-			snprintf(r->why, sizeof(r->why), "its TTL ended before it was %s",
-				 r->domid ? "taken" : "transferred");
-			resv_event(out, r, "reservation %u expired: %s returns to the guests",
-				   r->id, size_format(r->amount_kib, a, sizeof(a)));
+			if (r->for_name[0] && !r->domid)
+				snprintf(r->why, sizeof(r->why),
+					 "its TTL ended before a domain named %s appeared",
+					 r->for_name);
+			else
+				snprintf(r->why, sizeof(r->why), "its TTL ended before it was %s",
+					 r->domid ? "taken" : "transferred");
+			resv_event(out, r, "reservation %u expired: %s%s%s returns to the guests",
+				   r->id, r->for_name[0] ? r->why : "", r->for_name[0] ? "; " : "",
+				   size_format(r->amount_kib, a, sizeof(a)));
 			continue;
 		}
+		if (r->state == RESV_PENDING)
+			r->held_kib = r->amount_kib + margin;
+		if (r->state == RESV_GRANTED && r->for_name[0])
+			resv_hand_over(e, r, out);
 		if (r->state != RESV_TRANSFERRED)
 			continue;
 		/* The domain's memory came from the reservation: it holds
@@ -524,6 +654,7 @@ static void resv_answer_one(struct engine *e, struct engine_resv *r, int64_t *fr
 	resv_shrink(e, r);
 	if (*free_now >= (int64_t)r->amount_kib && !e->paused) {
 		r->state = RESV_GRANTED;
+		r->held_kib = r->amount_kib;
 		resv_mark(e, r);
 		*free_now -= (int64_t)r->amount_kib;
 		resv_event(out, r, "reservation %u granted: %s held for %s", r->id,

@@ -94,7 +94,7 @@ struct engine_action {
 	uint32_t domid; /* the reservation id for *_RESV */
 	uint64_t kib;
 	char key[16];
-	char value[128];
+	char value[256];
 };
 
 enum engine_event_type {
@@ -331,6 +331,8 @@ struct engine_resv {
 	uint64_t created_ms, answer_by_ms, expires_ms, ended_ms;
 	uint32_t domid;        /* transferred to */
 	bool dom_seen;         /* that domain has been observed since */
+	char for_name[ENGINE_NAME_MAX]; /* handed to the domain of this name when
+					 * it appears ("" when not named) */
 	char why[256];         /* failure reason, naming the domains that refused */
 };
 
@@ -344,6 +346,19 @@ bool resv_active(const struct engine_resv *r);
  * even min: err says how much it can), -EBUSY (too many active). */
 int engine_reserve(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_t ttl_ms,
 		   uint64_t now_ms, uint32_t *ret_id, char *err, size_t errlen);
+/* The same, for the domain named for_name ("" or NULL: none): once granted,
+ * it is transferred to that domain when a step observes it, as a transfer
+ * call would; it expires as usual if no such domain appears within its TTL.
+ * Also -EINVAL for a name that is not one (empty, too long, control
+ * characters), -EEXIST when a domain of that name exists already or
+ * another active reservation is for it. */
+int engine_reserve_for(struct engine *e, uint64_t min_kib, uint64_t max_kib, uint64_t ttl_ms,
+		       const char *for_name, uint64_t now_ms, uint32_t *ret_id, char *err,
+		       size_t errlen);
+/* What a new reservation could get now: -ENOSPC's "at most" (KiB). */
+uint64_t engine_reservable_kib(const struct engine *e);
+/* A name engine_reserve_for takes. */
+bool engine_resv_name_ok(const char *name);
 /* -ENOENT no such reservation, -EINVAL no longer active. */
 int engine_reservation_cancel(struct engine *e, uint32_t id, uint64_t now_ms, char *err,
 			      size_t errlen);

@@ -483,7 +483,7 @@ static const struct {
 } event_types[] = {
 	{"create", SCN_CREATE, {"domain"}},
 	{"destroy", SCN_DESTROY, {"name"}},
-	{"reserve", SCN_RESERVE, {"size", "min", "max", "ttl"}},
+	{"reserve", SCN_RESERVE, {"size", "min", "max", "ttl", "for"}},
 	{"set-target", SCN_SET_TARGET, {"name", "target"}},
 	{"xs-write", SCN_XS_WRITE, {"name", "key", "value"}},
 	{"corrupt", SCN_CORRUPT, {"class", "name"}},
@@ -538,7 +538,8 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 		       struct scenario_event *ev)
 {
 	static const char *const all[] = {"at",	 "do",	   "domain", "name",  "size",  "min", "max",
-					  "ttl", "target", "key",    "value", "class", "id", NULL};
+					  "ttl", "target", "key",    "value", "class", "id", "for",
+					  NULL};
 	char p[PATH_LEN], act[24];
 	json_object *v;
 	size_t t;
@@ -623,6 +624,13 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 				return -EINVAL;
 			if (!ev->ttl_ms)
 				return bad(c, p, "must be above 0");
+		}
+		if ((v = member(o, "for"))) {
+			path_member(p, path, "for");
+			if (get_string(c, p, v, ev->name, sizeof(ev->name)) < 0)
+				return -EINVAL;
+			if (!name_ok(ev->name))
+				return bad(c, p, "\"%s\" is not a domain name", ev->name);
 		}
 		return 0;
 	case SCN_CLAIM:
@@ -796,12 +804,41 @@ static int parse_config(const struct ctx *c, json_object *o, struct scenario *s)
 
 /* ---- expect ---- */
 
+/* expect.reservations_end: the state each reserve event ends in, in order
+ * ("refused" when it was refused at once). */
+static int parse_reservations_end(const struct ctx *c, json_object *v, struct scenario_expect *e)
+{
+	static const char *const states[] = {"refused",	 "pending",   "granted", "transferred",
+					      "failed",	 "expired",   "cancelled", "done", NULL};
+	char p[PATH_LEN];
+	size_t i, k;
+
+	if (!json_object_is_type(v, json_type_array))
+		return bad(c, "expect.reservations_end", "must be an array, not %s", type_name(v));
+	if (json_object_array_length(v) > SCENARIO_RESV_MAX)
+		return bad(c, "expect.reservations_end", "more than %d states", SCENARIO_RESV_MAX);
+	for (i = 0; i < json_object_array_length(v); i++) {
+		char *st = e->reservations_end[i];
+
+		snprintf(p, sizeof(p), "expect.reservations_end[%zu]", i);
+		if (get_string(c, p, json_object_array_get_idx(v, i), st, 16) < 0)
+			return -EINVAL;
+		for (k = 0; states[k] && strcmp(states[k], st) != 0; k++)
+			;
+		if (!states[k])
+			return bad(c, p, "\"%s\" is not a reservation state", st);
+	}
+	e->n_reservations_end = i;
+	e->has_reservations_end = true;
+	return 0;
+}
+
 static int parse_expect(const struct ctx *c, json_object *o, struct scenario_expect *e)
 {
 	static const char *const keys[] = {"invariants",	      "converged_by",
 					   "reservations_ok",	      "audit_findings",
 					   "target_writes_at_most", "final_target",
-					   NULL};
+					   "reservations_end",	      NULL};
 	json_object *v;
 	char p[PATH_LEN];
 	size_t n;
@@ -823,6 +860,8 @@ static int parse_expect(const struct ctx *c, json_object *o, struct scenario_exp
 			return -EINVAL;
 		e->has_reservations_ok = true;
 	}
+	if ((v = member(o, "reservations_end")) && parse_reservations_end(c, v, e) < 0)
+		return -EINVAL;
 	if ((v = member(o, "audit_findings"))) {
 		if (!json_object_is_type(v, json_type_object))
 			return bad(c, "expect.audit_findings", "must be an object, not %s",
@@ -918,7 +957,7 @@ static int check_timeline(const struct ctx *c, const struct scenario *s, const s
 		const char *name = ev->action == SCN_CREATE ? ev->domain.name : ev->name;
 		size_t found = n;
 
-		if (!name[0])
+		if (!name[0] || ev->action == SCN_RESERVE) /* "for" names one still to come */
 			continue;
 		for (j = 0; j < n; j++)
 			if (strcmp(alive[j], name) == 0)

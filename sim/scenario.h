@@ -31,7 +31,7 @@ struct scenario_event {
 	uint64_t at_ms;
 	enum scenario_action action;
 	struct sim_domain_spec domain; /* SCN_CREATE */
-	char name[SIM_NAME_MAX];
+	char name[SIM_NAME_MAX];       /* SCN_RESERVE: its "for", "" when none */
 	uint64_t size_kib, min_kib, max_kib, ttl_ms, target_kib;
 	unsigned resv;                 /* SCN_TRANSFER, SCN_CANCEL */
 	char key[128];
@@ -56,6 +56,8 @@ struct scenario_final_target {
 	uint64_t min_kib, max_kib; /* max 0 = no upper bound */
 };
 
+#define SCENARIO_RESV_MAX 64
+
 struct scenario_expect {
 	bool has_invariants;
 	bool invariants;
@@ -70,6 +72,10 @@ struct scenario_expect {
 	uint64_t target_writes_max;  /* memory/target writes by balloond, at most */
 	struct scenario_final_target *final_targets;
 	size_t n_final_targets;
+	/* expect.reservations_end: each reserve event's last state, in order */
+	bool has_reservations_end;
+	char reservations_end[SCENARIO_RESV_MAX][16];
+	size_t n_reservations_end;
 };
 
 struct scenario {

@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Starting VMs on a host whose guests hold all memory (create.json): plain
+# creation fails; memctl create reserves what the config needs for its name,
+# runs xl (a fake one: the scenario builds the domain) and the new domain
+# takes the reservation with no transfer call; xl failing cancels it; an
+# unreadable config and an impossible size leave nothing behind and never
+# run xl. Then the libvirt libxl hook: prepare reserves for the name from
+# the domain XML, the domain takes it, release cancels what is left.
+. "$(dirname "$0")/lib.sh"
+
+export FAKE_XL_LOG="$TMP/xl.log" MEMCTL SOCK BALLOOND_SOCKET="$SOCK"
+: >"$FAKE_XL_LOG"
+XL="$E2E/fake-xl"
+cfg() { # NAME MEM_MIB: a PV config as xl takes it
+	printf 'name = "%s"\ntype = "pv"\nkernel = "/boot/vmlinuz"\nmemory = %s\nvcpus = 1\n' \
+		"$1" "$2" >"$TMP/$1.cfg"
+}
+resv_json() { memctl --json reservations | jq -c "[.reservations[] | select(.for == \"$1\")]"; }
+
+# xl create takes longer than client_timeout here (vm1 appears at 10 s):
+# memctl must not keep its connection idle across it
+write_conf "client_timeout = 2s"
+start_daemon "$E2E/create.json"
+wait_until 20 "vm0's creation with nothing reserved to fail" \
+	grep -q "event at 3.0s failed: .*not enough free memory" "$LOG"
+ok "with the guests holding all memory, creating vm0 (nothing reserved) fails"
+
+# memctl create: reserved for vm1, granted, xl run, taken by vm1 at 10 s
+cfg vm1 512
+out=$(memctl create --xl "$XL" "$TMP/vm1.cfg" -p 2>&1) || fail "memctl create vm1: $out"
+grep -q "^vm1: pv, memory 512M, maxmem 512M: needs 518M free" <<<"$out" ||
+	fail "the size computed is not memory + shadow + overhead: $out"
+grep -q "granted: 518M for vm1" <<<"$out" || fail "no grant before xl ran: $out"
+grep -q "Parsing config from $TMP/vm1.cfg" <<<"$out" || fail "xl's output is not shown: $out"
+grep -qx "create $TMP/vm1.cfg -p" "$FAKE_XL_LOG" || fail "xl was not run as asked: $(cat "$FAKE_XL_LOG")"
+grep -Eq "^reservation 1 (transferred|done): .*vm1" <<<"$out" || fail "vm1 did not take it: $out"
+grep -q "event at 10.0s failed" "$LOG" && fail "vm1's creation failed in the simulator"
+[ "$(dom_field vm1 actual)" -ge $((512 * 1024)) ] || fail "vm1 has $(dom_field vm1 actual) KiB"
+grep -q "reservation 1: handed to domain [0-9]* (vm1), which appeared" "$LOG" ||
+	fail "no hand-over logged"
+ok "memctl create vm1: 518M reserved for vm1, xl run, vm1 built with its 512M and took it"
+
+# xl fails: its output is shown, the reservation is cancelled
+cfg vmfail 256
+rc=0
+out=$(FAKE_XL_FAIL=1 memctl create --xl "$XL" "$TMP/vmfail.cfg" 2>&1) || rc=$?
+[ "$rc" -eq 1 ] || fail "a failing xl gave exit $rc: $out"
+grep -q "libxl: error: .*fake failure for vmfail" <<<"$out" || fail "xl's error not shown: $out"
+grep -q "xl create failed (exit status 3); reservation 2 cancelled" <<<"$out" ||
+	fail "no cancel said: $out"
+resv_json vmfail | jq -e 'length == 1 and .[0].state == "cancelled" and .[0].held == 0' \
+	>/dev/null || fail "the reservation is not cancelled: $(resv_json vmfail)"
+ok "xl create failing: its error shown, reservation 2 cancelled, nothing held"
+
+# an unreadable config, a config without a name, and an impossible size
+calls=$(wc -l <"$FAKE_XL_LOG")
+rc=0
+out=$(memctl create --xl "$XL" "$TMP/nosuch.cfg" 2>&1) || rc=$?
+[ "$rc" -eq 2 ] && grep -q "cannot read $TMP/nosuch.cfg: No such file" <<<"$out" ||
+	fail "unreadable config: exit $rc: $out"
+printf 'memory = 256\n' >"$TMP/noname.cfg"
+rc=0
+out=$(memctl create --xl "$XL" "$TMP/noname.cfg" 2>&1) || rc=$?
+[ "$rc" -eq 2 ] && grep -q "names no domain" <<<"$out" || fail "config without a name: $rc: $out"
+cfg huge 65536
+rc=0
+out=$(memctl create --xl "$XL" "$TMP/huge.cfg" 2>&1) || rc=$?
+[ "$rc" -eq 1 ] || fail "an impossible size gave exit $rc: $out"
+grep -q "cannot free 64.5G" <<<"$out" && grep -q "59.[0-9]G missing: 64.5G needed, at most 5.[0-9]G" <<<"$out" ||
+	fail "not said how much is missing: $out"
+grep -q "xl create not run" <<<"$out" || fail "not said that xl was not run: $out"
+[ "$(wc -l <"$FAKE_XL_LOG")" -eq "$calls" ] || fail "xl was run for a refused create"
+[ "$(resv_json huge)" = "[]" ] || fail "a refused create left a reservation: $(resv_json huge)"
+ok "unreadable or nameless config (exit 2), impossible size (exit 1): xl not run, nothing left"
+
+# the libvirt hook: prepare reserves for vm2 from its XML, vm2 takes it at 22 s
+HOOK="$top_srcdir/contrib/libvirt/libxl-hook"
+export MEMCTL
+out=$("$HOOK" vm2 prepare begin - <"$top_srcdir/contrib/libvirt/example-domain.xml" 2>&1) ||
+	fail "hook prepare: $out"
+grep -q "granted: 260M for vm2" <<<"$out" || fail "hook prepare: $out"
+wait_until 20 "vm2 to take its reservation" \
+	bash -c "$MEMCTL --socket $SOCK --json reservations | jq -e '.reservations[] | select(.for == \"vm2\") | select(.state == \"done\")' >/dev/null"
+grep -q "event at 22.0s failed" "$LOG" && fail "vm2's creation failed in the simulator"
+"$HOOK" vm2 release end - </dev/null || fail "hook release after the start"
+ok "libvirt hook: prepare reserved 260M for vm2 from its XML, vm2 took it"
+
+# a start given up: prepare, then release cancels what is held
+out=$("$HOOK" vm3 prepare begin - < <(sed 's/vm2/vm3/' "$top_srcdir/contrib/libvirt/example-domain.xml")) ||
+	fail "hook prepare vm3: $out"
+resv_json vm3 | jq -e '.[0].state == "granted"' >/dev/null || fail "vm3: $(resv_json vm3)"
+"$HOOK" vm3 release end - </dev/null || fail "hook release vm3"
+resv_json vm3 | jq -e '.[0].state == "cancelled" and .[0].held == 0' >/dev/null ||
+	fail "release left vm3's reservation: $(resv_json vm3)"
+rc=0
+"$HOOK" vm3 prepare begin - </dev/null >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "prepare without an XML succeeded"
+ok "libvirt hook: release cancels a start given up; prepare without XML fails"
+
+host_invariants || fail "invariants broken at the end"
+daemon_alive
