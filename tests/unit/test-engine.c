@@ -905,6 +905,8 @@ static void keep_free_is_headroom_reservations_draw_on(void **state)
 	step(&h, 3000);
 	assert_int_equal(engine_reservation_find(h.e, id)->state, RESV_GRANTED);
 	assert_int_equal(count_actions(&h, ACT_SET_TARGET), 0);
+	host_free(&h);
+}
 
 /* Balloons settle within reach_tolerance of their targets, here each 512 KiB
  * above it (as Linux guests did on real Xen): the reservation still gets
