@@ -539,7 +539,10 @@ static void round_increases(struct round_state *rs)
 
 /* A pin written by someone else (xenstore-write, not xl mem-set) may be
  * above the maxmem balloond lowered: raise it once the host has the room,
- * as libxl would have. */
+ * as libxl would have. The pin is already counted in rs->avail (the
+ * domain's commitment); the raise costs only what that does not cover.
+ * An uncooperative domain is raised too: a maxmem below its target is
+ * what holds it back. */
 static void round_maxmem_raise(struct round_state *rs)
 {
 	struct engine *e = rs->e;
@@ -547,17 +550,18 @@ static void round_maxmem_raise(struct round_state *rs)
 
 	for (i = 0; i < e->n && !e->paused; i++) {
 		struct engine_dom *d = e->doms[i];
-		uint64_t need, have;
+		uint64_t need, counted;
 		int64_t extra;
 
-		if (!d->managed || d->mode != MODE_PINNED || d->state == DOM_UNCOOPERATIVE ||
-		    d->target_kib != d->pin_kib)
+		if (!d->managed || d->mode != MODE_PINNED || d->target_kib != d->pin_kib)
 			continue;
 		need = page_ceil(dom_maxmem_for(rs->c, d, d->pin_kib));
-		have = u64_max(d->maxmem_kib, d->actual_kib);
 		if (d->maxmem_kib >= need || d->maxmem_requested_kib >= need)
 			continue;
-		extra = need > have ? (int64_t)(need - have) : 0;
+		counted = d->actual_kib + dom_commitment(e, d);
+		extra = dom_aim(d, d->pin_kib) > counted
+				? (int64_t)(dom_aim(d, d->pin_kib) - counted)
+				: 0;
 		if (extra > rs->avail) {
 			d->reason = (struct engine_reason){.code = REASON_PINNED_MAXMEM};
 			continue;

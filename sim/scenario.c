@@ -784,12 +784,55 @@ static int parse_config(const struct ctx *c, json_object *o, struct scenario *s)
 
 /* ---- expect ---- */
 
+/* expect.final_target or final_actual: {"NAME": {"min": SIZE, "max": SIZE}}. */
+static int parse_final_bounds(const struct ctx *c, const char *path, json_object *v,
+			      struct scenario_final_target **ret, size_t *ret_n)
+{
+	static const char *const bound_keys[] = {"min", "max", NULL};
+	char p[PATH_LEN];
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_object))
+		return bad(c, path, "must be an object, not %s", type_name(v));
+	n = (size_t)json_object_object_length(v);
+	*ret = calloc(n ? n : 1, sizeof(**ret));
+	if (!*ret)
+		return -ENOMEM;
+	json_object_object_foreach(v, key, val)
+	{
+		struct scenario_final_target *f = &(*ret)[*ret_n];
+		json_object *b;
+		char q[PATH_LEN];
+
+		path_member(p, path, key);
+		if (!name_ok(key) || strlen(key) >= sizeof(f->name))
+			return bad(c, p, "is not a domain name");
+		if (want_object(c, p, val, bound_keys) < 0)
+			return -EINVAL;
+		snprintf(f->name, sizeof(f->name), "%s", key);
+		if ((b = member(val, "min"))) {
+			path_member(q, p, "min");
+			if (get_size(c, q, b, &f->min_kib) < 0)
+				return -EINVAL;
+		}
+		if ((b = member(val, "max"))) {
+			path_member(q, p, "max");
+			if (get_size(c, q, b, &f->max_kib) < 0)
+				return -EINVAL;
+			if (f->max_kib < f->min_kib)
+				return bad(c, q, "is below min");
+		}
+		(*ret_n)++;
+	}
+	return 0;
+}
+
 static int parse_expect(const struct ctx *c, json_object *o, struct scenario_expect *e)
 {
 	static const char *const keys[] = {"invariants",	      "converged_by",
 					   "reservations_ok",	      "audit_findings",
 					   "target_writes_at_most", "final_target",
-					   NULL};
+					   "final_actual",	      NULL};
 	json_object *v;
 	char p[PATH_LEN];
 	size_t n;
@@ -844,43 +887,14 @@ static int parse_expect(const struct ctx *c, json_object *o, struct scenario_exp
 		e->has_target_writes_max = true;
 		e->target_writes_max = (uint64_t)x;
 	}
-	if ((v = member(o, "final_target"))) {
-		static const char *const bound_keys[] = {"min", "max", NULL};
-
-		if (!json_object_is_type(v, json_type_object))
-			return bad(c, "expect.final_target", "must be an object, not %s",
-				   type_name(v));
-		n = (size_t)json_object_object_length(v);
-		e->final_targets = calloc(n ? n : 1, sizeof(*e->final_targets));
-		if (!e->final_targets)
-			return -ENOMEM;
-		json_object_object_foreach(v, key, val)
-		{
-			struct scenario_final_target *f = &e->final_targets[e->n_final_targets];
-			json_object *b;
-			char q[PATH_LEN];
-
-			path_member(p, "expect.final_target", key);
-			if (!name_ok(key) || strlen(key) >= sizeof(f->name))
-				return bad(c, p, "is not a domain name");
-			if (want_object(c, p, val, bound_keys) < 0)
-				return -EINVAL;
-			snprintf(f->name, sizeof(f->name), "%s", key);
-			if ((b = member(val, "min"))) {
-				path_member(q, p, "min");
-				if (get_size(c, q, b, &f->min_kib) < 0)
-					return -EINVAL;
-			}
-			if ((b = member(val, "max"))) {
-				path_member(q, p, "max");
-				if (get_size(c, q, b, &f->max_kib) < 0)
-					return -EINVAL;
-				if (f->max_kib < f->min_kib)
-					return bad(c, q, "is below min");
-			}
-			e->n_final_targets++;
-		}
-	}
+	if ((v = member(o, "final_target")) &&
+	    parse_final_bounds(c, "expect.final_target", v, &e->final_targets,
+			       &e->n_final_targets) < 0)
+		return -EINVAL;
+	if ((v = member(o, "final_actual")) &&
+	    parse_final_bounds(c, "expect.final_actual", v, &e->final_actuals,
+			       &e->n_final_actuals) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -1216,6 +1230,7 @@ void scenario_free(struct scenario *s)
 	free(s->config);
 	free(s->expect.audit_findings);
 	free(s->expect.final_targets);
+	free(s->expect.final_actuals);
 	memset(s, 0, sizeof(*s));
 }
 

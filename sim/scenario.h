@@ -49,7 +49,8 @@ struct scenario_finding_count {
 	uint64_t count;
 };
 
-/* expect.final_target: where a domain's memory/target must end up. */
+/* expect.final_target (final_actual): where a domain's memory/target
+ * (tot_pages) must end up. */
 struct scenario_final_target {
 	char name[SIM_NAME_MAX];
 	uint64_t min_kib, max_kib; /* max 0 = no upper bound */
@@ -69,6 +70,8 @@ struct scenario_expect {
 	uint64_t target_writes_max;  /* memory/target writes by balloond, at most */
 	struct scenario_final_target *final_targets;
 	size_t n_final_targets;
+	struct scenario_final_target *final_actuals; /* where tot_pages must end up */
+	size_t n_final_actuals;
 };
 
 struct scenario {
