@@ -41,6 +41,8 @@ struct backend_sim {
 	pthread_t audit_warm;	       /* faulting in the first snapshot's buffers */
 	bool audit_warming;
 	atomic_bool audit_warm_done;   /* set by that thread when it is over */
+	bool fail_persist;	       /* the next persist of fail_persist_domid's target fails */
+	uint32_t fail_persist_domid;
 };
 
 static void sim_audit_free(struct sim_audit *a);
@@ -89,6 +91,19 @@ int backend_sim_play(struct backend *b, const struct scenario_event *ev, uint64_
 		return r;
 	case SCN_CORRUPT:
 		return simhost_inject_fault(s->host, domid, ev->fault_class, err, errlen);
+	case SCN_FAIL_PERSIST:
+		s->fail_persist = true;
+		s->fail_persist_domid = domid;
+		return 0;
+	case SCN_DOMAIN_PAUSE:
+	case SCN_DOMAIN_UNPAUSE: {
+		struct sim_dominfo info;
+
+		if (simhost_getinfolist(s->host, domid, &info, 1) != 1 || info.domid != domid)
+			return -ENOENT;
+		return simhost_set_flags(s->host, domid, info.shutdown,
+					 ev->action == SCN_DOMAIN_PAUSE);
+	}
 	default:
 		snprintf(err, errlen, "this event needs the daemon");
 		return -ENOTSUP;
@@ -388,6 +403,10 @@ static int sim_persist(struct backend *b, uint32_t domid, const char *key, const
 	if (!key) {
 		snprintf(path, sizeof(path), "/tool/balloond/domain/%u", domid);
 		return simxs_rm(simhost_xs(s->host), 0, path);
+	}
+	if (s->fail_persist && domid == s->fail_persist_domid && strcmp(key, "target") == 0) {
+		s->fail_persist = false; /* a scenario's fail-persist: this one fails */
+		return -EIO;
 	}
 	snprintf(path, sizeof(path), "/tool/balloond/domain/%u/%s", domid, key);
 	return simxs_write(simhost_xs(s->host), 0, path, value);

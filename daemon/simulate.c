@@ -70,6 +70,10 @@ struct sim_run {
 	 * and the ones found pinned without that, reported once. */
 	char (*pin_names)[SIM_NAME_MAX];
 	size_t n_pin_names;
+	/* A crash event: the daemon dies at its next target write, before or
+	 * after it, and restarts. */
+	bool crash_armed, crash_after_target;
+	unsigned crashes;
 };
 
 static void violation(struct sim_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -331,6 +335,10 @@ static void play(struct sim_run *r, const struct scenario_event *ev)
 	case SCN_RESUME:
 		engine_pause(r->engine, ev->action == SCN_PAUSE);
 		break;
+	case SCN_CRASH:
+		r->crash_armed = true;
+		r->crash_after_target = ev->crash_after_target;
+		break;
 	case SCN_RESERVE: {
 		struct sim_resv *sr;
 
@@ -484,6 +492,30 @@ static void trace_reasons(const struct sim_run *r)
 	}
 }
 
+/* An armed crash: if this step writes a target, carry out its actions up to
+ * the first target write (and that write too, after-target), drop the rest
+ * as a killed daemon would, and restart the engine from what was
+ * persisted. 0 when it crashed, -EAGAIN when the step writes no target. */
+static int crash_apply(struct sim_run *r)
+{
+	struct engine_output part = r->out;
+	size_t i;
+
+	for (i = 0; i < r->out.n_actions; i++)
+		if (r->out.actions[i].type == ACT_SET_TARGET)
+			break;
+	if (i == r->out.n_actions)
+		return -EAGAIN;
+	part.n_actions = i + (r->crash_after_target ? 1 : 0);
+	backend_apply(r->be->ops, r->be, r->engine, &part, &r->apply);
+	r->crash_armed = false;
+	r->crashes++;
+	engine_free(r->engine);
+	if (engine_start(r) < 0)
+		violation(r, "the restart after a crash failed");
+	return 0;
+}
+
 static int step(struct sim_run *r)
 {
 	struct engine_obs obs;
@@ -511,6 +543,10 @@ static int step(struct sim_run *r)
 				(double)r->vt / 1000.0,
 				a->type == ACT_SET_TARGET ? "target" : "maxmem", a->domid, a->kib,
 				obs.free_kib);
+	}
+	if (r->crash_armed && crash_apply(r) == 0) {
+		r->steps++;
+		return 0;
 	}
 	backend_apply(r->be->ops, r->be, r->engine, &r->out, &r->apply);
 	r->steps++;
@@ -713,6 +749,8 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 		json_object_object_add(rep, "first_pool_violation_at",
 				       json_object_new_double((double)r->first_pool_violation_ms /
 							      1000.0));
+	if (r->crashes)
+		json_object_object_add(rep, "crashes", json_object_new_int64(r->crashes));
 	json_object_object_add(rep, "violation_list", r->violation_list);
 	json_object_object_add(rep, "event_errors", r->event_errors);
 	doms = json_object_new_array();

@@ -11,12 +11,27 @@
 
 #include "engine-internal.h"
 
-/* Write a new target (and persist it as balloond's own value). */
+/* Write a new target, its intent persisted first as "NEW PREV" (PREV: what
+ * memory/target holds now): whatever point a crash stops at, a restarted
+ * daemon finds memory/target at one of the two and knows the value for its
+ * own, never for an admin's pin. The backend writes no target whose intent
+ * it could not persist. */
 static void write_target(struct engine_dom *d, uint64_t kib, uint64_t now,
 			 struct engine_output *out)
 {
-	struct engine_action *a = output_action_add(out, ACT_SET_TARGET, d->domid);
+	struct engine_action *a;
 
+	(void)now;
+	/* After a restart the same intent may be stored already. */
+	if (!(d->has_intent && d->intent_kib == kib && d->intent_prev_kib == d->written_kib)) {
+		if (output_action_persist(out, d->domid, "target", "%" PRIu64 " %" PRIu64, kib,
+					  d->written_kib) < 0)
+			return;
+		d->has_intent = true;
+		d->intent_kib = kib;
+		d->intent_prev_kib = d->written_kib;
+	}
+	a = output_action_add(out, ACT_SET_TARGET, d->domid);
 	if (!a)
 		return;
 	a->kib = kib;
@@ -24,7 +39,6 @@ static void write_target(struct engine_dom *d, uint64_t kib, uint64_t now,
 	d->written_kib = kib;
 	d->target_kib = kib;
 	d->moved = false;
-	output_action_persist(out, d->domid, "target", "%" PRIu64, kib);
 }
 
 static void write_maxmem(struct engine_dom *d, uint64_t kib, struct engine_output *out)

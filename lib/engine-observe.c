@@ -248,6 +248,13 @@ static void dom_take_target(struct engine_dom *d, const struct engine_obs_domain
 		d->goal_kib = o->target_kib;
 		d->last_progress_ms = now;
 		d->moved = false;
+	} else if (o->target_kib != d->written_kib && d->has_intent_prev &&
+		   o->target_kib == d->intent_prev_kib) {
+		/* A restart after balloond persisted its intent but before
+		 * memory/target was written (a crash, or the write failed):
+		 * still its own value. */
+		d->written_kib = o->target_kib;
+		d->goal_kib = o->target_kib;
 	} else if (o->target_kib != d->written_kib) {
 		/* Someone else wrote memory/target (xl mem-set, an admin):
 		 * that is a pin; balloond never fights it. */
@@ -262,9 +269,12 @@ static void dom_take_target(struct engine_dom *d, const struct engine_obs_domain
 		d->last_progress_ms = now;
 		d->moved = false;
 		output_action_persist(out, d->domid, "target", "%" PRIu64, d->written_kib);
+		d->has_intent = true;
+		d->intent_kib = d->intent_prev_kib = d->written_kib;
 	}
 	if (!d->goal_kib)
 		d->goal_kib = d->written_kib;
+	d->has_intent_prev = false; /* only the first sight after a restart */
 }
 
 /* Whether the balloon moved since the target was written, and its rate:

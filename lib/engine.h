@@ -230,6 +230,10 @@ struct engine_dom {
 	unsigned rearms;
 	uint64_t maxmem_requested_kib; /* last setmaxmem we asked for (0 = none) */
 	uint64_t prev_written_kib;  /* to undo a failed write */
+	bool has_intent_prev;       /* restored: the target before the persisted intent */
+	uint64_t intent_prev_kib;   /* (memory/target may still hold it after a crash) */
+	bool has_intent;            /* what /tool/balloond/.../target holds is known: */
+	uint64_t intent_kib;        /* "intent_kib intent_prev_kib" */
 	bool moved;                 /* actual changed since the target was last written */
 	uint64_t report_used_kib;   /* the accepted report */
 	uint64_t report_total_kib;  /* ... and the total it came with (data/meminfo) */

@@ -492,6 +492,10 @@ static const struct {
 	{"resume", SCN_RESUME, {NULL}},
 	{"transfer", SCN_TRANSFER, {"id", "name"}},
 	{"cancel", SCN_CANCEL, {"id"}},
+	{"crash", SCN_CRASH, {"point"}},
+	{"fail-persist", SCN_FAIL_PERSIST, {"name"}},
+	{"pause-domain", SCN_DOMAIN_PAUSE, {"name"}},
+	{"unpause-domain", SCN_DOMAIN_UNPAUSE, {"name"}},
 };
 
 #define N_EVENT_TYPES (sizeof(event_types) / sizeof(*event_types))
@@ -537,7 +541,8 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 		       struct scenario_event *ev)
 {
 	static const char *const all[] = {"at",	 "do",	   "domain", "name",  "size",  "min", "max",
-					  "ttl", "target", "key",    "value", "class", "id", NULL};
+					  "ttl", "target", "key",    "value", "class", "id",
+					  "point", NULL};
 	char p[PATH_LEN], act[24];
 	json_object *v;
 	size_t t;
@@ -556,7 +561,8 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 	if (t == N_EVENT_TYPES)
 		return bad(c, p,
 			   "\"%s\" is not one of create, destroy, reserve, transfer, cancel, "
-			   "set-target, xs-write, corrupt, restart, pause, resume",
+			   "set-target, xs-write, corrupt, restart, pause, resume, crash, "
+			   "fail-persist, pause-domain, unpause-domain",
 			   act);
 	ev->action = event_types[t].action;
 	/* members this kind of event does not take */
@@ -677,6 +683,19 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 		ev->resv = (unsigned)id;
 		return 0;
 	}
+	case SCN_CRASH:
+		path_member(p, path, "point");
+		if (!(v = member(o, "point")))
+			return required(c, p);
+		if (get_string(c, p, v, act, sizeof(act)) < 0)
+			return -EINVAL;
+		if (strcmp(act, "before-target") != 0 && strcmp(act, "after-target") != 0)
+			return bad(c, p, "\"%s\" is not before-target or after-target", act);
+		ev->crash_after_target = strcmp(act, "after-target") == 0;
+		return 0;
+	case SCN_FAIL_PERSIST:
+	case SCN_DOMAIN_PAUSE:
+	case SCN_DOMAIN_UNPAUSE: return event_name(c, path, o, ev);
 	case SCN_RESTART:
 	case SCN_PAUSE:
 	case SCN_RESUME: return 0;

@@ -24,6 +24,11 @@ enum scenario_action {
 	SCN_RESUME,
 	SCN_TRANSFER,    /* id (the n-th reserve event, from 1), name */
 	SCN_CANCEL,      /* id */
+	SCN_CRASH,       /* point: the daemon dies at its next target write, before or
+			  * after it (at_target false, true), and restarts */
+	SCN_FAIL_PERSIST, /* name: the next persist of that domain's target fails */
+	SCN_DOMAIN_PAUSE, /* name: the toolstack pauses the domain (xl pause) */
+	SCN_DOMAIN_UNPAUSE, /* name */
 };
 
 struct scenario_event {
@@ -36,6 +41,7 @@ struct scenario_event {
 	char key[128];
 	char value[256];
 	char fault_class[32];
+	bool crash_after_target;       /* SCN_CRASH: "after-target" */
 };
 
 struct scenario_config_item {
