@@ -56,6 +56,7 @@ struct sim_run {
 	uint64_t fixed_period_ms;
 	uint64_t last_create_ms;
 	bool created_any;
+	uint64_t last_xs_target_ms; /* an external write of memory/target (0: none) */
 	uint64_t *last_actual; /* by domid: to tell a guest growing on its own */
 	uint64_t min_free_kib;
 	uint64_t violations;
@@ -143,6 +144,14 @@ static void check_actions(struct sim_run *r)
 		    (a->kib > d->pin_kib + ENGINE_PAGE_KIB || a->kib + ENGINE_PAGE_KIB < d->pin_kib))
 			violation(r, "domain %s is pinned at %" PRIu64 " KiB but balloond wrote %" PRIu64,
 				  d->name, d->pin_kib, a->kib);
+		if (a->type == ACT_SET_TARGET && d->static_max_kib && a->kib > d->static_max_kib)
+			violation(r, "domain %s given target %" PRIu64 " KiB above its static-max %" PRIu64
+				     " KiB: a value it can never reach",
+				  d->name, a->kib, d->static_max_kib);
+		if (a->type == ACT_SET_TARGET && a->kib < CONF_BOUND_FLOOR_KIB &&
+		    (!d->static_max_kib || d->static_max_kib > CONF_BOUND_FLOOR_KIB + SIM_VIDEORAM_KIB))
+			violation(r, "domain %s given target %" PRIu64 " KiB, below the floor",
+				  d->name, a->kib);
 		if (d->mode == MODE_AUTO && a->type == ACT_SET_TARGET &&
 		    (a->kib + ENGINE_PAGE_KIB < d->dmin_kib || a->kib > d->ceiling_kib + ENGINE_PAGE_KIB))
 			violation(r, "domain %s given target %" PRIu64 " KiB outside %" PRIu64 "..%" PRIu64,
@@ -244,9 +253,11 @@ static void check_host(struct sim_run *r)
 			unsettled = true;
 	}
 	/* Free memory below the pool is balloond's fault unless a guest grew
-	 * on its own or a domain was just created. */
+	 * on its own, a domain was just created, or someone else just raised
+	 * a memory/target (its guest grows into its maxmem slack at once). */
 	if (pi.free_kib < pool && !guest_grew &&
-	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS)) {
+	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS) &&
+	    !(r->last_xs_target_ms && r->vt - r->last_xs_target_ms < CREATE_GRACE_MS)) {
 		pool_violation_count(r);
 		violation(r, "host free %" PRIu64 " KiB below the pool %" PRIu64 " KiB", pi.free_kib,
 			  pool);
@@ -314,6 +325,8 @@ static void play(struct sim_run *r, const struct scenario_event *ev)
 	if (ev->action == SCN_SET_TARGET ||
 	    (ev->action == SCN_XS_WRITE && strcmp(ev->key, "memory/target") == 0))
 		pin_name_add(r, ev->name);
+	if (ev->action == SCN_XS_WRITE && strcmp(ev->key, "memory/target") == 0)
+		r->last_xs_target_ms = r->vt ? r->vt : 1;
 	switch (ev->action) {
 	case SCN_SET_TARGET:
 		d = engine_find_name(r->engine, ev->name);

@@ -477,9 +477,18 @@ static void round_goal(struct round_state *rs, struct engine_dom *d)
 		round_uncoop_goal(rs, d);
 		return;
 	}
+	if (d->target_restore && !rs->e->paused) {
+		d->target_restore = false;
+		write_target(d, d->written_kib, rs->now, rs->out);
+	}
 	if (d->mode == MODE_PINNED) {
 		want = d->pin_kib;
 		reason = (struct engine_reason){.code = REASON_PINNED, .kib = {want}};
+		/* A goal the guest cannot tell from the pin (both past its
+		 * static-max, as a restart finds an external pin above it)
+		 * is the pin: nothing to write. */
+		if (d->goal_kib > want && dom_aim(d, d->goal_kib) == dom_aim(d, want))
+			d->goal_kib = want;
 	} else {
 		if (!dom_balanced(d))
 			return;
@@ -569,18 +578,17 @@ static void round_maxmem_raise(struct round_state *rs)
 
 	for (i = 0; i < e->n && !e->paused; i++) {
 		struct engine_dom *d = e->doms[i];
-		uint64_t need, counted;
+		uint64_t need, counted, top;
 		int64_t extra;
 
-		if (!d->managed || d->mode != MODE_PINNED || d->target_kib != d->pin_kib)
+		if (!d->managed || d->mode != MODE_PINNED || d->target_kib < d->pin_kib)
 			continue;
 		need = page_ceil(dom_maxmem_for(rs->c, d, d->pin_kib));
 		if (d->maxmem_kib >= need || d->maxmem_requested_kib >= need)
 			continue;
 		counted = d->actual_kib + dom_commitment(e, d);
-		extra = dom_aim(d, d->pin_kib) > counted
-				? (int64_t)(dom_aim(d, d->pin_kib) - counted)
-				: 0;
+		top = dom_aim(d, d->pin_kib);
+		extra = top > counted ? (int64_t)(top - counted) : 0;
 		if (extra > rs->avail) {
 			d->reason = (struct engine_reason){.code = REASON_PINNED_MAXMEM};
 			continue;

@@ -123,7 +123,7 @@ static inline bool dom_balanced(const struct engine_dom *d)
  * The maxmem slack above it is not: it is a ceiling, not memory in use
  * (the pool covers a guest that populates it on its own), and the budget
  * the balanced domains share does not count it either, so counting it
- * here would leave an increase or a pin forever a few MiB short. */
+ * here left an increase or a pin forever a few MiB short. */
 static inline uint64_t dom_commitment(const struct engine *e, const struct engine_dom *d)
 {
 	uint64_t top;
@@ -134,7 +134,6 @@ static inline uint64_t dom_commitment(const struct engine *e, const struct engin
 	top = dom_aim(d, d->target_kib);
 	return top > d->actual_kib ? top - d->actual_kib : 0;
 }
-
 /* ---- engine.c: the output ---- */
 
 /* Grow *v (of *cap elements of elem bytes) to hold need; 0 or -ENOMEM. */

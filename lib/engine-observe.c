@@ -20,6 +20,17 @@ static uint64_t bound_resolve(const struct conf_bound *b, uint64_t static_max)
 	return b->kib;
 }
 
+/* The most a pin may hold of a domain, in target terms: what its
+ * static-max lets it use (less the videoram libxl leaves out of a target);
+ * UINT64_MAX while static-max is unknown. */
+static uint64_t dom_pin_max(const struct engine_dom *d)
+{
+	if (!d->static_max_kib)
+		return UINT64_MAX;
+	return page_floor(add_offset(d->static_max_kib, -(dom_base_offset(d) > 0 ? dom_base_offset(d)
+										 : 0)));
+}
+
 /* Work out dmin/dmax/ceiling and their sources: a [domain NAME] section
  * wins over XenStore (toolstack), which wins over [defaults]. A XenStore
  * bound of 0 means none (never "balloon it to nothing"). */
@@ -28,7 +39,7 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 {
 	const struct conf_domain *sec = d->name[0] ? conf_find_domain(&e->conf, d->name) : NULL;
 	const struct conf_domain *def = &e->conf.defaults;
-	uint64_t smax = d->static_max_kib;
+	uint64_t smax = d->static_max_kib, floor;
 
 	if (d->pol.has_dmin) {
 		d->dmin_kib = d->pol.dmin_kib;
@@ -64,6 +75,12 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 		d->ceiling_kib = add_offset(d->ceiling_kib, -dom_base_offset(d));
 	d->ceiling_kib = page_floor(d->ceiling_kib);
 	d->dmin_kib = page_ceil(d->dmin_kib);
+	/* No target below the floor, whoever set the bound (a percentage of
+	 * a small static-max, a toolstack's key, an old persisted policy),
+	 * unless static-max itself is below it. */
+	floor = u64_min(CONF_BOUND_FLOOR_KIB, dom_pin_max(d));
+	d->dmin_kib = u64_max(d->dmin_kib, floor);
+	d->ceiling_kib = u64_max(d->ceiling_kib, floor);
 	if (d->dmin_kib > d->ceiling_kib)
 		d->dmin_kib = d->ceiling_kib;
 	d->weight = sec && sec->weight_set ? sec->weight : def->weight_set ? def->weight : 100;
@@ -234,8 +251,36 @@ static bool dom_unmanageable(struct engine_dom *d, const struct engine_obs_domai
 	return false;
 }
 
+
+/* Someone wrote a memory/target below the floor (0, a typo, a hostile
+ * script): it is not a pin. balloond's own target is put back (for a
+ * domain it manages), with an event saying so. */
+static void dom_target_refuse(struct engine_dom *d, const struct engine_obs_domain *o,
+			      uint64_t now, struct engine_output *out)
+{
+	struct engine_event *ev;
+	char why[160], sz[32];
+
+	snprintf(why, sizeof(why),
+		 "external write of memory/target (%s) below the 16M floor: not a pin; "
+		 "balloond's target put back",
+		 size_format(o->target_kib, sz, sizeof(sz)));
+	decision_log(d, now, true, o->target_kib, d->written_kib, why);
+	d->target_kib = d->written_kib;
+	if (d->mode != MODE_AUTO && d->mode != MODE_PINNED)
+		return;
+	d->target_restore = true;
+	ev = output_event_add(out, EV_TARGET, d);
+	if (ev) {
+		ev->old_kib = o->target_kib;
+		ev->new_kib = d->written_kib;
+		snprintf(ev->text, sizeof(ev->text), "%s", why);
+	}
+}
+
 /* memory/target as observed: adopted as balloond's own at first sight, a
- * pin when someone else wrote it since. */
+ * pin when someone else wrote it since (held at what static-max lets the
+ * guest use), ignored below the floor. */
 static void dom_take_target(struct engine_dom *d, const struct engine_obs_domain *o, uint64_t now,
 			    struct engine_output *out)
 {
@@ -255,17 +300,29 @@ static void dom_take_target(struct engine_dom *d, const struct engine_obs_domain
 		 * still its own value. */
 		d->written_kib = o->target_kib;
 		d->goal_kib = o->target_kib;
+	} else if (o->target_kib != d->written_kib && o->target_kib < CONF_BOUND_FLOOR_KIB) {
+		dom_target_refuse(d, o, now, out);
 	} else if (o->target_kib != d->written_kib) {
 		/* Someone else wrote memory/target (xl mem-set, an admin):
-		 * that is a pin; balloond never fights it. */
+		 * that is a pin; balloond never fights it. Above what
+		 * static-max lets the guest use it is held there: nothing
+		 * is freed, nor maxmem raised, nor re-armed for more. */
+		uint64_t pin = u64_min(o->target_kib, dom_pin_max(d));
 		char why[128];
-		char sz[32];
+		char sz[32], sm[32];
 
-		snprintf(why, sizeof(why), "external write of memory/target (%s): pinned",
-			 size_format(o->target_kib, sz, sizeof(sz)));
-		pin_domain(d, o->target_kib, now, why, out);
+		if (pin < o->target_kib)
+			snprintf(why, sizeof(why),
+				 "external write of memory/target (%s): pinned, held at %s "
+				 "(static-max)",
+				 size_format(o->target_kib, sz, sizeof(sz)),
+				 size_format(pin, sm, sizeof(sm)));
+		else
+			snprintf(why, sizeof(why), "external write of memory/target (%s): pinned",
+				 size_format(o->target_kib, sz, sizeof(sz)));
+		pin_domain(d, pin, now, why, out);
 		d->written_kib = o->target_kib;
-		d->goal_kib = o->target_kib;
+		d->goal_kib = pin;
 		d->last_progress_ms = now;
 		d->moved = false;
 		output_action_persist(out, d->domid, "target", "%" PRIu64, d->written_kib);

@@ -232,6 +232,7 @@ struct engine_dom {
 	uint64_t prev_written_kib;  /* to undo a failed write */
 	bool has_intent_prev;       /* restored: the target before the persisted intent */
 	uint64_t intent_prev_kib;   /* (memory/target may still hold it after a crash) */
+	bool target_restore;        /* memory/target was refused: write written_kib again */
 	bool has_intent;            /* what /tool/balloond/.../target holds is known: */
 	uint64_t intent_kib;        /* "intent_kib intent_prev_kib" */
 	bool moved;                 /* actual changed since the target was last written */
