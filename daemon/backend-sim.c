@@ -326,6 +326,7 @@ static int sim_observe(struct backend *b, struct engine_obs *obs)
 		o->type = in->type == SIM_PV ? DOM_PV : in->type == SIM_PVH ? DOM_PVH : DOM_HVM;
 		o->dying = in->dying;
 		o->shutdown = in->shutdown;
+		o->paused = in->paused;
 		o->tot_kib = in->tot_kib;
 		o->max_kib = in->max_kib;
 		snprintf(path, sizeof(path), "/local/domain/%u/name", in->domid);
@@ -339,6 +340,19 @@ static int sim_observe(struct backend *b, struct engine_obs *obs)
 		o->has_report = xs_read_kib(xs, in->domid, "data/meminfo_total", &o->report_total_kib) &&
 				xs_read_kib(xs, in->domid, "data/meminfo_free", &o->report_free_kib);
 		o->has_qubes_report = xs_read_kib(xs, in->domid, "memory/meminfo", &o->qubes_used_kib);
+		{
+			uint64_t fb;
+
+			o->has_feature_balloon =
+				xs_read_kib(xs, in->domid, "control/feature-balloon", &fb) && fb <= 1;
+			o->feature_balloon = o->has_feature_balloon && fb == 1;
+		}
+		snprintf(path, sizeof(path), "/local/domain/%u/data/updated", in->domid);
+		{
+			char v[64];
+
+			o->has_agent = simxs_read(xs, 0, path, v, sizeof(v)) >= 0;
+		}
 		if (o->type == DOM_HVM)
 			xs_read_kib(xs, in->domid, "memory/videoram", &o->videoram_kib);
 	}

@@ -144,6 +144,18 @@ static void check_actions(struct sim_run *r)
 		    (a->kib > d->pin_kib + ENGINE_PAGE_KIB || a->kib + ENGINE_PAGE_KIB < d->pin_kib))
 			violation(r, "domain %s is pinned at %" PRIu64 " KiB but balloond wrote %" PRIu64,
 				  d->name, d->pin_kib, a->kib);
+		if (simhost_driver_pending(r->host, a->domid))
+			violation(r, "domain %s: balloond wrote its %s before its balloon driver was "
+				     "ready",
+				  d->name, a->type == ACT_SET_TARGET ? "target" : "maxmem");
+		{
+			struct sim_dominfo info;
+
+			if (simhost_getinfolist(r->host, a->domid, &info, 1) == 1 &&
+			    info.domid == a->domid && info.paused)
+				violation(r, "domain %s is paused but balloond wrote its %s", d->name,
+					  a->type == ACT_SET_TARGET ? "target" : "maxmem");
+		}
 		if (a->type == ACT_SET_TARGET && d->static_max_kib && a->kib > d->static_max_kib)
 			violation(r, "domain %s given target %" PRIu64 " KiB above its static-max %" PRIu64
 				     " KiB: a value it can never reach",

@@ -434,6 +434,50 @@ static void dom_balloon_track(const struct conf *c, struct engine_dom *d, uint64
 	d->last_sample_ms = now;
 }
 
+/* Whether the guest's balloon driver can take a target now (squeezed
+ * waits the same way): it says so in control/feature-balloon (its PV
+ * drivers or agent write 1 or 0), or a guest agent runs (data/updated or a
+ * report); without a word either way a PV or PVH guest is taken as ready
+ * (a PV kernel always has the driver), an HVM guest is not (it may have no
+ * PV drivers yet; under populate-on-demand a target before its driver is
+ * up crashes it). */
+static bool dom_driver_ready(const struct engine_obs_domain *o)
+{
+	if (o->has_feature_balloon)
+		return o->feature_balloon;
+	if (o->has_agent || o->has_report || o->has_qubes_report)
+		return true;
+	return o->type != DOM_HVM;
+}
+
+/* A paused domain, or one whose balloon driver is not ready, is left
+ * alone: no target or maxmem written, its memory counted as it is (and as
+ * its target lets it grow). True (and its state says which) when d is one;
+ * when it resumes, it is judged afresh. */
+static bool dom_held(struct engine_dom *d, const struct engine_obs_domain *o, uint64_t now,
+		     struct engine_output *out)
+{
+	enum dom_state s;
+
+	if (o->paused)
+		s = DOM_PAUSED;
+	else if (!dom_driver_ready(o))
+		s = DOM_NO_DRIVER;
+	else
+		return false;
+	if (d->state == DOM_UNCOOPERATIVE)
+		uncoop_flag(d, false, out);
+	set_state(d, s,  out,
+		  s == DOM_PAUSED ? "paused: left alone until it runs again"
+				  : "no balloon driver yet (control/feature-balloon): no target written");
+	d->managed = false;
+	d->last_progress_ms = now;
+	d->stalled_since_ms = 0;
+	d->last_actual_kib = d->actual_kib;
+	d->last_sample_ms = now;
+	return true;
+}
+
 /* Merge one observed domain into its table entry and advance its balloon
  * state machine. */
 void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs_domain *o,
@@ -445,6 +489,10 @@ void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs
 	if (d->state == DOM_BUILDING || d->state == DOM_DYING)
 		d->state = DOM_IDLE;
 	dom_take_target(d, o, now, out);
+	if (dom_held(d, o, now, out))
+		return;
+	if (d->state == DOM_PAUSED || d->state == DOM_NO_DRIVER)
+		d->state = DOM_IDLE;
 	d->managed = d->mode == MODE_AUTO || d->mode == MODE_PINNED;
 	dom_balloon_track(&e->conf, d, now, out);
 }

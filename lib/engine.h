@@ -26,7 +26,9 @@ enum dom_state {
 	DOM_STALLED,       /* no progress for stall_timeout; re-armed */
 	DOM_UNCOOPERATIVE, /* stalled for uncooperative_timeout; counted as it is */
 	DOM_BUILDING,      /* not fully introduced yet (no name/static-max) */
-	DOM_DYING,         /* dying or shut down */
+	DOM_DYING,         /* dying or shut down (a migration's suspend too) */
+	DOM_PAUSED,        /* paused (xl pause, a migration's receiving end): left alone */
+	DOM_NO_DRIVER,     /* its balloon driver is not ready: no target written */
 };
 
 /* Where a domain's demand comes from. */
@@ -43,6 +45,10 @@ struct engine_obs_domain {
 	enum dom_type type;
 	bool dying;
 	bool shutdown;
+	bool paused;                /* the hypervisor's paused flag */
+	/* control/feature-balloon (guest-written): "1" or "0", else absent */
+	bool has_feature_balloon, feature_balloon;
+	bool has_agent;             /* data/updated exists: a guest agent runs */
 	uint64_t tot_kib;           /* tot_pages * 4 */
 	uint64_t max_kib;           /* max_pages * 4 (maxmem) */
 	uint64_t static_max_kib;    /* memory/static-max; 0 = unknown */

@@ -365,7 +365,7 @@ static int parse_domain(const struct ctx *c, const char *path, json_object *o,
 	static const char *const keys[] = {"name",	 "type",	"width",       "memory",
 					   "static_max", "dynamic_min", "dynamic_max", "maxmem",
 					   "weight",	 "balloon",	"demand",      "agent",
-					   "agent_stops", NULL};
+					   "agent_stops", "driver_ready", NULL};
 	json_object *v;
 	char p[PATH_LEN], s[16];
 	int64_t x;
@@ -466,6 +466,11 @@ static int parse_domain(const struct ctx *c, const char *path, json_object *o,
 			return -EINVAL;
 		if (!d->agent_stops_ms)
 			return bad(c, p, "must be above 0");
+	}
+	if ((v = member(o, "driver_ready"))) {
+		path_member(p, path, "driver_ready");
+		if (get_time(c, p, v, &d->driver_ready_ms) < 0)
+			return -EINVAL;
 	}
 	if ((v = member(o, "demand"))) {
 		path_member(p, path, "demand");

@@ -1420,6 +1420,38 @@ static void a_balloon_at_rest_far_from_its_target_is_stalled_not_offset(void **s
 	host_free(&h);
 }
 
+/* Paused domains and guests whose balloon driver is not ready get nothing
+ * written; they are managed again when they run, or say they can balloon. */
+static void paused_and_driverless_domains_are_left_alone(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *hvm, *pv, *paused;
+
+	host_init(&h, 64 * MIB + 3 * GIB); /* room to grow: every managed one would */
+	hvm = host_add(&h, 1, "hvm", 2 * GIB, 1 * GIB, 4 * GIB);
+	hvm->type = DOM_HVM;
+	pv = host_add(&h, 2, "nodrv", 2 * GIB, 1 * GIB, 4 * GIB);
+	pv->has_feature_balloon = true; /* it says "0" */
+	paused = host_add(&h, 3, "paused", 2 * GIB, 1 * GIB, 4 * GIB);
+	paused->paused = true;
+	host_start(&h);
+	step(&h, 1000);
+	assert_int_equal(engine_find(h.e, 1)->state, DOM_NO_DRIVER);
+	assert_int_equal(engine_find(h.e, 2)->state, DOM_NO_DRIVER);
+	assert_int_equal(engine_find(h.e, 3)->state, DOM_PAUSED);
+	assert_int_equal(h.out.n_actions - count_actions(&h, ACT_PERSIST), 0);
+	/* the HVM guest's agent runs, the PV one says "1", the third runs */
+	hvm->has_agent = true;
+	pv->feature_balloon = true;
+	paused->paused = false;
+	step(&h, 2000);
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 1));
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 2));
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 3));
+	assert_true(engine_find(h.e, 3)->managed);
+	host_free(&h);
+}
+
 static void hvm_videoram_is_part_of_the_offset_and_of_maxmem(void **state)
 {
 	struct host h;
@@ -1430,6 +1462,7 @@ static void hvm_videoram_is_part_of_the_offset_and_of_maxmem(void **state)
 	host_init(&h, 64 * MIB + 1 * GIB);
 	o = host_add(&h, 1, "win", 2 * GIB + 8 * MIB, 1 * GIB, 4 * GIB);
 	o->type = DOM_HVM;
+	o->has_feature_balloon = o->feature_balloon = true; /* its PV drivers are up */
 	o->videoram_kib = 8 * MIB;
 	o->target_kib = 2 * GIB; /* libxl: tot_pages = target + videoram */
 	o->max_kib = 2 * GIB + 9 * MIB;
@@ -1603,6 +1636,7 @@ int main(void)
 		cmocka_unit_test(set_policy_overrides_bounds_and_is_persisted_and_restored),
 		cmocka_unit_test(a_persisted_intent_makes_no_pin_at_any_crash_point),
 		cmocka_unit_test(zero_bounds_and_targets_are_refused),
+		cmocka_unit_test(paused_and_driverless_domains_are_left_alone),
 		cmocka_unit_test(qubes_meminfo_is_a_demand_report_checked_like_any_other),
 		cmocka_unit_test(demand_buffer_is_configurable),
 		cmocka_unit_test(a_guest_rewriting_its_report_is_heard_once_per_interval),
