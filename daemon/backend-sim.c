@@ -347,12 +347,7 @@ static int sim_observe(struct backend *b, struct engine_obs *obs)
 				xs_read_kib(xs, in->domid, "control/feature-balloon", &fb) && fb <= 1;
 			o->feature_balloon = o->has_feature_balloon && fb == 1;
 		}
-		snprintf(path, sizeof(path), "/local/domain/%u/data/updated", in->domid);
-		{
-			char v[64];
 
-			o->has_agent = simxs_read(xs, 0, path, v, sizeof(v)) >= 0;
-		}
 		if (o->type == DOM_HVM)
 			xs_read_kib(xs, in->domid, "memory/videoram", &o->videoram_kib);
 	}

@@ -81,7 +81,6 @@ struct xen_dom {
 	uint64_t qubes_used_kib;
 	bool has_feature_balloon; /* guest-written control/feature-balloon: 0 or 1 */
 	uint64_t feature_balloon;
-	bool has_agent;           /* data/updated exists (a guest agent) */
 	uint64_t videoram_kib;    /* memory/videoram (toolstack), 0 if none */
 	bool type_known;
 	enum dom_type hvm_type; /* DOM_HVM or DOM_PVH, for hvm_guest domains */
@@ -335,7 +334,7 @@ static bool xen_watch_event(struct backend_xen *b, const char *path)
 		return false;
 	if (rest && strcmp(rest, "/name") != 0 && strcmp(rest, "/memory") != 0 &&
 	    strncmp(rest, "/memory/", 8) != 0 && strcmp(rest, "/data/meminfo_total") != 0 &&
-	    strcmp(rest, "/data/meminfo_free") != 0 && strcmp(rest, "/data/updated") != 0 &&
+	    strcmp(rest, "/data/meminfo_free") != 0 &&
 	    strcmp(rest, "/control/feature-balloon") != 0)
 		return false;
 	if (b->cache[domid])
@@ -866,14 +865,6 @@ static int xen_dom_read(struct backend_xen *b, uint32_t domid, bool hvm, struct 
 		return r;
 	retry |= r > 0;
 	c->has_feature_balloon = c->has_feature_balloon && c->feature_balloon <= 1;
-	snprintf(path, sizeof(path), XEN_LOCAL "/%u/data/updated", domid);
-	r = xen_xs_read(b, path, &v);
-	if (r == -ENOTCONN)
-		return r;
-	c->has_agent = r == 0;
-	retry |= r != 0 && r != -ENOENT && r != -EINVAL;
-	free(v);
-	v = NULL;
 	c->videoram_kib = 0;
 	if (hvm) {
 		bool has_vram;
@@ -921,7 +912,6 @@ static void xen_fill(struct engine_obs_domain *o, const xc_domaininfo_t *in, con
 	o->qubes_used_kib = c->qubes_used_kib;
 	o->has_feature_balloon = c->has_feature_balloon;
 	o->feature_balloon = c->feature_balloon == 1;
-	o->has_agent = c->has_agent;
 	o->videoram_kib = c->videoram_kib;
 }
 

@@ -629,6 +629,10 @@ static void round_rearm(struct round_state *rs)
 
 		if (!d->managed)
 			continue;
+		/* A raised pin still waiting for room: nudging the old goal
+		 * would write a value the admin replaced. */
+		if (d->mode == MODE_PINNED && d->goal_kib != d->pin_kib)
+			continue;
 		if (d->state == DOM_STALLED)
 			every = rs->c->stall_timeout_ms;
 		else if (d->state == DOM_UNCOOPERATIVE)

@@ -435,19 +435,18 @@ static void dom_balloon_track(const struct conf *c, struct engine_dom *d, uint64
 }
 
 /* Whether the guest's balloon driver can take a target now (squeezed
- * waits the same way): it says so in control/feature-balloon (its PV
- * drivers or agent write 1 or 0), or a guest agent runs (data/updated or a
- * report); without a word either way a PV or PVH guest is taken as ready
- * (a PV kernel always has the driver), an HVM guest is not (it may have no
- * PV drivers yet; under populate-on-demand a target before its driver is
- * up crashes it). */
+ * writes no target without it): the guest says so in
+ * control/feature-balloon (its PV drivers or agent write 1 or 0). Without
+ * a word either way a PV or PVH guest is taken as ready (a PV kernel
+ * always has the driver), an HVM guest is not (it may have no PV drivers
+ * yet; under populate-on-demand a target before its driver is up crashes
+ * it), unless Qubes' meminfo-writer reports for it (it runs only where
+ * qmemman balloons). */
 static bool dom_driver_ready(const struct engine_obs_domain *o)
 {
 	if (o->has_feature_balloon)
 		return o->feature_balloon;
-	if (o->has_agent || o->has_report || o->has_qubes_report)
-		return true;
-	return o->type != DOM_HVM;
+	return o->type != DOM_HVM || o->has_qubes_report;
 }
 
 /* A paused domain, or one whose balloon driver is not ready, is left

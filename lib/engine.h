@@ -48,7 +48,6 @@ struct engine_obs_domain {
 	bool paused;                /* the hypervisor's paused flag */
 	/* control/feature-balloon (guest-written): "1" or "0", else absent */
 	bool has_feature_balloon, feature_balloon;
-	bool has_agent;             /* data/updated exists: a guest agent runs */
 	uint64_t tot_kib;           /* tot_pages * 4 */
 	uint64_t max_kib;           /* max_pages * 4 (maxmem) */
 	uint64_t static_max_kib;    /* memory/static-max; 0 = unknown */

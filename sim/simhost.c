@@ -703,7 +703,9 @@ static void agent_report(struct simhost *h, struct dom *d, uint64_t t)
 	size_t idx;
 
 	d->agent_last_ms = t;
-	if (!d->n_demand || !d->next_demand || halted(d))
+	/* the agent comes with the guest's PV drivers */
+	if (!d->n_demand || !d->next_demand || halted(d) ||
+	    (!d->driver_up && d->b.behavior != SIM_BALLOON_NONE))
 		return;
 	if (d->agent_stops_ms && t >= d->agent_stops_ms)
 		return;
@@ -1007,6 +1009,7 @@ static void driver_up(struct simhost *h, struct dom *d, uint64_t t)
 
 	d->driver_up = true;
 	xs_dom_write(h, d->domid, d->domid, "control/feature-balloon", "%s", "1");
+	agent_report(h, d, t);
 	if (!target_read(h, d, &v))
 		return;
 	d->has_target = true;

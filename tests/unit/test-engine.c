@@ -1440,8 +1440,8 @@ static void paused_and_driverless_domains_are_left_alone(void **state)
 	assert_int_equal(engine_find(h.e, 2)->state, DOM_NO_DRIVER);
 	assert_int_equal(engine_find(h.e, 3)->state, DOM_PAUSED);
 	assert_int_equal(h.out.n_actions - count_actions(&h, ACT_PERSIST), 0);
-	/* the HVM guest's agent runs, the PV one says "1", the third runs */
-	hvm->has_agent = true;
+	/* the HVM guest's PV drivers and the PV one say "1", the third runs */
+	hvm->has_feature_balloon = hvm->feature_balloon = true;
 	pv->feature_balloon = true;
 	paused->paused = false;
 	step(&h, 2000);
