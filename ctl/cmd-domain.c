@@ -418,6 +418,11 @@ static int cmd_explain(struct memctl *m, const struct memctl_cmd *cmd, int argc,
 		printf("state:      uncooperative: counted as it is, not asked to give memory\n");
 	else if (strcmp(state, "stalled") == 0)
 		printf("state:      stalled: its target is re-armed\n");
+	else if (strcmp(state, "paused") == 0)
+		printf("state:      paused: left alone (nothing written) until it runs again\n");
+	else if (strcmp(state, "no-driver") == 0)
+		printf("state:      no-driver: no target written until its balloon driver is "
+		       "ready\n");
 	printf("\n");
 	r = print_domain_detail(result);
 	json_object_put(reply);
@@ -445,7 +450,8 @@ const struct memctl_cmd cmd_list_entry = {
 	.max_args = 0,
 	.summary = "every domain as a table",
 	.help = "One line per domain: id, name, type, mode (auto, pinned, frozen, excluded),\n"
-		"balloon state (idle, converging, stalled, uncooperative, building, dying),\n"
+		"balloon state (idle, converging, stalled, uncooperative, building, dying,\n"
+		"paused, no-driver),\n"
 		"actual memory, target, dynamic-min, dynamic-max, maxmem, the rate the\n"
 		"balloon moves at (negative: shrinking) and the time left to reach the\n"
 		"target. \"-\" means unknown or not applicable. Names longer than 20\n"

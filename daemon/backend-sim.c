@@ -52,6 +52,8 @@ struct backend_sim {
 	 * it is done, the loop leaves them alone (no simhost_advance, no
 	 * scenario event) and serves everything else. */
 	atomic_bool audit_copying;
+	bool fail_persist;	       /* the next persist of fail_persist_domid's target fails */
+	uint32_t fail_persist_domid;
 };
 
 static void sim_audit_free(struct sim_audit *a);
@@ -122,6 +124,19 @@ int backend_sim_play(struct backend *b, const struct scenario_event *ev, uint64_
 		return r;
 	case SCN_CORRUPT:
 		return simhost_inject_fault(s->host, domid, ev->fault_class, err, errlen);
+	case SCN_FAIL_PERSIST:
+		s->fail_persist = true;
+		s->fail_persist_domid = domid;
+		return 0;
+	case SCN_DOMAIN_PAUSE:
+	case SCN_DOMAIN_UNPAUSE: {
+		struct sim_dominfo info;
+
+		if (simhost_getinfolist(s->host, domid, &info, 1) != 1 || info.domid != domid)
+			return -ENOENT;
+		return simhost_set_flags(s->host, domid, info.shutdown,
+					 ev->action == SCN_DOMAIN_PAUSE);
+	}
 	default:
 		snprintf(err, errlen, "this event needs the daemon");
 		return -ENOTSUP;
@@ -318,6 +333,7 @@ static void sim_observe_info(struct engine_obs_domain *o, const struct sim_domin
 	o->type = in->type == SIM_PV ? DOM_PV : in->type == SIM_PVH ? DOM_PVH : DOM_HVM;
 	o->dying = in->dying;
 	o->shutdown = in->shutdown;
+	o->paused = in->paused;
 	o->tot_kib = in->tot_kib;
 	o->max_kib = in->max_kib;
 }
@@ -327,6 +343,7 @@ static void sim_observe_dom(struct simxs *xs, struct engine_obs_domain *o,
 			    const struct sim_dominfo *in)
 {
 	char path[128];
+	uint64_t fb;
 
 	memset(o, 0, sizeof(*o));
 	sim_observe_info(o, in);
@@ -341,6 +358,8 @@ static void sim_observe_dom(struct simxs *xs, struct engine_obs_domain *o,
 	o->has_report = xs_read_kib(xs, in->domid, "data/meminfo_total", &o->report_total_kib) &&
 			xs_read_kib(xs, in->domid, "data/meminfo_free", &o->report_free_kib);
 	o->has_qubes_report = xs_read_kib(xs, in->domid, "memory/meminfo", &o->qubes_used_kib);
+	o->has_feature_balloon = xs_read_kib(xs, in->domid, "control/feature-balloon", &fb) && fb <= 1;
+	o->feature_balloon = o->has_feature_balloon && fb == 1;
 	if (o->type == DOM_HVM)
 		xs_read_kib(xs, in->domid, "memory/videoram", &o->videoram_kib);
 }
@@ -458,6 +477,10 @@ static int sim_persist(struct backend *b, uint32_t domid, const char *key, const
 	if (!key) {
 		snprintf(path, sizeof(path), "/tool/balloond/domain/%u", domid);
 		return simxs_rm(simhost_xs(s->host), 0, path);
+	}
+	if (s->fail_persist && domid == s->fail_persist_domid && strcmp(key, "target") == 0) {
+		s->fail_persist = false; /* a scenario's fail-persist: this one fails */
+		return -EIO;
 	}
 	snprintf(path, sizeof(path), "/tool/balloond/domain/%u/%s", domid, key);
 	return simxs_write(simhost_xs(s->host), 0, path, value);

@@ -80,6 +80,8 @@ struct xen_dom {
 	uint64_t total_kib, free_kib;
 	bool has_qubes;           /* guest-written memory/meminfo (Qubes) */
 	uint64_t qubes_used_kib;
+	bool has_feature_balloon; /* guest-written control/feature-balloon: 0 or 1 */
+	uint64_t feature_balloon;
 	uint64_t videoram_kib;    /* memory/videoram (toolstack), 0 if none */
 	bool type_known;
 	enum dom_type hvm_type; /* DOM_HVM or DOM_PVH, for hvm_guest domains */
@@ -335,7 +337,8 @@ static bool xen_watch_event(struct backend_xen *b, const char *path)
 		return false;
 	if (rest && strcmp(rest, "/name") != 0 && strcmp(rest, "/memory") != 0 &&
 	    strncmp(rest, "/memory/", 8) != 0 && strcmp(rest, "/data/meminfo_total") != 0 &&
-	    strcmp(rest, "/data/meminfo_free") != 0)
+	    strcmp(rest, "/data/meminfo_free") != 0 &&
+	    strcmp(rest, "/control/feature-balloon") != 0)
 		return false;
 	if (b->cache[domid])
 		b->cache[domid]->valid = false;
@@ -865,6 +868,13 @@ static int xen_dom_read(struct backend_xen *b, uint32_t domid, bool hvm, struct 
 	if (r < 0)
 		return r;
 	retry |= r > 0;
+	/* Whether its balloon driver is up: guest-written, 0 or 1 or absent. */
+	r = xen_read_kib(b, domid, "control/feature-balloon", &c->has_feature_balloon,
+			 &c->feature_balloon);
+	if (r < 0)
+		return r;
+	retry |= r > 0;
+	c->has_feature_balloon = c->has_feature_balloon && c->feature_balloon <= 1;
 	c->videoram_kib = 0;
 	if (hvm) {
 		bool has_vram;
@@ -894,6 +904,7 @@ static void xen_fill(struct engine_obs_domain *o, const xc_domaininfo_t *in, con
 	o->type = !hvm ? DOM_PV : c->type_known ? c->hvm_type : DOM_HVM;
 	o->dying = in->flags & XEN_DOMINF_dying;
 	o->shutdown = in->flags & XEN_DOMINF_shutdown;
+	o->paused = in->flags & XEN_DOMINF_paused;
 	o->tot_kib = pages_to_kib(in->tot_pages);
 	o->max_kib = pages_to_kib(in->max_pages);
 	memcpy(o->name, c->name, sizeof(o->name));
@@ -909,6 +920,8 @@ static void xen_fill(struct engine_obs_domain *o, const xc_domaininfo_t *in, con
 	o->report_free_kib = c->free_kib;
 	o->has_qubes_report = c->has_qubes;
 	o->qubes_used_kib = c->qubes_used_kib;
+	o->has_feature_balloon = c->has_feature_balloon;
+	o->feature_balloon = c->feature_balloon == 1;
 	o->videoram_kib = c->videoram_kib;
 }
 

@@ -78,6 +78,10 @@ void backend_apply(const struct backend_ops *ops, struct backend *be, struct eng
 		   const struct engine_output *out, struct apply_stats *stats)
 {
 	struct apply_stats none;
+	/* The domain whose target intent could not be persisted: its target
+	 * is not written (a restart would take it for an admin's pin). */
+	uint32_t held = 0;
+	bool holding = false;
 	size_t i;
 
 	if (!stats)
@@ -86,6 +90,15 @@ void backend_apply(const struct backend_ops *ops, struct backend *be, struct eng
 		const struct engine_action *a = &out->actions[i];
 		int r = 0;
 
+		if (a->type == ACT_SET_TARGET && holding && a->domid == held) {
+			log_warnx("domain %u: memory/target = %" PRIu64
+				  " not written: its intent could not be persisted",
+				  a->domid, a->kib);
+			holding = false;
+			stats->failures++;
+			engine_action_failed(e, a);
+			continue;
+		}
 		switch (a->type) {
 		case ACT_SET_MAXMEM:
 			r = ops->set_maxmem(be, a->domid, a->kib);
@@ -107,6 +120,10 @@ void backend_apply(const struct backend_ops *ops, struct backend *be, struct eng
 			if (r < 0)
 				log_warnx("domain %u: persisting %s failed: %s", a->domid, a->key,
 					  strerror(-r));
+			if (strcmp(a->key, "target") == 0) {
+				holding = r < 0;
+				held = a->domid;
+			}
 			break;
 		case ACT_PERSIST_RESV:
 		case ACT_FORGET_RESV:

@@ -100,8 +100,9 @@ struct apply_stats {
 };
 
 /* Carry out one step's actions in order (maxmem comes before the target it
- * makes room for); a failed action is logged and reported back to the
- * engine. stats may be NULL. */
+ * makes room for, a target's persisted intent before the target); a failed
+ * action is logged and reported back to the engine, and a target whose
+ * intent could not be persisted is not written. stats may be NULL. */
 void backend_apply(const struct backend_ops *ops, struct backend *be, struct engine *e,
 		   const struct engine_output *out, struct apply_stats *stats);
 

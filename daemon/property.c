@@ -345,7 +345,7 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 	struct prop_stats st = {0};
 	uint64_t first, count, k, t0 = mono_ms();
 	const char *env;
-	char repro_env[96];
+	char repro_env[128];
 
 	if (parse_seeds(seed_s, count_s, &first, &count) < 0) {
 		fprintf(stderr,
@@ -364,6 +364,14 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 			env);
 		return 2;
 	}
+	env = getenv("BALLOOND_PROPERTY_MAX_GUESTS");
+	if (env && (u64_parse_strict(env, 1000, &k) < 0 || !k)) {
+		fprintf(stderr, "balloond: BALLOOND_PROPERTY_MAX_GUESTS: \"%s\" is not 1..1000\n",
+			env);
+		return 2;
+	}
+	if (env)
+		opts.max_guests = (unsigned)k;
 	if (print) {
 		struct scengen_info info;
 		char *text;
@@ -381,6 +389,9 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 	if (getenv("BALLOOND_PROPERTY_MAX_HOST"))
 		snprintf(repro_env + strlen(repro_env), sizeof(repro_env) - strlen(repro_env),
 			 "BALLOOND_PROPERTY_MAX_HOST=%.16s ", getenv("BALLOOND_PROPERTY_MAX_HOST"));
+	if (getenv("BALLOOND_PROPERTY_MAX_GUESTS"))
+		snprintf(repro_env + strlen(repro_env), sizeof(repro_env) - strlen(repro_env),
+			 "BALLOOND_PROPERTY_MAX_GUESTS=%.4s ", getenv("BALLOOND_PROPERTY_MAX_GUESTS"));
 	for (k = 0; k < count; k++) {
 		uint64_t seed = first + k, t1 = mono_ms();
 		struct scengen_info info;

@@ -56,6 +56,7 @@ struct sim_run {
 	uint64_t fixed_period_ms;
 	uint64_t last_create_ms;
 	bool created_any;
+	uint64_t last_xs_target_ms; /* an external write of memory/target (0: none) */
 	uint64_t *last_actual; /* by domid: to tell a guest growing on its own */
 	uint64_t min_free_kib;
 	uint64_t violations;
@@ -66,6 +67,14 @@ struct sim_run {
 	json_object *event_errors;
 	struct sim_resv resv[SIM_RESV_MAX];
 	unsigned n_resv;
+	/* Domains someone pinned (set-target, or an xs-write of memory/target),
+	 * and the ones found pinned without that, reported once. */
+	char (*pin_names)[SIM_NAME_MAX];
+	size_t n_pin_names;
+	/* A crash event: the daemon dies at its next target write, before or
+	 * after it, and restarts. */
+	bool crash_armed, crash_after_target;
+	unsigned crashes;
 };
 
 static void violation(struct sim_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -135,10 +144,63 @@ static void check_actions(struct sim_run *r)
 		    (a->kib > d->pin_kib + ENGINE_PAGE_KIB || a->kib + ENGINE_PAGE_KIB < d->pin_kib))
 			violation(r, "domain %s is pinned at %" PRIu64 " KiB but balloond wrote %" PRIu64,
 				  d->name, d->pin_kib, a->kib);
+		if (simhost_driver_pending(r->host, a->domid))
+			violation(r, "domain %s: balloond wrote its %s before its balloon driver was "
+				     "ready",
+				  d->name, a->type == ACT_SET_TARGET ? "target" : "maxmem");
+		{
+			struct sim_dominfo info;
+
+			if (simhost_getinfolist(r->host, a->domid, &info, 1) == 1 &&
+			    info.domid == a->domid && info.paused)
+				violation(r, "domain %s is paused but balloond wrote its %s", d->name,
+					  a->type == ACT_SET_TARGET ? "target" : "maxmem");
+		}
+		if (a->type == ACT_SET_TARGET && d->static_max_kib && a->kib > d->static_max_kib)
+			violation(r, "domain %s given target %" PRIu64 " KiB above its static-max %" PRIu64
+				     " KiB: a value it can never reach",
+				  d->name, a->kib, d->static_max_kib);
+		if (a->type == ACT_SET_TARGET && a->kib < CONF_BOUND_FLOOR_KIB &&
+		    (!d->static_max_kib || d->static_max_kib > CONF_BOUND_FLOOR_KIB + SIM_VIDEORAM_KIB))
+			violation(r, "domain %s given target %" PRIu64 " KiB, below the floor",
+				  d->name, a->kib);
 		if (d->mode == MODE_AUTO && a->type == ACT_SET_TARGET &&
 		    (a->kib + ENGINE_PAGE_KIB < d->dmin_kib || a->kib > d->ceiling_kib + ENGINE_PAGE_KIB))
 			violation(r, "domain %s given target %" PRIu64 " KiB outside %" PRIu64 "..%" PRIu64,
 				  d->name, a->kib, d->dmin_kib, d->ceiling_kib);
+	}
+}
+
+/* Remember that name was pinned by the scenario (an admin or an external
+ * write), or (bad) that balloond pinned it without being asked. */
+static bool pin_name_add(struct sim_run *r, const char *name)
+{
+	void *nv;
+	size_t i;
+
+	for (i = 0; i < r->n_pin_names; i++)
+		if (strcmp(r->pin_names[i], name) == 0)
+			return false;
+	nv = realloc(r->pin_names, (r->n_pin_names + 1) * sizeof(*r->pin_names));
+	if (!nv)
+		return false;
+	r->pin_names = nv;
+	snprintf(r->pin_names[r->n_pin_names++], SIM_NAME_MAX, "%s", name);
+	return true;
+}
+
+/* A pin nobody asked for (balloond took its own write for someone
+ * else's, after a crash or a failed write): reported once per domain. */
+static void check_pins(struct sim_run *r)
+{
+	size_t i;
+
+	for (i = 0; i < engine_count(r->engine); i++) {
+		const struct engine_dom *d = engine_at(r->engine, i);
+
+		if (d->mode == MODE_PINNED && pin_name_add(r, d->name))
+			violation(r, "domain %s is pinned at %" PRIu64 " KiB but nobody pinned it",
+				  d->name, d->pin_kib);
 	}
 }
 
@@ -203,10 +265,13 @@ static void check_host(struct sim_run *r)
 			unsettled = true;
 	}
 	/* Free memory below the pool is balloond's fault unless a guest grew
-	 * on its own or a domain was just created (or claimed memory).
-	 * Claimed memory is free but not for the pool: it is the claimant's. */
+	 * on its own, a domain was just created (or claimed memory), or
+	 * someone else just raised a memory/target (its guest grows into its
+	 * maxmem slack at once). Claimed memory is free but not for the pool:
+	 * it is the claimant's. */
 	if (pi.free_kib < pool + pi.outstanding_kib && !guest_grew &&
-	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS)) {
+	    !(r->created_any && r->vt - r->last_create_ms < CREATE_GRACE_MS) &&
+	    !(r->last_xs_target_ms && r->vt - r->last_xs_target_ms < CREATE_GRACE_MS)) {
 		pool_violation_count(r);
 		if (pi.outstanding_kib)
 			violation(r, "host free %" PRIu64 " KiB less %" PRIu64 " KiB claimed is "
@@ -278,6 +343,11 @@ static void play(struct sim_run *r, const struct scenario_event *ev)
 	char err[256] = "";
 	int rc = 0;
 
+	if (ev->action == SCN_SET_TARGET ||
+	    (ev->action == SCN_XS_WRITE && strcmp(ev->key, "memory/target") == 0))
+		pin_name_add(r, ev->name);
+	if (ev->action == SCN_XS_WRITE && strcmp(ev->key, "memory/target") == 0)
+		r->last_xs_target_ms = r->vt ? r->vt : 1;
 	switch (ev->action) {
 	case SCN_SET_TARGET:
 		d = engine_find_name(r->engine, ev->name);
@@ -298,6 +368,10 @@ static void play(struct sim_run *r, const struct scenario_event *ev)
 	case SCN_PAUSE:
 	case SCN_RESUME:
 		engine_pause(r->engine, ev->action == SCN_PAUSE);
+		break;
+	case SCN_CRASH:
+		r->crash_armed = true;
+		r->crash_after_target = ev->crash_after_target;
 		break;
 	case SCN_RESERVE: {
 		struct sim_resv *sr;
@@ -452,6 +526,30 @@ static void trace_reasons(const struct sim_run *r)
 	}
 }
 
+/* An armed crash: if this step writes a target, carry out its actions up to
+ * the first target write (and that write too, after-target), drop the rest
+ * as a killed daemon would, and restart the engine from what was
+ * persisted. 0 when it crashed, -EAGAIN when the step writes no target. */
+static int crash_apply(struct sim_run *r)
+{
+	struct engine_output part = r->out;
+	size_t i;
+
+	for (i = 0; i < r->out.n_actions; i++)
+		if (r->out.actions[i].type == ACT_SET_TARGET)
+			break;
+	if (i == r->out.n_actions)
+		return -EAGAIN;
+	part.n_actions = i + (r->crash_after_target ? 1 : 0);
+	backend_apply(r->be->ops, r->be, r->engine, &part, &r->apply);
+	r->crash_armed = false;
+	r->crashes++;
+	engine_free(r->engine);
+	if (engine_start(r) < 0)
+		violation(r, "the restart after a crash failed");
+	return 0;
+}
+
 static int step(struct sim_run *r)
 {
 	struct engine_obs obs;
@@ -480,10 +578,15 @@ static int step(struct sim_run *r)
 				a->type == ACT_SET_TARGET ? "target" : "maxmem", a->domid, a->kib,
 				obs.free_kib);
 	}
+	if (r->crash_armed && crash_apply(r) == 0) {
+		r->steps++;
+		return 0;
+	}
 	backend_apply(r->be->ops, r->be, r->engine, &r->out, &r->apply);
 	r->steps++;
 	check_host(r);
 	check_reservations(r);
+	check_pins(r);
 	return 0;
 }
 
@@ -503,6 +606,34 @@ static json_object *expect_item(bool want, bool got)
 	json_object_object_add(o, "got", json_object_new_boolean(got));
 	json_object_object_add(o, "ok", json_object_new_boolean(want == got));
 	return o;
+}
+
+/* expect.final_target (actual false) or final_actual: each named domain's
+ * memory/target (tot_pages) within its bounds at the end; adds the check
+ * to exp under key, true when every one holds. */
+static bool expect_final(const struct sim_run *r, json_object *exp, const char *key,
+			 const struct scenario_final_target *fs, size_t n, bool actual)
+{
+	json_object *ft = json_object_new_object();
+	bool all = true;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct scenario_final_target *f = &fs[i];
+		const struct engine_dom *d = engine_find_name(r->engine, f->name);
+		json_object *it = json_object_new_object();
+		bool have = d && (actual || d->has_target);
+		uint64_t v = have ? (actual ? d->actual_kib : d->target_kib) : 0;
+		bool got = have && v >= f->min_kib && (!f->max_kib || v <= f->max_kib);
+
+		json_object_object_add(it, actual ? "actual" : "target",
+				       have ? json_object_new_int64((int64_t)v) : NULL);
+		json_object_object_add(it, "ok", json_object_new_boolean(got));
+		json_object_object_add(ft, f->name, it);
+		all = all && got;
+	}
+	json_object_object_add(exp, key, ft);
+	return all;
 }
 
 int simulate_run(const char *path, const char *text, const char *conf_path, bool conf_explicit,
@@ -652,6 +783,8 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 		json_object_object_add(rep, "first_pool_violation_at",
 				       json_object_new_double((double)r->first_pool_violation_ms /
 							      1000.0));
+	if (r->crashes)
+		json_object_object_add(rep, "crashes", json_object_new_int64(r->crashes));
 	json_object_object_add(rep, "violation_list", r->violation_list);
 	json_object_object_add(rep, "event_errors", r->event_errors);
 	doms = json_object_new_array();
@@ -776,26 +909,12 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 		json_object_object_add(exp, "target_writes_at_most", expect_item(true, got));
 		ok = ok && got;
 	}
-	if (r->scn->expect.n_final_targets) {
-		json_object *ft = json_object_new_object();
-
-		for (i = 0; i < r->scn->expect.n_final_targets; i++) {
-			const struct scenario_final_target *f = &r->scn->expect.final_targets[i];
-			const struct engine_dom *d = engine_find_name(r->engine, f->name);
-			json_object *it = json_object_new_object();
-			bool got = d && d->has_target && d->target_kib >= f->min_kib &&
-				   (!f->max_kib || d->target_kib <= f->max_kib);
-
-			json_object_object_add(it, "target",
-					       d && d->has_target
-						       ? json_object_new_int64((int64_t)d->target_kib)
-						       : NULL);
-			json_object_object_add(it, "ok", json_object_new_boolean(got));
-			json_object_object_add(ft, f->name, it);
-			ok = ok && got;
-		}
-		json_object_object_add(exp, "final_target", ft);
-	}
+	if (r->scn->expect.n_final_targets)
+		ok = expect_final(r, exp, "final_target", r->scn->expect.final_targets,
+				  r->scn->expect.n_final_targets, false) && ok;
+	if (r->scn->expect.n_final_actuals)
+		ok = expect_final(r, exp, "final_actual", r->scn->expect.final_actuals,
+				  r->scn->expect.n_final_actuals, true) && ok;
 	if (r->failed_events) {
 		ok = false;
 	}
@@ -808,6 +927,7 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 	r->be->ops->close(r->be);
 	conf_free(&r->conf);
 	free(r->last_actual);
+	free(r->pin_names);
 	return ok ? 0 : 1;
 }
 

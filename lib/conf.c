@@ -331,6 +331,11 @@ static int bound_parse(const char *key, const char *v, struct conf_bound *ret, c
 		if (r < 0)
 			return fail(err, errlen, "%s: \"%s\" is not a percentage (0%%..100%%)", key,
 				    v);
+		if (x == 0 && strcmp(key, "dynamic_max") == 0)
+			return fail(err, errlen,
+				    "%s: \"%s\" would balloon every guest to nothing (use "
+				    "mode = frozen to keep a domain as it is)",
+				    key, v);
 		*ret = (struct conf_bound){.set = true, .is_pct = true, .pct = (unsigned)x};
 		return 0;
 	}
@@ -341,6 +346,9 @@ static int bound_parse(const char *key, const char *v, struct conf_bound *ret, c
 			    key, v);
 	if (size_in(key, v, 0, BOUND_MAX_KIB, &x, err, errlen) < 0)
 		return -EINVAL;
+	if (x < CONF_BOUND_FLOOR_KIB)
+		return fail(err, errlen, "%s: \"%s\" is below the 16M floor (no guest runs in less)",
+			    key, v);
 	*ret = (struct conf_bound){.set = true, .kib = x};
 	return 0;
 }

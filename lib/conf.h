@@ -26,6 +26,13 @@ enum domain_mode {
 
 enum log_level { LOG_LEVEL_ERR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
+/* The least memory any bound, pin or memory/target may give a guest: no
+ * guest kernel runs in less. A smaller dynamic_min or dynamic_max is
+ * refused (config, domain.set_policy), a smaller resolved or toolstack
+ * bound is raised to it, and a smaller external memory/target is not
+ * taken as a pin. */
+#define CONF_BOUND_FLOOR_KIB (UINT64_C(16) << 10)
+
 /* A bound given either as an absolute size or as a percentage of static-max. */
 struct conf_bound {
 	bool set;

@@ -11,12 +11,27 @@
 
 #include "engine-internal.h"
 
-/* Write a new target (and persist it as balloond's own value). */
+/* Write a new target, its intent persisted first as "NEW PREV" (PREV: what
+ * memory/target holds now): whatever point a crash stops at, a restarted
+ * daemon finds memory/target at one of the two and knows the value for its
+ * own, never for an admin's pin. The backend writes no target whose intent
+ * it could not persist. */
 static void write_target(struct engine_dom *d, uint64_t kib, uint64_t now,
 			 struct engine_output *out)
 {
-	struct engine_action *a = output_action_add(out, ACT_SET_TARGET, d->domid);
+	struct engine_action *a;
 
+	(void)now;
+	/* After a restart the same intent may be stored already. */
+	if (!(d->has_intent && d->intent_kib == kib && d->intent_prev_kib == d->written_kib)) {
+		if (output_action_persist(out, d->domid, "target", "%" PRIu64 " %" PRIu64, kib,
+					  d->written_kib) < 0)
+			return;
+		d->has_intent = true;
+		d->intent_kib = kib;
+		d->intent_prev_kib = d->written_kib;
+	}
+	a = output_action_add(out, ACT_SET_TARGET, d->domid);
 	if (!a)
 		return;
 	a->kib = kib;
@@ -24,7 +39,6 @@ static void write_target(struct engine_dom *d, uint64_t kib, uint64_t now,
 	d->written_kib = kib;
 	d->target_kib = kib;
 	d->moved = false;
-	output_action_persist(out, d->domid, "target", "%" PRIu64, kib);
 }
 
 static void write_maxmem(struct engine_dom *d, uint64_t kib, struct engine_output *out)
@@ -240,6 +254,7 @@ struct round_state {
 	bool short_of_memory; /* the budget does not cover every dynamic-min */
 	bool pool_short;      /* below the pool once every target is reached */
 	bool waiting;	      /* some increase waits for memory to be freed */
+	bool pin_short;	      /* some pin is not yet held: decreases make room for it */
 	int64_t avail;	      /* free now for increases and maxmem raises */
 	struct increase *inc; /* increases decided in phase 1, served in phase 2 */
 	size_t ninc;
@@ -283,6 +298,8 @@ static void round_budget(struct round_state *rs)
 			nb++;
 		} else if (d->managed && d->mode == MODE_PINNED && d->state != DOM_UNCOOPERATIVE) {
 			budget += (int64_t)d->actual_kib - (int64_t)dom_aim(d, d->pin_kib);
+			if (dom_aim(d, d->pin_kib) > d->actual_kib + rs->c->reach_tolerance_kib)
+				rs->pin_short = true;
 		} else {
 			budget -= (int64_t)dom_commitment(e, d);
 		}
@@ -396,9 +413,11 @@ static bool round_balanced_goal(struct round_state *rs, struct engine_dom *d, ui
 		*reason = (struct engine_reason){.code = REASON_KEEP_FREE};
 	}
 	/* Deadband: small changes are not worth a balloon move, unless the
-	 * goal is outside the bounds. */
+	 * goal is outside the bounds, or a decrease makes room for the pool
+	 * or a pin (on a host of many guests each gives less than the
+	 * deadband). */
 	if (u64_dist(want, d->goal_kib) < c->deadband_kib &&
-	    !(rs->pool_short && want < d->goal_kib) && d->goal_kib >= d->dmin_kib &&
+	    !((rs->pool_short || rs->pin_short) && want < d->goal_kib) && d->goal_kib >= d->dmin_kib &&
 	    d->goal_kib <= d->ceiling_kib) {
 		if (d->reason.code == REASON_NONE)
 			d->reason = *reason;
@@ -459,9 +478,18 @@ static void round_goal(struct round_state *rs, struct engine_dom *d)
 		round_uncoop_goal(rs, d);
 		return;
 	}
+	if (d->target_restore && !rs->e->paused) {
+		d->target_restore = false;
+		write_target(d, d->written_kib, rs->now, rs->out);
+	}
 	if (d->mode == MODE_PINNED) {
 		want = d->pin_kib;
 		reason = (struct engine_reason){.code = REASON_PINNED, .kib = {want}};
+		/* A goal the guest cannot tell from the pin (both past its
+		 * static-max, as a restart finds an external pin above it)
+		 * is the pin: nothing to write. */
+		if (d->goal_kib > want && dom_aim(d, d->goal_kib) == dom_aim(d, want))
+			d->goal_kib = want;
 	} else {
 		if (!dom_balanced(d))
 			return;
@@ -540,7 +568,10 @@ static void round_increases(struct round_state *rs)
 
 /* A pin written by someone else (xenstore-write, not xl mem-set) may be
  * above the maxmem balloond lowered: raise it once the host has the room,
- * as libxl would have. */
+ * as libxl would have. The pin is already counted in rs->avail (the
+ * domain's commitment); the raise costs only what that does not cover.
+ * An uncooperative domain is raised too: a maxmem below its target is
+ * what holds it back. */
 static void round_maxmem_raise(struct round_state *rs)
 {
 	struct engine *e = rs->e;
@@ -548,17 +579,17 @@ static void round_maxmem_raise(struct round_state *rs)
 
 	for (i = 0; i < e->n && !e->paused; i++) {
 		struct engine_dom *d = e->doms[i];
-		uint64_t need, have;
+		uint64_t need, counted, top;
 		int64_t extra;
 
-		if (!d->managed || d->mode != MODE_PINNED || d->state == DOM_UNCOOPERATIVE ||
-		    d->target_kib != d->pin_kib)
+		if (!d->managed || d->mode != MODE_PINNED || d->target_kib < d->pin_kib)
 			continue;
 		need = page_ceil(dom_maxmem_for(rs->c, d, d->pin_kib));
-		have = u64_max(d->maxmem_kib, d->actual_kib);
 		if (d->maxmem_kib >= need || d->maxmem_requested_kib >= need)
 			continue;
-		extra = need > have ? (int64_t)(need - have) : 0;
+		counted = d->actual_kib + dom_commitment(e, d);
+		top = dom_aim(d, d->pin_kib);
+		extra = top > counted ? (int64_t)(top - counted) : 0;
 		if (extra > rs->avail) {
 			d->reason = (struct engine_reason){.code = REASON_PINNED_MAXMEM};
 			continue;
@@ -615,6 +646,10 @@ static void round_rearm(struct round_state *rs)
 		uint64_t every;
 
 		if (!d->managed)
+			continue;
+		/* A raised pin still waiting for room: nudging the old goal
+		 * would write a value the admin replaced. */
+		if (d->mode == MODE_PINNED && d->goal_kib != d->pin_kib)
 			continue;
 		if (d->state == DOM_STALLED)
 			every = rs->c->stall_timeout_ms;

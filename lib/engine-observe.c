@@ -20,6 +20,17 @@ static uint64_t bound_resolve(const struct conf_bound *b, uint64_t static_max)
 	return b->kib;
 }
 
+/* The most a pin may hold of a domain, in target terms: what its
+ * static-max lets it use (less the videoram libxl leaves out of a target);
+ * UINT64_MAX while static-max is unknown. */
+static uint64_t dom_pin_max(const struct engine_dom *d)
+{
+	if (!d->static_max_kib)
+		return UINT64_MAX;
+	return page_floor(add_offset(d->static_max_kib, -(dom_base_offset(d) > 0 ? dom_base_offset(d)
+										 : 0)));
+}
+
 /* Work out dmin/dmax/ceiling and their sources: a [domain NAME] section
  * wins over XenStore (toolstack), which wins over [defaults]. A XenStore
  * bound of 0 means none (never "balloon it to nothing"). */
@@ -28,7 +39,7 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 {
 	const struct conf_domain *sec = d->name[0] ? conf_find_domain(&e->conf, d->name) : NULL;
 	const struct conf_domain *def = &e->conf.defaults;
-	uint64_t smax = d->static_max_kib;
+	uint64_t smax = d->static_max_kib, floor;
 
 	if (d->pol.has_dmin) {
 		d->dmin_kib = d->pol.dmin_kib;
@@ -64,6 +75,12 @@ static void dom_bounds(const struct engine *e, struct engine_dom *d,
 		d->ceiling_kib = add_offset(d->ceiling_kib, -dom_base_offset(d));
 	d->ceiling_kib = page_floor(d->ceiling_kib);
 	d->dmin_kib = page_ceil(d->dmin_kib);
+	/* No target below the floor, whoever set the bound (a percentage of
+	 * a small static-max, a toolstack's key, an old persisted policy),
+	 * unless static-max itself is below it. */
+	floor = u64_min(CONF_BOUND_FLOOR_KIB, dom_pin_max(d));
+	d->dmin_kib = u64_max(d->dmin_kib, floor);
+	d->ceiling_kib = u64_max(d->ceiling_kib, floor);
 	if (d->dmin_kib > d->ceiling_kib)
 		d->dmin_kib = d->ceiling_kib;
 	d->weight = sec && sec->weight_set ? sec->weight : def->weight_set ? def->weight : 100;
@@ -234,8 +251,36 @@ static bool dom_unmanageable(struct engine_dom *d, const struct engine_obs_domai
 	return false;
 }
 
+
+/* Someone wrote a memory/target below the floor (0, a typo, a hostile
+ * script): it is not a pin. balloond's own target is put back (for a
+ * domain it manages), with an event saying so. */
+static void dom_target_refuse(struct engine_dom *d, const struct engine_obs_domain *o,
+			      uint64_t now, struct engine_output *out)
+{
+	struct engine_event *ev;
+	char why[160], sz[32];
+
+	snprintf(why, sizeof(why),
+		 "external write of memory/target (%s) below the 16M floor: not a pin; "
+		 "balloond's target put back",
+		 size_format(o->target_kib, sz, sizeof(sz)));
+	decision_log(d, now, true, o->target_kib, d->written_kib, why);
+	d->target_kib = d->written_kib;
+	if (d->mode != MODE_AUTO && d->mode != MODE_PINNED)
+		return;
+	d->target_restore = true;
+	ev = output_event_add(out, EV_TARGET, d);
+	if (ev) {
+		ev->old_kib = o->target_kib;
+		ev->new_kib = d->written_kib;
+		snprintf(ev->text, sizeof(ev->text), "%s", why);
+	}
+}
+
 /* memory/target as observed: adopted as balloond's own at first sight, a
- * pin when someone else wrote it since. */
+ * pin when someone else wrote it since (held at what static-max lets the
+ * guest use), ignored below the floor. */
 static void dom_take_target(struct engine_dom *d, const struct engine_obs_domain *o, uint64_t now,
 			    struct engine_output *out)
 {
@@ -248,23 +293,45 @@ static void dom_take_target(struct engine_dom *d, const struct engine_obs_domain
 		d->goal_kib = o->target_kib;
 		d->last_progress_ms = now;
 		d->moved = false;
-	} else if (o->target_kib != d->written_kib) {
-		/* Someone else wrote memory/target (xl mem-set, an admin):
-		 * that is a pin; balloond never fights it. */
-		char why[128];
-		char sz[32];
-
-		snprintf(why, sizeof(why), "external write of memory/target (%s): pinned",
-			 size_format(o->target_kib, sz, sizeof(sz)));
-		pin_domain(d, o->target_kib, now, why, out);
+	} else if (o->target_kib != d->written_kib && d->has_intent_prev &&
+		   o->target_kib == d->intent_prev_kib) {
+		/* A restart after balloond persisted its intent but before
+		 * memory/target was written (a crash, or the write failed):
+		 * still its own value. */
 		d->written_kib = o->target_kib;
 		d->goal_kib = o->target_kib;
+	} else if (o->target_kib != d->written_kib && o->target_kib < CONF_BOUND_FLOOR_KIB) {
+		dom_target_refuse(d, o, now, out);
+	} else if (o->target_kib != d->written_kib) {
+		/* Someone else wrote memory/target (xl mem-set, an admin):
+		 * that is a pin; balloond never fights it. Above what
+		 * static-max lets the guest use it is held there: nothing
+		 * is freed, nor maxmem raised, nor re-armed for more. */
+		uint64_t pin = u64_min(o->target_kib, dom_pin_max(d));
+		char why[128];
+		char sz[32], sm[32];
+
+		if (pin < o->target_kib)
+			snprintf(why, sizeof(why),
+				 "external write of memory/target (%s): pinned, held at %s "
+				 "(static-max)",
+				 size_format(o->target_kib, sz, sizeof(sz)),
+				 size_format(pin, sm, sizeof(sm)));
+		else
+			snprintf(why, sizeof(why), "external write of memory/target (%s): pinned",
+				 size_format(o->target_kib, sz, sizeof(sz)));
+		pin_domain(d, pin, now, why, out);
+		d->written_kib = o->target_kib;
+		d->goal_kib = pin;
 		d->last_progress_ms = now;
 		d->moved = false;
 		output_action_persist(out, d->domid, "target", "%" PRIu64, d->written_kib);
+		d->has_intent = true;
+		d->intent_kib = d->intent_prev_kib = d->written_kib;
 	}
 	if (!d->goal_kib)
 		d->goal_kib = d->written_kib;
+	d->has_intent_prev = false; /* only the first sight after a restart */
 }
 
 /* Whether the balloon moved since the target was written, and its rate:
@@ -368,6 +435,49 @@ static void dom_balloon_track(const struct conf *c, struct engine_dom *d, uint64
 	d->last_sample_ms = now;
 }
 
+/* Whether the guest's balloon driver can take a target now (squeezed
+ * writes no target without it): the guest says so in
+ * control/feature-balloon (its PV drivers or agent write 1 or 0). Without
+ * a word either way a PV or PVH guest is taken as ready (a PV kernel
+ * always has the driver), an HVM guest is not (it may have no PV drivers
+ * yet; under populate-on-demand a target before its driver is up crashes
+ * it), unless Qubes' meminfo-writer reports for it (it runs only where
+ * qmemman balloons). */
+static bool dom_driver_ready(const struct engine_obs_domain *o)
+{
+	if (o->has_feature_balloon)
+		return o->feature_balloon;
+	return o->type != DOM_HVM || o->has_qubes_report;
+}
+
+/* A paused domain, or one whose balloon driver is not ready, is left
+ * alone: no target or maxmem written, its memory counted as it is (and as
+ * its target lets it grow). True (and its state says which) when d is one;
+ * when it resumes, it is judged afresh. */
+static bool dom_held(struct engine_dom *d, const struct engine_obs_domain *o, uint64_t now,
+		     struct engine_output *out)
+{
+	enum dom_state s;
+
+	if (o->paused)
+		s = DOM_PAUSED;
+	else if (!dom_driver_ready(o))
+		s = DOM_NO_DRIVER;
+	else
+		return false;
+	if (d->state == DOM_UNCOOPERATIVE)
+		uncoop_flag(d, false, out);
+	set_state(d, s,  out,
+		  s == DOM_PAUSED ? "paused: left alone until it runs again"
+				  : "no balloon driver yet (control/feature-balloon): no target written");
+	d->managed = false;
+	d->last_progress_ms = now;
+	d->stalled_since_ms = 0;
+	d->last_actual_kib = d->actual_kib;
+	d->last_sample_ms = now;
+	return true;
+}
+
 /* Merge one observed domain into its table entry and advance its balloon
  * state machine. */
 void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs_domain *o,
@@ -379,6 +489,10 @@ void dom_observe(struct engine *e, struct engine_dom *d, const struct engine_obs
 	if (d->state == DOM_BUILDING || d->state == DOM_DYING)
 		d->state = DOM_IDLE;
 	dom_take_target(d, o, now, out);
+	if (dom_held(d, o, now, out))
+		return;
+	if (d->state == DOM_PAUSED || d->state == DOM_NO_DRIVER)
+		d->state = DOM_IDLE;
 	d->managed = d->mode == MODE_AUTO || d->mode == MODE_PINNED;
 	dom_balloon_track(&e->conf, d, now, out);
 }

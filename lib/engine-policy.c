@@ -235,6 +235,16 @@ int engine_set_policy(struct engine *e, uint32_t domid, const struct engine_poli
 		snprintf(err, errlen, "dom0 is not managed (set manage_dom0 = true)");
 		return -EPERM;
 	}
+	if ((p->has_dmin && p->dmin_kib < CONF_BOUND_FLOOR_KIB) ||
+	    (p->has_dmax && p->dmax_kib < CONF_BOUND_FLOOR_KIB)) {
+		snprintf(err, errlen, "%s %s is below the 16M floor (no guest runs in less)",
+			 p->has_dmin && p->dmin_kib < CONF_BOUND_FLOOR_KIB ? "dynamic-min"
+									   : "dynamic-max",
+			 size_format(p->has_dmin && p->dmin_kib < CONF_BOUND_FLOOR_KIB ? p->dmin_kib
+										       : p->dmax_kib,
+				     a, sizeof(a)));
+		return -EINVAL;
+	}
 	np = reset ? (struct engine_policy){0} : d->pol;
 	if (p->has_dmin) {
 		np.has_dmin = true;

@@ -25,6 +25,31 @@ static int offset_parse(const char *s, int64_t *ret)
 	return 0;
 }
 
+/* A persisted target: "NEW" (adopted or an external write), or "NEW PREV"
+ * (balloond's intent, persisted before memory/target was written; PREV is
+ * what it held then). *ret_prev is NEW when there is no PREV. */
+static int intent_parse(const char *s, uint64_t *ret_new, uint64_t *ret_prev)
+{
+	const char *sp = strchr(s, ' ');
+	char head[24];
+	uint64_t n, p;
+
+	if (!sp)
+		return u64_parse_strict(s, SIZE_MAX_KIB, ret_new) < 0
+			       ? -EINVAL
+			       : (*ret_prev = *ret_new, 0);
+	if ((size_t)(sp - s) >= sizeof(head))
+		return -EINVAL;
+	memcpy(head, s, (size_t)(sp - s));
+	head[sp - s] = '\0';
+	if (u64_parse_strict(head, SIZE_MAX_KIB, &n) < 0 ||
+	    u64_parse_strict(sp + 1, SIZE_MAX_KIB, &p) < 0)
+		return -EINVAL;
+	*ret_new = n;
+	*ret_prev = p;
+	return 0;
+}
+
 int engine_restore(struct engine *e, uint32_t domid, const char *key, const char *value)
 {
 	struct restore_entry *r;
@@ -34,8 +59,13 @@ int engine_restore(struct engine *e, uint32_t domid, const char *key, const char
 	if (strcmp(key, "mode") == 0) {
 		if (strcmp(value, "auto") != 0 && strcmp(value, "pinned") != 0)
 			return -EINVAL;
-	} else if (strcmp(key, "pin") == 0 || strcmp(key, "target") == 0) {
+	} else if (strcmp(key, "pin") == 0) {
 		if (u64_parse_strict(value, SIZE_MAX_KIB, &v) < 0)
+			return -EINVAL;
+	} else if (strcmp(key, "target") == 0) {
+		uint64_t prev;
+
+		if (intent_parse(value, &v, &prev) < 0)
 			return -EINVAL;
 	} else if (strcmp(key, "uncooperative") == 0) {
 		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
@@ -87,9 +117,12 @@ void restore_apply(struct engine *e, struct engine_dom *d, uint64_t now)
 			have_pin = true;
 			pin = v;
 		} else if (strcmp(r->key, "target") == 0 &&
-			   u64_parse_strict(r->value, SIZE_MAX_KIB, &v) == 0) {
+			   intent_parse(r->value, &v, &d->intent_prev_kib) == 0) {
 			d->written_valid = true;
 			d->written_kib = v;
+			d->has_intent_prev = true;
+			d->has_intent = true;
+			d->intent_kib = v;
 		} else if (strcmp(r->key, "uncooperative") == 0 && strcmp(r->value, "1") == 0) {
 			uncoop = true;
 		} else if (strcmp(r->key, "policy") == 0) {

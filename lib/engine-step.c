@@ -243,10 +243,19 @@ void engine_action_failed(struct engine *e, const struct engine_action *a)
 		return;
 	switch (a->type) {
 	case ACT_SET_TARGET:
-		if (d->written_kib == a->kib)
+		/* Not written (nor, maybe, its intent persisted): decide it
+		 * again next step from what memory/target still holds. */
+		if (d->written_kib == a->kib) {
 			d->written_kib = d->prev_written_kib;
+			if (d->goal_kib == a->kib)
+				d->goal_kib = d->prev_written_kib;
+		}
 		break;
 	case ACT_SET_MAXMEM: d->maxmem_requested_kib = 0; break;
+	case ACT_PERSIST:
+		if (strcmp(a->key, "target") == 0)
+			d->has_intent = false; /* what is stored is not known now */
+		break;
 	default: break;
 	}
 }

@@ -15,6 +15,7 @@ static const char *const state_names[] = {
 	[DOM_IDLE] = "idle",	     [DOM_CONVERGING] = "converging",
 	[DOM_STALLED] = "stalled",   [DOM_UNCOOPERATIVE] = "uncooperative",
 	[DOM_BUILDING] = "building", [DOM_DYING] = "dying",
+	[DOM_PAUSED] = "paused",     [DOM_NO_DRIVER] = "no-driver",
 };
 
 const char *dom_state_name(enum dom_state s)

@@ -26,7 +26,9 @@ enum dom_state {
 	DOM_STALLED,       /* no progress for stall_timeout; re-armed */
 	DOM_UNCOOPERATIVE, /* stalled for uncooperative_timeout; counted as it is */
 	DOM_BUILDING,      /* not fully introduced yet (no name/static-max) */
-	DOM_DYING,         /* dying or shut down */
+	DOM_DYING,         /* dying or shut down (a migration's suspend too) */
+	DOM_PAUSED,        /* paused (xl pause, a migration's receiving end): left alone */
+	DOM_NO_DRIVER,     /* its balloon driver is not ready: no target written */
 };
 
 /* Where a domain's demand comes from. */
@@ -43,6 +45,9 @@ struct engine_obs_domain {
 	enum dom_type type;
 	bool dying;
 	bool shutdown;
+	bool paused;                /* the hypervisor's paused flag */
+	/* control/feature-balloon (guest-written): "1" or "0", else absent */
+	bool has_feature_balloon, feature_balloon;
 	uint64_t tot_kib;           /* tot_pages * 4 */
 	uint64_t max_kib;           /* max_pages * 4 (maxmem) */
 	uint64_t static_max_kib;    /* memory/static-max; 0 = unknown */
@@ -231,6 +236,11 @@ struct engine_dom {
 	unsigned uncoop_rearms;     /* re-arms since it became uncooperative: the backoff */
 	uint64_t maxmem_requested_kib; /* last setmaxmem we asked for (0 = none) */
 	uint64_t prev_written_kib;  /* to undo a failed write */
+	bool has_intent_prev;       /* restored: the target before the persisted intent */
+	uint64_t intent_prev_kib;   /* (memory/target may still hold it after a crash) */
+	bool target_restore;        /* memory/target was refused: write written_kib again */
+	bool has_intent;            /* what /tool/balloond/.../target holds is known: */
+	uint64_t intent_kib;        /* "intent_kib intent_prev_kib" */
 	bool moved;                 /* actual changed since the target was last written */
 	uint64_t report_used_kib;   /* the accepted report */
 	uint64_t report_total_kib;  /* ... and the total it came with (data/meminfo) */

@@ -365,7 +365,7 @@ static int parse_domain(const struct ctx *c, const char *path, json_object *o,
 	static const char *const keys[] = {"name",	 "type",	"width",       "memory",
 					   "static_max", "dynamic_min", "dynamic_max", "maxmem",
 					   "weight",	 "balloon",	"demand",      "agent",
-					   "agent_stops", NULL};
+					   "agent_stops", "driver_ready", NULL};
 	json_object *v;
 	char p[PATH_LEN], s[16];
 	int64_t x;
@@ -467,6 +467,11 @@ static int parse_domain(const struct ctx *c, const char *path, json_object *o,
 		if (!d->agent_stops_ms)
 			return bad(c, p, "must be above 0");
 	}
+	if ((v = member(o, "driver_ready"))) {
+		path_member(p, path, "driver_ready");
+		if (get_time(c, p, v, &d->driver_ready_ms) < 0)
+			return -EINVAL;
+	}
 	if ((v = member(o, "demand"))) {
 		path_member(p, path, "demand");
 		return parse_demand(c, p, v, d);
@@ -493,6 +498,10 @@ static const struct {
 	{"transfer", SCN_TRANSFER, {"id", "name"}},
 	{"cancel", SCN_CANCEL, {"id"}},
 	{"claim", SCN_CLAIM, {"name", "size"}},
+	{"crash", SCN_CRASH, {"point"}},
+	{"fail-persist", SCN_FAIL_PERSIST, {"name"}},
+	{"pause-domain", SCN_DOMAIN_PAUSE, {"name"}},
+	{"unpause-domain", SCN_DOMAIN_UNPAUSE, {"name"}},
 };
 
 #define N_EVENT_TYPES (sizeof(event_types) / sizeof(*event_types))
@@ -539,7 +548,7 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 {
 	static const char *const all[] = {"at",	 "do",	   "domain", "name",  "size",  "min", "max",
 					  "ttl", "target", "key",    "value", "class", "id", "for",
-					  NULL};
+					  "point", NULL};
 	char p[PATH_LEN], act[24];
 	json_object *v;
 	size_t t;
@@ -558,7 +567,8 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 	if (t == N_EVENT_TYPES)
 		return bad(c, p,
 			   "\"%s\" is not one of create, destroy, reserve, transfer, cancel, "
-			   "set-target, xs-write, corrupt, restart, pause, resume, claim",
+			   "set-target, xs-write, corrupt, restart, pause, resume, claim, crash, "
+			   "fail-persist, pause-domain, unpause-domain",
 			   act);
 	ev->action = event_types[t].action;
 	/* members this kind of event does not take */
@@ -697,6 +707,19 @@ static int parse_event(const struct ctx *c, const char *path, json_object *o,
 		ev->resv = (unsigned)id;
 		return 0;
 	}
+	case SCN_CRASH:
+		path_member(p, path, "point");
+		if (!(v = member(o, "point")))
+			return required(c, p);
+		if (get_string(c, p, v, act, sizeof(act)) < 0)
+			return -EINVAL;
+		if (strcmp(act, "before-target") != 0 && strcmp(act, "after-target") != 0)
+			return bad(c, p, "\"%s\" is not before-target or after-target", act);
+		ev->crash_after_target = strcmp(act, "after-target") == 0;
+		return 0;
+	case SCN_FAIL_PERSIST:
+	case SCN_DOMAIN_PAUSE:
+	case SCN_DOMAIN_UNPAUSE: return event_name(c, path, o, ev);
 	case SCN_RESTART:
 	case SCN_PAUSE:
 	case SCN_RESUME: return 0;
@@ -833,12 +856,56 @@ static int parse_reservations_end(const struct ctx *c, json_object *v, struct sc
 	return 0;
 }
 
+/* expect.final_target or final_actual: {"NAME": {"min": SIZE, "max": SIZE}}. */
+static int parse_final_bounds(const struct ctx *c, const char *path, json_object *v,
+			      struct scenario_final_target **ret, size_t *ret_n)
+{
+	static const char *const bound_keys[] = {"min", "max", NULL};
+	char p[PATH_LEN];
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_object))
+		return bad(c, path, "must be an object, not %s", type_name(v));
+	n = (size_t)json_object_object_length(v);
+	*ret = calloc(n ? n : 1, sizeof(**ret));
+	if (!*ret)
+		return -ENOMEM;
+	json_object_object_foreach(v, key, val)
+	{
+		struct scenario_final_target *f = &(*ret)[*ret_n];
+		json_object *b;
+		char q[PATH_LEN];
+
+		path_member(p, path, key);
+		if (!name_ok(key) || strlen(key) >= sizeof(f->name))
+			return bad(c, p, "is not a domain name");
+		if (want_object(c, p, val, bound_keys) < 0)
+			return -EINVAL;
+		snprintf(f->name, sizeof(f->name), "%s", key);
+		if ((b = member(val, "min"))) {
+			path_member(q, p, "min");
+			if (get_size(c, q, b, &f->min_kib) < 0)
+				return -EINVAL;
+		}
+		if ((b = member(val, "max"))) {
+			path_member(q, p, "max");
+			if (get_size(c, q, b, &f->max_kib) < 0)
+				return -EINVAL;
+			if (f->max_kib < f->min_kib)
+				return bad(c, q, "is below min");
+		}
+		(*ret_n)++;
+	}
+	return 0;
+}
+
 static int parse_expect(const struct ctx *c, json_object *o, struct scenario_expect *e)
 {
 	static const char *const keys[] = {"invariants",	      "converged_by",
 					   "reservations_ok",	      "audit_findings",
 					   "target_writes_at_most", "final_target",
-					   "reservations_end",	      NULL};
+					   "reservations_end",	      "final_actual",
+					   NULL};
 	json_object *v;
 	char p[PATH_LEN];
 	size_t n;
@@ -895,43 +962,14 @@ static int parse_expect(const struct ctx *c, json_object *o, struct scenario_exp
 		e->has_target_writes_max = true;
 		e->target_writes_max = (uint64_t)x;
 	}
-	if ((v = member(o, "final_target"))) {
-		static const char *const bound_keys[] = {"min", "max", NULL};
-
-		if (!json_object_is_type(v, json_type_object))
-			return bad(c, "expect.final_target", "must be an object, not %s",
-				   type_name(v));
-		n = (size_t)json_object_object_length(v);
-		e->final_targets = calloc(n ? n : 1, sizeof(*e->final_targets));
-		if (!e->final_targets)
-			return -ENOMEM;
-		json_object_object_foreach(v, key, val)
-		{
-			struct scenario_final_target *f = &e->final_targets[e->n_final_targets];
-			json_object *b;
-			char q[PATH_LEN];
-
-			path_member(p, "expect.final_target", key);
-			if (!name_ok(key) || strlen(key) >= sizeof(f->name))
-				return bad(c, p, "is not a domain name");
-			if (want_object(c, p, val, bound_keys) < 0)
-				return -EINVAL;
-			snprintf(f->name, sizeof(f->name), "%s", key);
-			if ((b = member(val, "min"))) {
-				path_member(q, p, "min");
-				if (get_size(c, q, b, &f->min_kib) < 0)
-					return -EINVAL;
-			}
-			if ((b = member(val, "max"))) {
-				path_member(q, p, "max");
-				if (get_size(c, q, b, &f->max_kib) < 0)
-					return -EINVAL;
-				if (f->max_kib < f->min_kib)
-					return bad(c, q, "is below min");
-			}
-			e->n_final_targets++;
-		}
-	}
+	if ((v = member(o, "final_target")) &&
+	    parse_final_bounds(c, "expect.final_target", v, &e->final_targets,
+			       &e->n_final_targets) < 0)
+		return -EINVAL;
+	if ((v = member(o, "final_actual")) &&
+	    parse_final_bounds(c, "expect.final_actual", v, &e->final_actuals,
+			       &e->n_final_actuals) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -1275,6 +1313,7 @@ void scenario_free(struct scenario *s)
 	free(s->config);
 	free(s->expect.audit_findings);
 	free(s->expect.final_targets);
+	free(s->expect.final_actuals);
 	memset(s, 0, sizeof(*s));
 }
 

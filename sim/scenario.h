@@ -25,6 +25,11 @@ enum scenario_action {
 	SCN_TRANSFER,    /* id (the n-th reserve event, from 1), name */
 	SCN_CANCEL,      /* id */
 	SCN_CLAIM,       /* name, size: the toolstack claims memory for a domain it will create */
+	SCN_CRASH,       /* point: the daemon dies at its next target write, before or
+			  * after it (at_target false, true), and restarts */
+	SCN_FAIL_PERSIST, /* name: the next persist of that domain's target fails */
+	SCN_DOMAIN_PAUSE, /* name: the toolstack pauses the domain (xl pause) */
+	SCN_DOMAIN_UNPAUSE, /* name */
 };
 
 struct scenario_event {
@@ -37,6 +42,7 @@ struct scenario_event {
 	char key[128];
 	char value[256];
 	char fault_class[32];
+	bool crash_after_target;       /* SCN_CRASH: "after-target" */
 };
 
 struct scenario_config_item {
@@ -50,7 +56,8 @@ struct scenario_finding_count {
 	uint64_t count;
 };
 
-/* expect.final_target: where a domain's memory/target must end up. */
+/* expect.final_target (final_actual): where a domain's memory/target
+ * (tot_pages) must end up. */
 struct scenario_final_target {
 	char name[SIM_NAME_MAX];
 	uint64_t min_kib, max_kib; /* max 0 = no upper bound */
@@ -76,6 +83,8 @@ struct scenario_expect {
 	bool has_reservations_end;
 	char reservations_end[SCENARIO_RESV_MAX][16];
 	size_t n_reservations_end;
+	struct scenario_final_target *final_actuals; /* where tot_pages must end up */
+	size_t n_final_actuals;
 };
 
 struct scenario {

@@ -10,7 +10,10 @@
  * The history (before quiet_ms) has demand curves and events: creations
  * (some after a reservation, transferred to them), destructions, admin pins,
  * hostile XenStore writes (garbage and numbers into data/meminfo_* and
- * memory/ keys), pause/resume and daemon restarts. After quiet_ms nothing
+ * memory/ keys), pause/resume and daemon restarts; and, from a second
+ * stream of the seed so the rest stays the same, raised pins, daemon
+ * crashes at a target write, failed persists, domains paused by the
+ * toolstack and HVM guests whose balloon driver comes up late. After quiet_ms nothing
  * changes for settle_ms, long enough for every balloon to cross its range
  * twice, so that a run of cooperative guests must have converged by then.
  *
@@ -34,6 +37,7 @@
 #define MIN_GUEST_KIB (64 * MIB)
 #define MAX_GUESTS 1000 /* for benchmarks; property runs use up to 60 */
 #define MAX_EVENTS 48
+#define EXTRA_EVENTS 6 /* gen_extras */
 #define MAX_CROSS_MS 600000u /* a balloon crosses its static-max in at most 10 min */
 #define TAIL_MS 30000u	     /* settle_ms ends with this much beyond the estimate */
 #define SLOW_DEFAULT_KIB_S (16 * MIB)
@@ -89,10 +93,12 @@ struct gdom {
 	bool alive;
 	bool created;
 	char last[6][64]; /* the last value an xs-write gave each key */
+	bool hvm;
 };
 
 struct gen {
 	struct rng r;
+	struct rng r2; /* the extras (gen_extras, driver_ready): r's stream stays as it was */
 	const struct scengen_opts *o;
 	struct scengen_info *info;
 	json_object *config;
@@ -268,6 +274,12 @@ static json_object *gen_domain(struct gen *g, const char *name, uint64_t memory,
 	d->created = created;
 	add(o, "name", json_object_new_string(name));
 	add(o, "type", json_object_new_string(types[t < 45 ? 0 : t < 70 ? 1 : 2]));
+	d->hvm = t >= 70;
+	/* an HVM guest whose PV drivers come up late (populate-on-demand
+	 * guests crash on a target before then); before the quiet time */
+	if (d->hvm && !created && g->quiet_ms > 2000 && rng_pct(&g->r2, 30))
+		add(o, "driver_ready",
+		    time_json(rng_range(&g->r2, 1, (g->quiet_ms - 1000) / 1000) * 1000));
 	if (t < 9)
 		add(o, "width", json_object_new_int(32));
 	add(o, "memory", size_json(d->memory));
@@ -537,6 +549,71 @@ static size_t gen_event(struct gen *g, uint64_t t, struct gevent *ev, size_t roo
 	return 1;
 }
 
+/* An initial guest alive through the whole history (never destroyed), by
+ * r2, or NULL. */
+static struct gdom *pick_lasting(struct gen *g)
+{
+	size_t n = 0, i, k;
+
+	for (i = 0; i < g->n_doms; i++)
+		n += g->doms[i].alive && !g->doms[i].created;
+	if (!n)
+		return NULL;
+	k = (size_t)rng_range(&g->r2, 0, n - 1);
+	for (i = 0; i < g->n_doms; i++)
+		if (g->doms[i].alive && !g->doms[i].created && k-- == 0)
+			break;
+	return &g->doms[i];
+}
+
+/* The situations of issue 12, drawn from r2 so the rest of the history is
+ * the same as without them: a pin raised (set low, then high), a crash of
+ * the daemon at a target write (before or after it), a persist that
+ * fails, and a guest paused by the toolstack for a while. */
+static size_t gen_extras(struct gen *g, struct gevent *ev, size_t room)
+{
+	uint64_t q = g->quiet_ms, t;
+	struct gdom *d;
+	json_object *e;
+	size_t n = 0;
+
+	if (q < 4000)
+		return 0;
+	if (room - n >= 2 && !(g->o->exclude & SCENGEN_NO_PINS) && rng_pct(&g->r2, 40) &&
+	    (d = pick_lasting(g)) && !d->frozen) {
+		t = rng_range(&g->r2, 1, q / 2000) * 1000;
+		e = event_new("set-target");
+		add(e, "name", json_object_new_string(d->name));
+		add(e, "target", size_json(mib_floor(d->dmin + (d->smax - d->dmin) / 4)));
+		ev[n++] = (struct gevent){t, 0, 0, e};
+		e = event_new("set-target");
+		add(e, "name", json_object_new_string(d->name));
+		add(e, "target", size_json(mib_floor(d->dmin + (d->smax - d->dmin) * 3 / 4)));
+		ev[n++] = (struct gevent){rng_range(&g->r2, t / 1000 + 1, q / 1000) * 1000, 0, 0, e};
+	}
+	if (room - n >= 1 && rng_pct(&g->r2, 30)) {
+		e = event_new("crash");
+		add(e, "point", json_object_new_string(rng_pct(&g->r2, 50) ? "before-target"
+									   : "after-target"));
+		ev[n++] = (struct gevent){rng_range(&g->r2, 0, q / 1000) * 1000, 0, 0, e};
+	}
+	if (room - n >= 1 && rng_pct(&g->r2, 20) && (d = pick_lasting(g))) {
+		e = event_new("fail-persist");
+		add(e, "name", json_object_new_string(d->name));
+		ev[n++] = (struct gevent){rng_range(&g->r2, 0, q / 1000) * 1000, 0, 0, e};
+	}
+	if (room - n >= 2 && rng_pct(&g->r2, 30) && (d = pick_lasting(g))) {
+		t = rng_range(&g->r2, 1, q / 2000) * 1000;
+		e = event_new("pause-domain");
+		add(e, "name", json_object_new_string(d->name));
+		ev[n++] = (struct gevent){t, 0, 0, e};
+		e = event_new("unpause-domain");
+		add(e, "name", json_object_new_string(d->name));
+		ev[n++] = (struct gevent){rng_range(&g->r2, t / 1000 + 1, q / 1000) * 1000, 0, 0, e};
+	}
+	return n;
+}
+
 static int gevent_cmp(const void *a, const void *b)
 {
 	const struct gevent *x = a, *y = b;
@@ -550,7 +627,7 @@ static int gevent_cmp(const void *a, const void *b)
  * by its time in the report). */
 static json_object *gen_events(struct gen *g, unsigned n)
 {
-	struct gevent ev[MAX_EVENTS];
+	struct gevent ev[MAX_EVENTS + EXTRA_EVENTS];
 	json_object *a = json_object_new_array();
 	uint64_t times[MAX_EVENTS];
 	unsigned tag_id[MAX_EVENTS + 1] = {0}, n_resv = 0, ids = 0;
@@ -569,6 +646,13 @@ static json_object *gen_events(struct gen *g, unsigned n)
 		}
 	for (i = 0; i < n; i++) {
 		size_t k = gen_event(g, times[i], ev + m, MAX_EVENTS - m, &n_resv, &paused);
+
+		for (j = m; j < m + k; j++)
+			ev[j].seq = (unsigned)j;
+		m += k;
+	}
+	if (g->o->kind == SCENGEN_RANDOM) {
+		size_t k = gen_extras(g, ev + m, MAX_EVENTS + EXTRA_EVENTS - m);
 
 		for (j = m; j < m + k; j++)
 			ev[j].seq = (unsigned)j;
@@ -661,6 +745,7 @@ int scengen_generate(uint64_t seed, const struct scengen_opts *o, char **ret_tex
 	}
 	memset(info, 0, sizeof(*info));
 	g->r.s = seed;
+	g->r2.s = seed ^ UINT64_C(0x6a09e667f3bcc908);
 	g->o = o;
 	g->info = info;
 

@@ -323,6 +323,8 @@ struct dom {
 	uint64_t agent_last_ms;
 	enum sim_agent agent;
 	uint64_t agent_stops_ms;
+	uint64_t driver_ready_ms; /* absolute; the driver is up from then (driver_up) */
+	bool driver_up;
 	bool total_written, free_written, used_written;
 	uint64_t total_value, free_value, used_value; /* what the agent last wrote */
 	/* faults */
@@ -564,6 +566,8 @@ static uint64_t dom_next_time(const struct dom *d)
 
 	if (halted(d))
 		return NEVER;
+	if (!d->driver_up && d->b.behavior != SIM_BALLOON_NONE && d->driver_ready_ms < t)
+		t = d->driver_ready_ms;
 	if (d->next_demand < d->n_demand && d->demand[d->next_demand].at_ms < t)
 		t = d->demand[d->next_demand].at_ms;
 	return t;
@@ -718,7 +722,7 @@ static bool target_read(const struct simhost *h, const struct dom *d, uint64_t *
 
 static bool reads_target(const struct dom *d)
 {
-	return d->b.behavior != SIM_BALLOON_NONE;
+	return d->b.behavior != SIM_BALLOON_NONE && d->driver_up;
 }
 
 /* ---- the guest agent ---- */
@@ -733,7 +737,9 @@ static void agent_report(struct simhost *h, struct dom *d, uint64_t t)
 	size_t idx;
 
 	d->agent_last_ms = t;
-	if (!d->n_demand || !d->next_demand || halted(d))
+	/* the agent comes with the guest's PV drivers */
+	if (!d->n_demand || !d->next_demand || halted(d) ||
+	    (!d->driver_up && d->b.behavior != SIM_BALLOON_NONE))
 		return;
 	if (d->agent_stops_ms && t >= d->agent_stops_ms)
 		return;
@@ -1033,11 +1039,32 @@ static void driver_new_target(struct dom *d, uint64_t t)
 	}
 }
 
+/* The driver comes up at t: it says so (control/feature-balloon = 1, as
+ * the guest) and reads the target it finds. */
+static void driver_up(struct simhost *h, struct dom *d, uint64_t t)
+{
+	uint64_t v, goal;
+
+	d->driver_up = true;
+	xs_dom_write(h, d->domid, d->domid, "control/feature-balloon", "%s", "1");
+	agent_report(h, d, t);
+	if (!target_read(h, d, &v))
+		return;
+	d->has_target = true;
+	d->target_kib = v;
+	if (driver_goal(d, &goal) && goal != d->tot_pages) {
+		d->st = DRV_START;
+		d->drv_next = t;
+	}
+}
+
 /* Process the domain's events due at t. */
 static void dom_event(struct simhost *h, struct dom *d, uint64_t t)
 {
 	bool demand = false;
 
+	if (!d->driver_up && d->b.behavior != SIM_BALLOON_NONE && d->driver_ready_ms <= t)
+		driver_up(h, d, t);
 	if (d->drv_next <= t)
 		driver_step(h, d, t);
 	while (d->next_demand < d->n_demand && d->demand[d->next_demand].at_ms <= t) {
@@ -1268,6 +1295,8 @@ static int dom_create(struct simhost *h, const struct sim_domain_spec *spec, uin
 		memcpy(d->demand, spec->demand, spec->n_demand * sizeof(*d->demand));
 	d->agent = spec->agent;
 	d->agent_stops_ms = spec->agent_stops_ms;
+	d->driver_ready_ms = h->now_ms + spec->driver_ready_ms;
+	d->driver_up = spec->driver_ready_ms == 0;
 	d->n_demand = spec->n_demand;
 	for (i = 0; i < d->npfns; i++)
 		d->p2m[i] = idmap && i >= HOLE_START_FRAME && i < HOLE_END_FRAME
@@ -1319,6 +1348,9 @@ static int dom_create(struct simhost *h, const struct sim_domain_spec *spec, uin
 	}
 	xs_dom_write(h, 0, domid, "memory/target", "%" PRIu64, target);
 	xs_dom_write(h, 0, domid, "data", "%s", "");
+	/* an HVM guest's PV drivers say they can balloon as it boots */
+	if (d->driver_up && d->type == SIM_HVM && d->b.behavior != SIM_BALLOON_NONE)
+		xs_dom_write(h, domid, domid, "control/feature-balloon", "%s", "1");
 	if (reads_target(d)) {
 		uint64_t goal;
 
@@ -1620,6 +1652,13 @@ int simhost_setmaxmem(struct simhost *h, uint32_t domid, uint64_t max_kib)
 	d->max_pages = max_kib / SIM_PAGE_KIB;
 	d->over_max = d->max_pages < d->tot_pages ? d->tot_pages : 0;
 	return 0;
+}
+
+bool simhost_driver_pending(const struct simhost *h, uint32_t domid)
+{
+	const struct dom *d = dom_find(h, domid);
+
+	return d && !d->driver_up && d->b.behavior != SIM_BALLOON_NONE;
 }
 
 int simhost_set_flags(struct simhost *h, uint32_t domid, bool shutdown, bool paused)

@@ -108,6 +108,11 @@ struct sim_domain_spec {
 	size_t n_demand;
 	enum sim_agent agent;
 	uint64_t agent_stops_ms;     /* 0 = never; from then on the agent writes nothing */
+	/* When the balloon driver comes up, after creation (0: at once).
+	 * Until then it reads no target; when it does, it writes
+	 * control/feature-balloon = 1 as the guest (an HVM guest's PV drivers
+	 * do so at once; a PV guest only when this is set). */
+	uint64_t driver_ready_ms;
 };
 
 struct sim_physinfo {
@@ -190,6 +195,10 @@ size_t simhost_getinfolist(const struct simhost *h, uint32_t first,
 /* xc_domain_setmaxmem: 0, -ENOENT, or -EINVAL (below nothing sensible). A
  * max below tot_pages is allowed (as on Xen): the guest just cannot grow. */
 int simhost_setmaxmem(struct simhost *h, uint32_t domid, uint64_t max_kib);
+
+/* Whether the domain has a balloon driver that is not up yet (before its
+ * driver_ready time): a target written now is one it was not ready for. */
+bool simhost_driver_pending(const struct simhost *h, uint32_t domid);
 
 /* Shut a domain down / pause it (flags only; frames stay). A halted
  * domain's balloon driver and agent stop; a batch in flight completes first

@@ -446,7 +446,9 @@ static bool may_read(uint32_t caller, const char *path)
 	return caller == 0 || own_subtree(caller, path, &rest);
 }
 
-/* Guest N may write below its data/ directory and its memory/meminfo. */
+/* Guest N may write below its data/ directory, its memory/meminfo and its
+ * control/feature-balloon (the toolstack lets it, as for the other
+ * control/feature-* keys). */
 static bool may_write(uint32_t caller, const char *path)
 {
 	const char *rest;
@@ -455,7 +457,8 @@ static bool may_write(uint32_t caller, const char *path)
 		return true;
 	if (!own_subtree(caller, path, &rest))
 		return false;
-	return (strncmp(rest, "/data/", 6) == 0 && rest[6]) || strcmp(rest, "/memory/meminfo") == 0;
+	return (strncmp(rest, "/data/", 6) == 0 && rest[6]) || strcmp(rest, "/memory/meminfo") == 0 ||
+	       strcmp(rest, "/control/feature-balloon") == 0;
 }
 
 int simxs_read(const struct simxs *xs, uint32_t caller, const char *path, char *buf, size_t len)

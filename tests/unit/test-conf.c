@@ -349,8 +349,8 @@ static void boundary_values_are_accepted(void **state)
 		"[defaults]\ndynamic_min = 0%\n",
 		"[defaults]\ndynamic_min = 100%\n",
 		"[defaults]\ndynamic_min = 100%\ndynamic_max = 100%\n",
-		"[defaults]\ndynamic_min = 0%\ndynamic_max = 0%\n",
-		"[domain a]\ndynamic_min = 0M\n",
+		"[defaults]\ndynamic_min = 0%\ndynamic_max = 1%\n",
+		"[domain a]\ndynamic_min = 16M\n",
 		"[domain a]\ndynamic_max = 64T\n",
 		"[domain a]\ndynamic_min = 2G\ndynamic_max = 2G\n",
 	};
@@ -471,6 +471,10 @@ static const struct bad_value bad_values[] = {
 	{"domain web1", "weight", "1.5", "is not a whole number"},
 	{"domain web1", "mode", "pinned", "memctl set-target"},
 	{"domain web1", "mode", "", "is not one of"},
+	{"defaults", "dynamic_max", "0%", "would balloon every guest to nothing"},
+	{"domain web1", "dynamic_max", "0M", "is below the 16M floor"},
+	{"domain web1", "dynamic_min", "0K", "is below the 16M floor"},
+	{"defaults", "dynamic_min", "15M", "is below the 16M floor"},
 };
 
 /* A valid line for section that does not set key. */
@@ -777,7 +781,7 @@ static void dynamic_min_above_dynamic_max_in_one_section_is_refused(void **state
 		  "dynamic_min (60%) is above dynamic_max (40%) in [defaults]");
 	parse_bad("[defaults]\ndynamic_max = 40%\n[balloond]\n", 2,
 		  "dynamic_min (50%, the default) is above dynamic_max (40%) in [defaults]");
-	parse_bad("[defaults]\n\ndynamic_min = 1%\ndynamic_max = 0%\n", 4, "is above");
+	parse_bad("[defaults]\n\ndynamic_min = 2%\ndynamic_max = 1%\n", 4, "is above");
 }
 
 static void bounds_that_cannot_be_compared_are_accepted(void **state)

@@ -585,6 +585,77 @@ static void restore_keeps_pins_and_detects_writes_during_downtime(void **state)
 	host_free(&h);
 }
 
+/* The intent "NEW PREV" is persisted before memory/target is written: a
+ * restart finding either value takes it for balloond's own (a crash before
+ * or after the write), anything else for a pin; the intent comes first. */
+static void a_persisted_intent_makes_no_pin_at_any_crash_point(void **state)
+{
+	struct host h;
+	const struct engine_action *a;
+	size_t i, persist_at = SIZE_MAX, target_at = SIZE_MAX;
+
+	host_init(&h, 64 * MIB + 3 * GIB); /* room to grow: new targets are written */
+	host_add(&h, 1, "landed", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 2, "notyet", 1536 * MIB, 1 * GIB, 4 * GIB);
+	host_add(&h, 3, "other", 1 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	assert_int_equal(engine_restore(h.e, 1, "target", "2097152 1572864"), 0);
+	assert_int_equal(engine_restore(h.e, 2, "target", "2097152 1572864"), 0);
+	assert_int_equal(engine_restore(h.e, 3, "target", "2097152 1572864"), 0);
+	assert_int_equal(engine_restore(h.e, 3, "target", "2097152 "), -EINVAL);
+	assert_int_equal(engine_restore(h.e, 3, "target", "2097152 x"), -EINVAL);
+	step(&h, 1000);
+	assert_int_equal(engine_find(h.e, 1)->mode, MODE_AUTO);
+	assert_int_equal(engine_find(h.e, 2)->mode, MODE_AUTO);
+	/* neither value: someone else wrote it */
+	assert_int_equal(engine_find(h.e, 3)->mode, MODE_PINNED);
+	/* a new target: its intent is persisted first, naming the old value */
+	for (i = 0; i < h.out.n_actions; i++) {
+		a = &h.out.actions[i];
+		if (a->domid != 2)
+			continue;
+		if (a->type == ACT_PERSIST && strcmp(a->key, "target") == 0 &&
+		    persist_at == SIZE_MAX)
+			persist_at = i;
+		if (a->type == ACT_SET_TARGET && target_at == SIZE_MAX)
+			target_at = i;
+	}
+	assert_true(target_at != SIZE_MAX);
+	assert_true(persist_at < target_at);
+	assert_true(strstr(h.out.actions[persist_at].value, " 1572864") != NULL);
+	host_free(&h);
+}
+
+/* A bound below the floor is refused; an external memory/target below it is
+ * not a pin, and balloond's own target is written back. */
+static void zero_bounds_and_targets_are_refused(void **state)
+{
+	struct host h;
+	struct engine_policy p = {.has_dmin = true, .dmin_kib = 0, .has_dmax = true,
+				  .dmax_kib = 0};
+	const struct engine_action *a;
+	char err[256];
+
+	host_init(&h, 64 * MIB);
+	host_add(&h, 1, "a", 2 * GIB, 1 * GIB, 4 * GIB);
+	host_start(&h);
+	step(&h, 1000);
+	apply_targets(&h, true);
+	step(&h, 2000);
+	assert_int_equal(engine_set_policy(h.e, 1, &p, false, 2000, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "floor"));
+	p = (struct engine_policy){.has_dmax = true, .dmax_kib = 8 * MIB};
+	assert_int_equal(engine_set_policy(h.e, 1, &p, false, 2000, err, sizeof(err)), -EINVAL);
+	assert_false(engine_find(h.e, 1)->pol.has_dmin || engine_find(h.e, 1)->pol.has_dmax);
+	h.doms[0].target_kib = 0;
+	step(&h, 3000);
+	assert_int_equal(engine_find(h.e, 1)->mode, MODE_AUTO);
+	a = find_action(&h, ACT_SET_TARGET, 1);
+	assert_non_null(a);
+	assert_true(a->kib >= 1 * GIB);
+	host_free(&h);
+}
+
 static void restart_after_a_rearm_nudge_rewrites_nothing(void **state)
 {
 	struct host h;
@@ -1525,6 +1596,38 @@ static void a_balloon_at_rest_far_from_its_target_is_stalled_not_offset(void **s
 	host_free(&h);
 }
 
+/* Paused domains and guests whose balloon driver is not ready get nothing
+ * written; they are managed again when they run, or say they can balloon. */
+static void paused_and_driverless_domains_are_left_alone(void **state)
+{
+	struct host h;
+	struct engine_obs_domain *hvm, *pv, *paused;
+
+	host_init(&h, 64 * MIB + 3 * GIB); /* room to grow: every managed one would */
+	hvm = host_add(&h, 1, "hvm", 2 * GIB, 1 * GIB, 4 * GIB);
+	hvm->type = DOM_HVM;
+	pv = host_add(&h, 2, "nodrv", 2 * GIB, 1 * GIB, 4 * GIB);
+	pv->has_feature_balloon = true; /* it says "0" */
+	paused = host_add(&h, 3, "paused", 2 * GIB, 1 * GIB, 4 * GIB);
+	paused->paused = true;
+	host_start(&h);
+	step(&h, 1000);
+	assert_int_equal(engine_find(h.e, 1)->state, DOM_NO_DRIVER);
+	assert_int_equal(engine_find(h.e, 2)->state, DOM_NO_DRIVER);
+	assert_int_equal(engine_find(h.e, 3)->state, DOM_PAUSED);
+	assert_int_equal(h.out.n_actions - count_actions(&h, ACT_PERSIST), 0);
+	/* the HVM guest's PV drivers and the PV one say "1", the third runs */
+	hvm->has_feature_balloon = hvm->feature_balloon = true;
+	pv->feature_balloon = true;
+	paused->paused = false;
+	step(&h, 2000);
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 1));
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 2));
+	assert_non_null(find_action(&h, ACT_SET_TARGET, 3));
+	assert_true(engine_find(h.e, 3)->managed);
+	host_free(&h);
+}
+
 static void hvm_videoram_is_part_of_the_offset_and_of_maxmem(void **state)
 {
 	struct host h;
@@ -1535,6 +1638,7 @@ static void hvm_videoram_is_part_of_the_offset_and_of_maxmem(void **state)
 	host_init(&h, 64 * MIB + 1 * GIB);
 	o = host_add(&h, 1, "win", 2 * GIB + 8 * MIB, 1 * GIB, 4 * GIB);
 	o->type = DOM_HVM;
+	o->has_feature_balloon = o->feature_balloon = true; /* its PV drivers are up */
 	o->videoram_kib = 8 * MIB;
 	o->target_kib = 2 * GIB; /* libxl: tot_pages = target + videoram */
 	o->max_kib = 2 * GIB + 9 * MIB;
@@ -1711,6 +1815,9 @@ int main(void)
 		cmocka_unit_test(cancel_ends_a_reservation_once),
 		cmocka_unit_test(restored_reservation_is_kept_and_damaged_records_ignored),
 		cmocka_unit_test(set_policy_overrides_bounds_and_is_persisted_and_restored),
+		cmocka_unit_test(a_persisted_intent_makes_no_pin_at_any_crash_point),
+		cmocka_unit_test(zero_bounds_and_targets_are_refused),
+		cmocka_unit_test(paused_and_driverless_domains_are_left_alone),
 		cmocka_unit_test(qubes_meminfo_is_a_demand_report_checked_like_any_other),
 		cmocka_unit_test(demand_buffer_is_configurable),
 		cmocka_unit_test(a_guest_rewriting_its_report_is_heard_once_per_interval),
