@@ -2,7 +2,7 @@
 /* What the engine's files share and callers never see: struct engine, the
  * size helpers every phase uses, and the prototypes between the files
  * (engine.c, engine-table.c, engine-observe.c, engine-policy.c,
- * engine-decide.c, engine-reserve.c, engine-share.c). */
+ * engine-decide.c, engine-replan.c, engine-reserve.c, engine-share.c). */
 #ifndef BALLOON_ENGINE_INTERNAL_H
 #define BALLOON_ENGINE_INTERNAL_H
 
@@ -189,6 +189,16 @@ void dom_admin_flush(struct engine_dom *d, struct engine_output *out);
 
 /* The decision round over the whole table; 0 or -ENOMEM. */
 int round_run(struct engine *e, uint64_t now, struct engine_output *out);
+
+/* ---- engine-replan.c: lagging donors ---- */
+
+/* While memory is owed (a reservation or a raised pin waits), fix each of
+ * the nb balanced domains (e->work, e->items after the fair share) that
+ * lags at what it can give in the time the fastest feasible plan needs
+ * (its item's dmin = ceiling); lagging says which. 1 when some donor was
+ * fixed (share the budget again), 0 when none, -ENOMEM. */
+int replan_lagging(struct engine *e, size_t nb, int64_t budget, uint64_t now,
+		   struct engine_output *out);
 
 /* ---- engine-reserve.c: reservations ---- */
 
