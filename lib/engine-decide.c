@@ -267,7 +267,9 @@ static uint64_t round_committed(const struct engine *e)
 }
 
 /* Budget for balanced domains: what would be free if every domain reached
- * its target, less the pool and what reservations hold; also lists the
+ * its target, less the pool, what reservations hold and the maxmem slack
+ * the balanced ones may take above their targets (as phase 2 counts it,
+ * so that what the share plans can be granted); also lists the
  * balanced domains as fair-share items. Fixed domains hold max(actual,
  * target): they may still grow to their target. */
 static void round_budget(struct round_state *rs)
@@ -283,7 +285,7 @@ static void round_budget(struct round_state *rs)
 		struct engine_dom *d = e->doms[i];
 
 		if (dom_balanced(d)) {
-			budget += (int64_t)d->actual_kib - d->offset_kib;
+			budget += (int64_t)d->actual_kib - d->offset_kib - (int64_t)dom_slack(e, d);
 			e->work[nb] = d;
 			d->policy_idx = nb;
 			e->items[nb].dmin_kib = d->dmin_kib;
@@ -291,7 +293,8 @@ static void round_budget(struct round_state *rs)
 			e->items[nb].weight = d->weight;
 			nb++;
 		} else if (d->managed && d->mode == MODE_PINNED && d->state != DOM_UNCOOPERATIVE) {
-			budget += (int64_t)d->actual_kib - (int64_t)dom_aim(d, d->pin_kib);
+			budget += (int64_t)d->actual_kib - (int64_t)dom_aim(d, d->pin_kib) -
+				  (int64_t)dom_slack(e, d);
 		} else {
 			budget -= (int64_t)dom_commitment(e, d);
 		}

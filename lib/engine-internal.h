@@ -119,6 +119,17 @@ static inline bool dom_balanced(const struct engine_dom *d)
 	return d->managed && d->mode == MODE_AUTO && d->state != DOM_UNCOOPERATIVE;
 }
 
+/* The maxmem slack a managed domain may take above where its target
+ * settles. */
+static inline uint64_t dom_slack(const struct engine *e, const struct engine_dom *d)
+{
+	uint64_t aim = dom_aim(d, d->target_kib);
+
+	if (!d->managed || d->maxmem_kib <= aim)
+		return 0;
+	return u64_min(d->maxmem_kib, aim + e->conf.maxmem_slack_kib) - aim;
+}
+
 /* Memory a domain will still take from the host if it reaches its target. */
 static inline uint64_t dom_commitment(const struct engine *e, const struct engine_dom *d)
 {
