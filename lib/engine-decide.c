@@ -422,8 +422,11 @@ static int round_needed(struct round_state *rs)
 	size_t k, nc = 0;
 
 	rs->needed = NULL;
+	/* a lagging donor holds what it is planned at, whatever it is asked */
 	for (k = 0; k < rs->nb; k++)
-		over += (int64_t)e->work[k]->goal_kib;
+		over += (int64_t)(e->work[k]->lagging
+					  ? u64_max(e->work[k]->goal_kib, e->work[k]->lag_floor_kib)
+					  : e->work[k]->goal_kib);
 	rs->over_kib = over;
 	if (over <= 0 || !rs->nb)
 		return 0;

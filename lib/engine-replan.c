@@ -73,8 +73,9 @@ static int donor_time_cmp(const void *a, const void *b)
 /* The shortest time (s) in which the n donors of known rate give need
  * between them, each at most its cap: the least T with
  * sum(min(cap, rate x T)) >= need. When even all of it falls short, the
- * time the slowest of them needs to give all; -1 when none moves. The
- * donors are sorted (movers first, by when each has given all). */
+ * time the slowest of them needs to give all; 0 when none moves (the
+ * donors not judged yet are to give it). The donors are sorted (movers
+ * first, by when each has given all). */
 static double plan_time(struct donor *dn, size_t n, double need)
 {
 	double base = 0, slope = 0, t = -1;
@@ -89,7 +90,7 @@ static double plan_time(struct donor *dn, size_t n, double need)
 			slope += dn[m++].rate;
 		}
 	if (!m)
-		return -1;
+		return 0;
 	qsort(dn, m, sizeof(*dn), donor_time_cmp);
 	for (i = 0; i < m; i++) {
 		t = (double)dn[i].cap_kib / dn[i].rate;
@@ -203,9 +204,10 @@ int replan_lagging(struct engine *e, size_t nb, int64_t budget, uint64_t now,
 			dn[n++] = x;
 		}
 	}
-	if (need > 0 && n && (t = plan_time(dn, n, need)) >= 0)
+	if (need > 0 && n) {
+		t = plan_time(dn, n, need);
 		fixed = replan_fix(e, dn, n, t, resv, out);
-	else
+	} else
 		for (i = 0; i < n; i++)
 			e->work[dn[i].idx]->lagging = false;
 	free(dn);
