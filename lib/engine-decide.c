@@ -267,9 +267,7 @@ static uint64_t round_committed(const struct engine *e)
 }
 
 /* Budget for balanced domains: what would be free if every domain reached
- * its target, less the pool, what reservations hold and the maxmem slack
- * the balanced ones may take above their targets (as phase 2 counts it,
- * so that what the share plans can be granted); also lists the
+ * its target, less the pool and what reservations hold; also lists the
  * balanced domains as fair-share items. Fixed domains hold max(actual,
  * target): they may still grow to their target. */
 static void round_budget(struct round_state *rs)
@@ -285,7 +283,7 @@ static void round_budget(struct round_state *rs)
 		struct engine_dom *d = e->doms[i];
 
 		if (dom_balanced(d)) {
-			budget += (int64_t)d->actual_kib - d->offset_kib - (int64_t)dom_slack(e, d);
+			budget += (int64_t)d->actual_kib - d->offset_kib;
 			e->work[nb] = d;
 			d->policy_idx = nb;
 			e->items[nb].dmin_kib = d->dmin_kib;
@@ -293,8 +291,7 @@ static void round_budget(struct round_state *rs)
 			e->items[nb].weight = d->weight;
 			nb++;
 		} else if (d->managed && d->mode == MODE_PINNED && d->state != DOM_UNCOOPERATIVE) {
-			budget += (int64_t)d->actual_kib - (int64_t)dom_aim(d, d->pin_kib) -
-				  (int64_t)dom_slack(e, d);
+			budget += (int64_t)d->actual_kib - (int64_t)dom_aim(d, d->pin_kib);
 		} else {
 			budget -= (int64_t)dom_commitment(e, d);
 		}
@@ -668,7 +665,10 @@ static void round_increases(struct round_state *rs)
 
 /* A pin written by someone else (xenstore-write, not xl mem-set) may be
  * above the maxmem balloond lowered: raise it once the host has the room,
- * as libxl would have. */
+ * as libxl would have. The pin is already counted in rs->avail (the
+ * domain's commitment); the raise costs only what that does not cover.
+ * An uncooperative domain is raised too: a maxmem below its target is
+ * what holds it back. */
 static void round_maxmem_raise(struct round_state *rs)
 {
 	struct engine *e = rs->e;
@@ -676,17 +676,18 @@ static void round_maxmem_raise(struct round_state *rs)
 
 	for (i = 0; i < e->n && !e->paused; i++) {
 		struct engine_dom *d = e->doms[i];
-		uint64_t need, have;
+		uint64_t need, counted;
 		int64_t extra;
 
-		if (!d->managed || d->mode != MODE_PINNED || d->state == DOM_UNCOOPERATIVE ||
-		    d->target_kib != d->pin_kib)
+		if (!d->managed || d->mode != MODE_PINNED || d->target_kib != d->pin_kib)
 			continue;
 		need = page_ceil(dom_maxmem_for(rs->c, d, d->pin_kib));
-		have = u64_max(d->maxmem_kib, d->actual_kib);
 		if (d->maxmem_kib >= need || d->maxmem_requested_kib >= need)
 			continue;
-		extra = need > have ? (int64_t)(need - have) : 0;
+		counted = d->actual_kib + dom_commitment(e, d);
+		extra = dom_aim(d, d->pin_kib) > counted
+				? (int64_t)(dom_aim(d, d->pin_kib) - counted)
+				: 0;
 		if (extra > rs->avail) {
 			d->reason = (struct engine_reason){.code = REASON_PINNED_MAXMEM};
 			continue;

@@ -119,28 +119,19 @@ static inline bool dom_balanced(const struct engine_dom *d)
 	return d->managed && d->mode == MODE_AUTO && d->state != DOM_UNCOOPERATIVE;
 }
 
-/* The maxmem slack a managed domain may take above where its target
- * settles. */
-static inline uint64_t dom_slack(const struct engine *e, const struct engine_dom *d)
-{
-	uint64_t aim = dom_aim(d, d->target_kib);
-
-	if (!d->managed || d->maxmem_kib <= aim)
-		return 0;
-	return u64_min(d->maxmem_kib, aim + e->conf.maxmem_slack_kib) - aim;
-}
-
-/* Memory a domain will still take from the host if it reaches its target. */
+/* Memory a domain will still take from the host if it reaches its target.
+ * The maxmem slack above it is not: it is a ceiling, not memory in use
+ * (the pool covers a guest that populates it on its own), and the budget
+ * the balanced domains share does not count it either, so counting it
+ * here would leave an increase or a pin forever a few MiB short. */
 static inline uint64_t dom_commitment(const struct engine *e, const struct engine_dom *d)
 {
 	uint64_t top;
 
+	(void)e;
 	if (!d->has_target || d->state == DOM_DYING || d->state == DOM_BUILDING)
 		return 0;
-	/* A managed guest may also take the maxmem slack above its target. */
 	top = dom_aim(d, d->target_kib);
-	if (d->managed && d->maxmem_kib > top)
-		top = u64_min(d->maxmem_kib, top + e->conf.maxmem_slack_kib);
 	return top > d->actual_kib ? top - d->actual_kib : 0;
 }
 
