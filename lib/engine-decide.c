@@ -322,13 +322,16 @@ static int round_replan(struct round_state *rs)
 }
 
 /* Below the pool once every target is reached (a guest overshot, or
- * grabbed pages): then even small decreases are worth writing. */
+ * grabbed pages) by more than reach_tolerance (how closely a balloon
+ * settles; a guest resting just under its target commits what it never
+ * takes): then even small decreases are worth writing. */
 static void round_pool_check(struct round_state *rs)
 {
 	struct engine_host *h = rs->h;
 	uint64_t committed = round_committed(rs->e);
 
-	rs->pool_short = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)committed <
+	rs->pool_short = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)committed +
+				 (int64_t)rs->c->reach_tolerance_kib <
 			 (int64_t)h->pool_kib;
 }
 
@@ -409,7 +412,9 @@ static int small_decrease_cmp(const void *a, const void *b)
  * pool, a reservation or a pin needs back: the deadband only spares
  * discretionary moves, never that. Decreases the deadband would hold back
  * are marked needed (rs->needed), the largest first, until they and the
- * decreases made anyway cover it. 0 or -ENOMEM. */
+ * decreases made anyway cover it. Unless memory is owed, an excess within
+ * reach_tolerance (how closely a balloon settles anyway; page rounding,
+ * re-arm nudges) is not worth a write. 0 or -ENOMEM. */
 static int round_needed(struct round_state *rs)
 {
 	struct engine *e = rs->e;
@@ -425,7 +430,8 @@ static int round_needed(struct round_state *rs)
 					  ? u64_max(e->work[k]->goal_kib, e->work[k]->lag_floor_kib)
 					  : e->work[k]->goal_kib);
 	rs->over_kib = over;
-	if (over <= 0 || !rs->nb)
+	if (over <= 0 || !rs->nb ||
+	    (over <= (int64_t)rs->c->reach_tolerance_kib && !memory_owed(e)))
 		return 0;
 	cand = malloc(rs->nb * sizeof(*cand));
 	if (!cand)

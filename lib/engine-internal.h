@@ -201,6 +201,8 @@ int round_run(struct engine *e, uint64_t now, struct engine_output *out);
  * fixed (share the budget again), 0 when none, -ENOMEM. */
 int replan_lagging(struct engine *e, size_t nb, int64_t budget, uint64_t now,
 		   struct engine_output *out);
+/* A reservation waits to be granted, or a pin for memory to be freed. */
+bool memory_owed(const struct engine *e);
 
 /* ---- engine-reserve.c: reservations ---- */
 

@@ -44,6 +44,13 @@ static bool replan_owed(const struct engine *e, uint32_t *ret_resv)
 	return false;
 }
 
+bool memory_owed(const struct engine *e)
+{
+	uint32_t resv;
+
+	return replan_owed(e, &resv);
+}
+
 /* The rate (KiB/s) at which a donor gives memory back, as observed: 0 when
  * it is stalled, moves the wrong way, or was asked LAG_WINDOW_MS ago and
  * has not moved; -1 when it is not giving or not judged yet. */
