@@ -53,7 +53,8 @@ bool memory_owed(const struct engine *e)
 
 /* The rate (KiB/s) at which a donor gives memory back, as observed: 0 when
  * it is stalled, moves the wrong way, or was asked LAG_WINDOW_MS ago and
- * has not moved; -1 when it is not giving or not judged yet. */
+ * has not moved; -1 when it is not giving or not judged yet (a restarted
+ * daemon does not know when it was asked: the stall timeout judges it). */
 static double donor_rate(const struct engine_dom *d, uint64_t tolerance_kib, uint64_t now)
 {
 	if (d->actual_kib <= dom_aim(d, d->target_kib) + tolerance_kib)
@@ -62,7 +63,7 @@ static double donor_rate(const struct engine_dom *d, uint64_t tolerance_kib, uin
 		return 0;
 	if (d->has_rate && d->rate_kib_s < 0)
 		return (double)-d->rate_kib_s;
-	if (d->moved || now >= d->last_change_ms + LAG_WINDOW_MS)
+	if (d->moved || (d->last_change_ms && now >= d->last_change_ms + LAG_WINDOW_MS))
 		return 0;
 	return -1;
 }
