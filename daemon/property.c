@@ -214,6 +214,40 @@ static void check_events(json_object *rep, json_object *scn, char *why, size_t l
 	json_object_put(gone);
 }
 
+/* What the generator expects beyond the invariants (scengen's donors
+ * kind): every reservation granted, soon enough, and the pin reached. */
+static void check_expect(json_object *rep, char *why, size_t len, unsigned *n)
+{
+	static const char *const keys[] = {"reservations_ok", "granted_within", "final_target"};
+	json_object *exp = json_object_object_get(rep, "expect");
+	json_object *resv = json_object_object_get(rep, "reservations"), *r0;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		json_object *item = json_object_object_get(exp, keys[i]);
+		bool ok = true;
+
+		if (!item)
+			continue;
+		if (strcmp(keys[i], "final_target") == 0) {
+			json_object_object_foreach(item, name, dom)
+			{
+				(void)name;
+				ok = ok &&
+				     json_object_get_boolean(json_object_object_get(dom, "ok"));
+			}
+		} else {
+			ok = json_object_get_boolean(json_object_object_get(item, "ok"));
+		}
+		if (ok)
+			continue;
+		r0 = resv ? json_object_array_get_idx(resv, 0) : NULL;
+		fail(why, len, n, "expect: %s not met (first reservation: %s%s%.2f s)", keys[i],
+		     r0 ? jstr(r0, "state") : "none", r0 ? ", granted after " : "",
+		     r0 ? jdouble(r0, "granted_after") : 0.0);
+	}
+}
+
 /* Check one run's report against the properties; why gets what broke. */
 static unsigned check_report(json_object *rep, json_object *scn, const struct scengen_info *info,
 			     struct prop_stats *st, char *why, size_t len)
@@ -256,6 +290,7 @@ static unsigned check_report(json_object *rep, json_object *scn, const struct sc
 			st->overcommitted++;
 	}
 	check_events(rep, scn, why, len, &n);
+	check_expect(rep, why, len, &n);
 	if (!info->pool_exempt && jint(rep, "min_free") < pool)
 		fail(why, len, &n, "pool: host free went down to %" PRId64 " KiB, pool %" PRId64,
 		     jint(rep, "min_free"), pool);
@@ -355,6 +390,14 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 		return 2;
 	}
 	scengen_opts_init(&opts);
+	env = getenv("BALLOOND_PROPERTY_KIND");
+	if (env && strcmp(env, "donors") == 0) {
+		opts.kind = SCENGEN_DONORS;
+	} else if (env && strcmp(env, "random") != 0) {
+		fprintf(stderr,
+			"balloond: BALLOOND_PROPERTY_KIND: \"%s\" is not random or donors\n", env);
+		return 2;
+	}
 	env = getenv("BALLOOND_PROPERTY_MAX_HOST");
 	if (env &&
 	    (size_parse(env, &opts.max_host_kib) < 0 || opts.max_host_kib < opts.min_host_kib)) {
@@ -392,6 +435,9 @@ int property_main(const char *seed_s, const char *count_s, bool print, const cha
 	if (getenv("BALLOOND_PROPERTY_MAX_GUESTS"))
 		snprintf(repro_env + strlen(repro_env), sizeof(repro_env) - strlen(repro_env),
 			 "BALLOOND_PROPERTY_MAX_GUESTS=%.4s ", getenv("BALLOOND_PROPERTY_MAX_GUESTS"));
+	if (opts.kind == SCENGEN_DONORS)
+		snprintf(repro_env + strlen(repro_env), sizeof(repro_env) - strlen(repro_env),
+			 "BALLOOND_PROPERTY_KIND=donors ");
 	for (k = 0; k < count; k++) {
 		uint64_t seed = first + k, t1 = mono_ms();
 		struct scengen_info info;

@@ -903,6 +903,16 @@ int simulate_run(const char *path, const char *text, const char *conf_path, bool
 		json_object_object_add(exp, "reservations_end", it);
 		ok = ok && same;
 	}
+	if (r->scn->expect.has_granted_within) {
+		bool all = r->n_resv > 0;
+
+		for (i = 0; i < r->n_resv; i++)
+			all = all && r->resv[i].granted &&
+			      r->resv[i].granted_ms - r->resv[i].asked_ms <=
+				      r->scn->expect.granted_within_ms;
+		json_object_object_add(exp, "granted_within", expect_item(true, all));
+		ok = ok && all;
+	}
 	if (r->scn->expect.has_target_writes_max) {
 		bool got = r->apply.targets <= r->scn->expect.target_writes_max;
 

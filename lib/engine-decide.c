@@ -166,7 +166,8 @@ static int demand_adjust(struct engine *e, size_t nb)
 		const struct policy_item *it = &e->items[k];
 
 		e->work[k]->demand_role = 0;
-		if (!d->has_demand)
+		/* A lagging donor is planned at what it can give in time. */
+		if (!d->has_demand || d->lagging)
 			continue;
 		if (d->demand_kib < it->out_kib) {
 			excess[k] = it->out_kib - d->demand_kib;
@@ -240,6 +241,12 @@ static void rearm(struct engine *e, struct engine_dom *d, uint64_t now, struct e
 	(void)e;
 }
 
+/* A balloon still giving memory back toward its target. */
+static bool dom_giving(const struct engine_dom *d)
+{
+	return d->state == DOM_CONVERGING && d->actual_kib > d->target_kib;
+}
+
 /* ---- the round, phase by phase ---- */
 
 /* What the phases of one decision round share. */
@@ -253,8 +260,10 @@ struct round_state {
 	int64_t budget;	      /* what the balanced domains may hold together */
 	bool short_of_memory; /* the budget does not cover every dynamic-min */
 	bool pool_short;      /* below the pool once every target is reached */
+	int64_t over_kib;     /* the balanced goals hold this much beyond the budget */
+	bool *needed;	      /* by policy_idx: a decrease the deadband must not stop */
 	bool waiting;	      /* some increase waits for memory to be freed */
-	bool pin_short;	      /* some pin is not yet held: decreases make room for it */
+	bool giving;	      /* some balloon still gives memory back */
 	int64_t avail;	      /* free now for increases and maxmem raises */
 	struct increase *inc; /* increases decided in phase 1, served in phase 2 */
 	size_t ninc;
@@ -298,8 +307,6 @@ static void round_budget(struct round_state *rs)
 			nb++;
 		} else if (d->managed && d->mode == MODE_PINNED && d->state != DOM_UNCOOPERATIVE) {
 			budget += (int64_t)d->actual_kib - (int64_t)dom_aim(d, d->pin_kib);
-			if (dom_aim(d, d->pin_kib) > d->actual_kib + rs->c->reach_tolerance_kib)
-				rs->pin_short = true;
 		} else {
 			budget -= (int64_t)dom_commitment(e, d);
 		}
@@ -320,14 +327,26 @@ static int round_share(struct round_state *rs)
 	return demand_adjust(e, rs->nb);
 }
 
+/* While memory is owed, donors that lag are planned at what they can give
+ * in time, and the budget is shared again over the others. */
+static int round_replan(struct round_state *rs)
+{
+	int r = replan_lagging(rs->e, rs->nb, rs->budget, rs->now, rs->out);
+
+	return r > 0 ? round_share(rs) : r;
+}
+
 /* Below the pool once every target is reached (a guest overshot, or
- * grabbed pages): then even small decreases are worth writing. */
+ * grabbed pages) by more than reach_tolerance (how closely a balloon
+ * settles; a guest resting just under its target commits what it never
+ * takes): then even small decreases are worth writing. */
 static void round_pool_check(struct round_state *rs)
 {
 	struct engine_host *h = rs->h;
 	uint64_t committed = round_committed(rs->e);
 
-	rs->pool_short = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)committed <
+	rs->pool_short = (int64_t)h->free_kib - (int64_t)h->outstanding_kib - (int64_t)committed +
+				 (int64_t)rs->c->reach_tolerance_kib <
 			 (int64_t)h->pool_kib;
 }
 
@@ -355,7 +374,10 @@ static void round_uncoop_goal(struct round_state *rs, struct engine_dom *d)
 static void share_reason(const struct round_state *rs, const struct engine_dom *d, uint64_t want,
 			 struct engine_reason *r)
 {
-	if (d->demand_role == 1)
+	if (d->lagging)
+		*r = (struct engine_reason){.code = REASON_LAGGING,
+					    .kib = {d->lag_rate_kib_s, d->lag_moved_kib}};
+	else if (d->demand_role == 1)
 		*r = (struct engine_reason){.code = REASON_DEMAND_GIVES,
 					    .kib = {d->used_kib, d->demand_kib}};
 	else if (d->demand_role == 2)
@@ -373,6 +395,91 @@ static void share_reason(const struct round_state *rs, const struct engine_dom *
 					    .count = d->weight};
 }
 
+/* The deadband: a change smaller than it is not worth a balloon move,
+ * unless the goal is outside the bounds or the decrease is needed (the
+ * pool is short, or round_needed chose it). */
+static bool round_deadband_holds(const struct round_state *rs, const struct engine_dom *d,
+				 uint64_t want)
+{
+	if (u64_dist(want, d->goal_kib) >= rs->c->deadband_kib || d->goal_kib < d->dmin_kib ||
+	    d->goal_kib > d->ceiling_kib)
+		return false;
+	return !(want < d->goal_kib &&
+		 (rs->pool_short || (rs->needed && rs->needed[d->policy_idx])));
+}
+
+/* A decrease the fair share asks for that the deadband would hold back. */
+struct small_decrease {
+	uint64_t kib;
+	size_t idx;
+};
+
+static int small_decrease_cmp(const void *a, const void *b)
+{
+	const struct small_decrease *x = a, *y = b;
+
+	if (x->kib != y->kib)
+		return x->kib > y->kib ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* What the balanced domains' goals hold beyond the budget is memory the
+ * pool, a reservation or a pin needs back: the deadband only spares
+ * discretionary moves, never that. Decreases the deadband would hold back
+ * are marked needed (rs->needed), the largest first, until they and the
+ * decreases made anyway cover it. Unless memory is owed, an excess within
+ * reach_tolerance (how closely a balloon settles anyway; page rounding,
+ * re-arm nudges) is not worth a write. 0 or -ENOMEM. */
+static int round_needed(struct round_state *rs)
+{
+	struct engine *e = rs->e;
+	uint64_t step = rs->c->max_step_kib;
+	struct small_decrease *cand;
+	int64_t over = -rs->budget, left;
+	size_t k, nc = 0;
+
+	rs->needed = NULL;
+	/* a lagging donor holds what it is planned at, whatever it is asked */
+	for (k = 0; k < rs->nb; k++)
+		over += (int64_t)(e->work[k]->lagging
+					  ? u64_max(e->work[k]->goal_kib, e->work[k]->lag_floor_kib)
+					  : e->work[k]->goal_kib);
+	rs->over_kib = over;
+	if (over <= 0 || !rs->nb ||
+	    (over <= (int64_t)rs->c->reach_tolerance_kib && !memory_owed(e)))
+		return 0;
+	cand = malloc(rs->nb * sizeof(*cand));
+	if (!cand)
+		return -ENOMEM;
+	left = over;
+	for (k = 0; k < rs->nb; k++) {
+		const struct engine_dom *d = e->work[k];
+		uint64_t want = e->items[k].out_kib;
+
+		if (want >= d->goal_kib)
+			continue;
+		if (round_deadband_holds(rs, d, want))
+			cand[nc++] = (struct small_decrease){d->goal_kib - want, k};
+		else
+			left -= (int64_t)(step ? u64_min(d->goal_kib - want, step)
+					       : d->goal_kib - want);
+	}
+	if (left > 0 && nc) {
+		rs->needed = calloc(rs->nb, sizeof(*rs->needed));
+		if (!rs->needed) {
+			free(cand);
+			return -ENOMEM;
+		}
+		qsort(cand, nc, sizeof(*cand), small_decrease_cmp);
+		for (k = 0; k < nc && left > 0; k++) {
+			rs->needed[cand[k].idx] = true;
+			left -= (int64_t)cand[k].kib;
+		}
+	}
+	free(cand);
+	return 0;
+}
+
 /* Oscillation damping: a goal that already reversed twice, each time
  * within the window, does not reverse again until the window has passed
  * since its last change, unless the pool or a reservation needs it. True
@@ -385,7 +492,8 @@ static bool round_damped(struct round_state *rs, struct engine_dom *d, uint64_t 
 	if (!(c->oscillation_window_ms && d->reversals >= 2 && d->last_dir &&
 	      d->change_epoch == rs->e->epoch && (want > d->goal_kib ? 1 : -1) != d->last_dir &&
 	      rs->now < d->last_change_ms + c->oscillation_window_ms &&
-	      !(want < d->goal_kib && (rs->pool_short || resv_pending(rs->e))) &&
+	      !(want < d->goal_kib &&
+		(rs->pool_short || rs->over_kib > 0 || resv_pending(rs->e))) &&
 	      d->goal_kib >= d->dmin_kib && d->goal_kib <= d->ceiling_kib))
 		return false;
 	d->damped = true;
@@ -408,17 +516,17 @@ static bool round_balanced_goal(struct round_state *rs, struct engine_dom *d, ui
 	uint64_t want = rs->e->items[d->policy_idx].out_kib;
 
 	share_reason(rs, d, want, reason);
+	/* A donor that gives nothing keeps being asked for what it was: its
+	 * plan only moves its share to others. */
+	if (d->lagging && !d->lag_rate_kib_s && want > d->goal_kib) {
+		d->reason = *reason;
+		return false;
+	}
 	if (c->surplus == SURPLUS_KEEP_FREE && want > d->goal_kib && d->goal_kib >= d->dmin_kib) {
 		want = d->goal_kib;
 		*reason = (struct engine_reason){.code = REASON_KEEP_FREE};
 	}
-	/* Deadband: small changes are not worth a balloon move, unless the
-	 * goal is outside the bounds, or a decrease makes room for the pool
-	 * or a pin (on a host of many guests each gives less than the
-	 * deadband). */
-	if (u64_dist(want, d->goal_kib) < c->deadband_kib &&
-	    !((rs->pool_short || rs->pin_short) && want < d->goal_kib) && d->goal_kib >= d->dmin_kib &&
-	    d->goal_kib <= d->ceiling_kib) {
+	if (round_deadband_holds(rs, d, want)) {
 		if (d->reason.code == REASON_NONE)
 			d->reason = *reason;
 		return false;
@@ -441,6 +549,8 @@ static void round_goal_write(struct round_state *rs, struct engine_dom *d, uint6
 {
 	struct increase *in;
 
+	if (want <= d->goal_kib)
+		d->grow_step_kib = 0;
 	if (want < d->goal_kib) {
 		goal_set(rs->e, d, want, rs->now, reason, rs->out);
 	} else if (want > d->goal_kib) {
@@ -501,6 +611,21 @@ static void round_goal(struct round_state *rs, struct engine_dom *d)
 	round_goal_write(rs, d, want, &reason);
 }
 
+/* The least partial increase worth writing. While donors still give
+ * memory back, a quarter of the whole way, fixed when the growth began
+ * (d->grow_step_kib), so that growth ends in a few writes instead of
+ * creeping up by ever smaller steps; once no donor gives, what is free is
+ * all there will be: the deadband, or a quarter of what is left. */
+static uint64_t grant_min_step(const struct round_state *rs, struct engine_dom *d, uint64_t want)
+{
+	uint64_t quarter = u64_max(rs->c->deadband_kib, (want - d->goal_kib) / 4);
+
+	if (!rs->giving)
+		return quarter;
+	d->grow_step_kib = u64_max(d->grow_step_kib, quarter);
+	return d->grow_step_kib;
+}
+
 /* Grant one increase what is free now (rs->avail): a pin whole or not at
  * all, a partial increase only when it is big enough. */
 static void round_grant(struct round_state *rs, const struct increase *in)
@@ -529,12 +654,9 @@ static void round_grant(struct round_state *rs, const struct increase *in)
 		return;
 	}
 	/* A partial increase is only worth writing when it is big enough;
-	 * otherwise wait for more memory. While donors are still shrinking,
-	 * grow in large chunks (a quarter of the way at least) rather than by
-	 * every page that frees up: fewer XenStore writes. */
+	 * otherwise wait for more memory. */
 	if (grant < in->want_kib &&
-	    (grant <= d->goal_kib ||
-	     grant - d->goal_kib < u64_max(c->deadband_kib, (in->want_kib - d->goal_kib) / 4))) {
+	    (grant <= d->goal_kib || grant - d->goal_kib < grant_min_step(rs, d, in->want_kib))) {
 		d->reason = in->reason;
 		d->reason.wrap = REASON_WAITING;
 		return;
@@ -549,6 +671,8 @@ static void round_grant(struct round_state *rs, const struct increase *in)
 	}
 	goal_set(rs->e, d, grant, rs->now, &part, rs->out);
 	rs->avail -= cost;
+	if (grant == in->want_kib)
+		d->grow_step_kib = 0;
 }
 
 /* Phase 2: increases, only from memory that is free now, in priority
@@ -561,6 +685,9 @@ static void round_increases(struct round_state *rs)
 
 	rs->avail = (int64_t)h->free_kib - (int64_t)h->pool_kib - (int64_t)committed -
 		    (int64_t)budget_set_aside(rs->e, h->reserved_kib);
+	rs->giving = false;
+	for (i = 0; i < rs->e->n && !rs->giving; i++)
+		rs->giving = dom_giving(rs->e->doms[i]);
 	qsort(rs->inc, rs->ninc, sizeof(*rs->inc), increase_cmp);
 	for (i = 0; i < rs->ninc; i++)
 		round_grant(rs, &rs->inc[i]);
@@ -675,7 +802,7 @@ static void round_wait_wake(struct round_state *rs)
 	for (i = 0; i < e->n; i++) {
 		const struct engine_dom *d = e->doms[i];
 
-		if (d->state == DOM_CONVERGING && d->actual_kib > d->target_kib) {
+		if (dom_giving(d)) {
 			rs->out->next_wake_ms =
 				u64_min(rs->out->next_wake_ms, rs->now + rs->c->poll_interval_ms);
 			break;
@@ -766,12 +893,18 @@ int round_run(struct engine *e, uint64_t now, struct engine_output *out)
 		return r;
 	round_budget(&rs);
 	r = round_share(&rs);
+	if (r >= 0)
+		r = round_replan(&rs);
 	if (r < 0)
 		return r;
 	round_pool_check(&rs);
+	r = round_needed(&rs);
+	if (r < 0)
+		return r;
 	rs.inc = e->inc;
 	for (i = 0; i < e->n; i++)
 		round_goal(&rs, e->doms[i]);
+	free(rs.needed);
 	round_increases(&rs);
 	round_maxmem_raise(&rs);
 	round_maxmem_cap(&rs);

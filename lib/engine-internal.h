@@ -2,7 +2,7 @@
 /* What the engine's files share and callers never see: struct engine, the
  * size helpers every phase uses, and the prototypes between the files
  * (engine.c, engine-table.c, engine-observe.c, engine-policy.c,
- * engine-decide.c, engine-reserve.c, engine-share.c). */
+ * engine-decide.c, engine-replan.c, engine-reserve.c, engine-share.c). */
 #ifndef BALLOON_ENGINE_INTERNAL_H
 #define BALLOON_ENGINE_INTERNAL_H
 
@@ -123,7 +123,7 @@ static inline bool dom_balanced(const struct engine_dom *d)
  * The maxmem slack above it is not: it is a ceiling, not memory in use
  * (the pool covers a guest that populates it on its own), and the budget
  * the balanced domains share does not count it either, so counting it
- * here left an increase or a pin forever a few MiB short. */
+ * here would leave an increase or a pin forever a few MiB short. */
 static inline uint64_t dom_commitment(const struct engine *e, const struct engine_dom *d)
 {
 	uint64_t top;
@@ -190,6 +190,18 @@ void dom_admin_flush(struct engine_dom *d, struct engine_output *out);
 
 /* The decision round over the whole table; 0 or -ENOMEM. */
 int round_run(struct engine *e, uint64_t now, struct engine_output *out);
+
+/* ---- engine-replan.c: lagging donors ---- */
+
+/* While memory is owed (a reservation or a raised pin waits), fix each of
+ * the nb balanced domains (e->work, e->items after the fair share) that
+ * lags at what it can give in the time the fastest feasible plan needs
+ * (its item's dmin = ceiling); lagging says which. 1 when some donor was
+ * fixed (share the budget again), 0 when none, -ENOMEM. */
+int replan_lagging(struct engine *e, size_t nb, int64_t budget, uint64_t now,
+		   struct engine_output *out);
+/* A reservation waits to be granted, or a pin for memory to be freed. */
+bool memory_owed(const struct engine *e);
 
 /* ---- engine-reserve.c: reservations ---- */
 

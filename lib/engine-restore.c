@@ -133,6 +133,10 @@ void restore_apply(struct engine *e, struct engine_dom *d, uint64_t now)
 		}
 	}
 	e->n_restore = j;
+	/* A restarted daemon has seen no balloon move yet: the stall clock
+	 * starts now, not at 0 (a guest still converging is not stalled). */
+	if (d->written_valid)
+		d->last_progress_ms = now;
 	if (pinned && have_pin) {
 		d->mode = MODE_PINNED;
 		d->pin_kib = pin;

@@ -203,6 +203,19 @@ static void reason_format_base(const struct engine_reason *r, const char *text, 
 			 r->count, size_format(r->kib[0], a, sizeof(a)),
 			 duration_format(r->ms, b, sizeof(b)));
 		break;
+	case REASON_LAGGING:
+		if (r->kib[0])
+			snprintf(buf, len,
+				 "re-planned: lags at %s/s, %s of its share moved to donors that "
+				 "make progress",
+				 size_format(r->kib[0], a, sizeof(a)),
+				 size_format(r->kib[1], b, sizeof(b)));
+		else
+			snprintf(buf, len,
+				 "re-planned: gives nothing back, %s of its share moved to donors "
+				 "that make progress",
+				 size_format(r->kib[1], b, sizeof(b)));
+		break;
 	default: snprintf(buf, len, "?"); break;
 	}
 }

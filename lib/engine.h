@@ -159,6 +159,7 @@ enum reason_code {
 	REASON_PINNED_WAIT,   /* kib[0] the pin, waiting for memory */
 	REASON_PINNED_MAXMEM, /* pinned above its maxmem */
 	REASON_DAMPED,        /* count reversals, kib[0] held back, ms the window */
+	REASON_LAGGING,       /* kib[0] its rate (KiB/s, 0: none), kib[1] what moved to others */
 };
 
 /* How a reason is put when an increase only goes part of the way. */
@@ -252,6 +253,11 @@ struct engine_dom {
 	uint64_t change_epoch;      /* the engine's epoch then */
 	size_t policy_idx;          /* index into the policy items this round */
 	int demand_role;            /* this round: 0 none, 1 gave, 2 took */
+	bool lagging;               /* re-planned at lag_floor_kib: too slow for what is owed */
+	uint64_t lag_floor_kib;     /* what it gives by the plan's time */
+	uint64_t lag_rate_kib_s;    /* the rate it was judged by (0: it gives nothing) */
+	uint64_t lag_moved_kib;     /* what of its share moved to other donors */
+	uint64_t grow_step_kib;     /* the least partial increase while it grows (0: not growing) */
 	unsigned pin_dirty;         /* pin/unpin to report next step; PIN_DIRTY_* to persist */
 	struct engine_policy pol;   /* admin overrides (memctl set-policy) */
 	bool pol_dirty;             /* persist the overrides next step */

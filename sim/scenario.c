@@ -905,7 +905,7 @@ static int parse_expect(const struct ctx *c, json_object *o, struct scenario_exp
 					   "reservations_ok",	      "audit_findings",
 					   "target_writes_at_most", "final_target",
 					   "reservations_end",	      "final_actual",
-					   NULL};
+					   "granted_within",	      NULL};
 	json_object *v;
 	char p[PATH_LEN];
 	size_t n;
@@ -953,6 +953,11 @@ static int parse_expect(const struct ctx *c, json_object *o, struct scenario_exp
 			f->count = (uint64_t)x;
 			e->n_audit_findings++;
 		}
+	}
+	if ((v = member(o, "granted_within"))) {
+		if (get_time(c, "expect.granted_within", v, &e->granted_within_ms) < 0)
+			return -EINVAL;
+		e->has_granted_within = true;
 	}
 	if ((v = member(o, "target_writes_at_most"))) {
 		int64_t x;

@@ -75,6 +75,8 @@ struct scenario_expect {
 	bool has_audit_findings;
 	struct scenario_finding_count *audit_findings;
 	size_t n_audit_findings;
+	bool has_granted_within;
+	uint64_t granted_within_ms;  /* every reservation granted this soon after it was asked */
 	bool has_target_writes_max;
 	uint64_t target_writes_max;  /* memory/target writes by balloond, at most */
 	struct scenario_final_target *final_targets;

@@ -684,6 +684,263 @@ static json_object *gen_events(struct gen *g, unsigned n)
 	return a;
 }
 
+/* ---- SCENGEN_DONORS: memory owed by donors ---- */
+
+#define DONORS_FREE_SLACK_KIB MIB /* the maxmem slack balloond leaves each guest */
+#define DONORS_FAST_MS 8000u	  /* the fast donors alone give a lagging reservation this soon */
+
+/* One guest at its ceiling (static-max = dynamic-max = memory). */
+static json_object *donor_domain(const char *name, uint64_t memory, uint64_t dmin,
+				 json_object *balloon)
+{
+	json_object *o = json_object_new_object();
+
+	add(o, "name", json_object_new_string(name));
+	add(o, "memory", size_json(memory));
+	add(o, "static_max", size_json(memory));
+	add(o, "dynamic_min", size_json(dmin));
+	add(o, "dynamic_max", size_json(memory));
+	add(o, "balloon", balloon);
+	return o;
+}
+
+static json_object *donor_balloon(const char *behavior, uint64_t rate_kib_s)
+{
+	json_object *b = json_object_new_object();
+	char s[32];
+
+	add(b, "behavior", json_object_new_string(behavior));
+	if (rate_kib_s) {
+		snprintf(s, sizeof(s), "%" PRIu64 "M/s", rate_kib_s / MIB);
+		add(b, "rate", json_object_new_string(s));
+	}
+	return b;
+}
+
+/* {"at": t, "do": what} */
+static json_object *donor_event(uint64_t at_ms, const char *what)
+{
+	json_object *e = json_object_new_object();
+
+	add(e, "at", time_json(at_ms));
+	add(e, "do", json_object_new_string(what));
+	return e;
+}
+
+/* A reservation at at_ms, and a daemon restart (a crash point) soon after
+ * it half of the time; the time of the last of them. */
+static uint64_t donor_reserve(struct gen *g, json_object *events, uint64_t at_ms, uint64_t kib)
+{
+	json_object *e = donor_event(at_ms, "reserve");
+
+	add(e, "size", size_json(kib));
+	add(e, "ttl", json_object_new_int(120));
+	json_object_array_add(events, e);
+	if (!rng_pct(&g->r, 50))
+		return at_ms;
+	at_ms += rng_range(&g->r, 1, 30) * 100;
+	json_object_array_add(events, donor_event(at_ms, "restart"));
+	return at_ms;
+}
+
+/* Hundreds of small guests at their ceilings, a few slow or stuck: two
+ * reservations and a pin raised on one large guest, each needing from
+ * every guest less than the deadband. Returns the guests' memory. */
+static uint64_t donors_crowd(struct gen *g, json_object *doms, json_object *events,
+			     json_object *expect, uint64_t room)
+{
+	static const uint64_t sizes[] = {64 * MIB, 96 * MIB, 128 * MIB, 192 * MIB, 256 * MIB};
+	uint64_t each = sizes[rng_range(&g->r, 0, 4)], sum = 0, t, pin_kib, big = GIB;
+	unsigned n = (unsigned)rng_range(&g->r, 100, MAX_GUESTS), i;
+	json_object *e, *ft, *b;
+	char name[16];
+
+	while (n > 100 && (uint64_t)n * (each + 3 * MIB) + big * 2 > room)
+		n--;
+	for (i = 0; i < n; i++) {
+		unsigned x = (unsigned)rng_range(&g->r, 0, 99);
+		uint64_t dmin = mib_floor(frac_kib(each, 0.3 + rng_unit(&g->r) * 0.3));
+
+		if (dmin > each - 32 * MIB) /* room for every share: 22M at most */
+			dmin = each - 32 * MIB;
+		snprintf(name, sizeof(name), "c%u", i + 1);
+		json_object_array_add(
+			doms, donor_domain(name, each, dmin,
+					   x < 3    ? donor_balloon("stuck", 0)
+					   : x < 10 ? donor_balloon("slow", (8 + 8 * (x % 4)) * MIB)
+						    : donor_balloon("normal", 0)));
+		sum += each;
+	}
+	/* the guest the pin raises, up to its static-max */
+	pin_kib = big + mib_floor((uint64_t)n * rng_range(&g->r, 1, 8) * MIB / 2);
+	e = donor_domain("big", big, big, donor_balloon("normal", 0));
+	json_object_object_add(e, "static_max", size_json(pin_kib));
+	json_object_array_add(doms, e);
+	sum += big;
+	t = donor_reserve(g, events, rng_range(&g->r, 30, 80) * 100,
+			  mib_floor((uint64_t)n * rng_range(&g->r, 2, 12) * MIB));
+	t = donor_reserve(g, events, t + rng_range(&g->r, 20, 60) * 100,
+			  mib_floor((uint64_t)n * rng_range(&g->r, 1, 6) * MIB));
+	t += rng_range(&g->r, 20, 60) * 100;
+	e = donor_event(t, "set-target");
+	add(e, "name", json_object_new_string("big"));
+	add(e, "target", size_json(pin_kib));
+	json_object_array_add(events, e);
+	if (rng_pct(&g->r, 50))
+		json_object_array_add(events,
+				      donor_event(t + rng_range(&g->r, 1, 30) * 100, "restart"));
+	g->quiet_ms = t + 3000;
+	/* one balloon at 8M/s moves its share in two seconds; a restart
+	 * costs its first observations */
+	add(expect, "granted_within", json_object_new_int(10));
+	ft = json_object_new_object();
+	b = json_object_new_object();
+	add(b, "min", size_json(pin_kib));
+	add(b, "max", size_json(pin_kib));
+	add(ft, "big", b);
+	add(expect, "final_target", ft);
+	g->info->guests = n + 1;
+	return sum;
+}
+
+/* The least time (ms) in which donors of these caps and rates give need. */
+static uint64_t donors_time_ms(const uint64_t *cap, const uint64_t *rate, unsigned n, uint64_t need)
+{
+	uint64_t lo = 0, hi = 600000;
+
+	while (lo < hi) { /* sum(min(cap, rate x t)) grows with t: bisect */
+		uint64_t mid = (lo + hi) / 2, sum = 0;
+		unsigned i;
+
+		for (i = 0; i < n; i++)
+			sum += cap[i] < rate[i] * mid / 1000 ? cap[i] : rate[i] * mid / 1000;
+		if (sum >= need)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* A few large guests at their ceilings: fast ones, and stuck, stopping
+ * or slow ones; one reservation the fast ones alone give within
+ * DONORS_FAST_MS. It must be granted in about the time they need. */
+static uint64_t donors_laggards(struct gen *g, json_object *doms, json_object *events,
+				json_object *expect, uint64_t room)
+{
+	static const uint64_t fast_rates[] = {128 * MIB, 256 * MIB, 512 * MIB, GIB};
+	unsigned n = (unsigned)rng_range(&g->r, 3, 12), i, nf = 0;
+	uint64_t cap[12], rate[12], sum = 0, fast = 0, need, t_fast, within, at;
+	bool stops = false, restart;
+	char name[16];
+
+	for (i = 0; i < n; i++) {
+		uint64_t mem = mib_floor(frac_kib(GIB, 1.0 + rng_unit(&g->r) * 7.0));
+		uint64_t dmin = mib_floor(frac_kib(mem, 0.2 + rng_unit(&g->r) * 0.4));
+		unsigned x = (unsigned)rng_range(&g->r, 0, 99);
+		json_object *b;
+
+		if (sum + mem > room)
+			break;
+		snprintf(name, sizeof(name), "d%u", i + 1);
+		if (i == 0 || x < 40) { /* fast */
+			rate[nf] = fast_rates[rng_range(&g->r, 0, 3)];
+			cap[nf] = mem - dmin;
+			fast += cap[nf] < rate[nf] * DONORS_FAST_MS / 1000
+					? cap[nf]
+					: rate[nf] * DONORS_FAST_MS / 1000;
+			b = donor_balloon("normal", rate[nf++]);
+		} else if (x < 60) {
+			b = donor_balloon("stuck", 0);
+		} else if (x < 75) {
+			b = donor_balloon("stuck_after", 0);
+			add(b, "after",
+			    size_json(
+				    mib_floor(frac_kib(mem - dmin, 0.1 + rng_unit(&g->r) * 0.3))));
+			stops = true;
+		} else {
+			b = donor_balloon("slow", (uint64_t)(8 << rng_range(&g->r, 0, 3)) * MIB);
+		}
+		json_object_array_add(doms, donor_domain(name, mem, dmin, b));
+		sum += mem;
+	}
+	need = mib_floor(frac_kib(fast, 0.3 + rng_unit(&g->r) * 0.6));
+	if (need < 64 * MIB)
+		need = 64 * MIB;
+	at = rng_range(&g->r, 30, 80) * 100;
+	restart = donor_reserve(g, events, at, need) != at;
+	g->quiet_ms = at + 3000;
+	/* twice the time the fast donors alone need (a donor is only
+	 * re-planned when it would take longer), a second to judge the others
+	 * (more after a restart), and the stall timeout for one that stops */
+	t_fast = donors_time_ms(cap, rate, nf, need);
+	within = (2 * t_fast > t_fast + 2000 ? 2 * t_fast : t_fast + 2000) + 2000 +
+		 (restart ? 4000 : 0) + (stops ? 6000 : 0);
+	add(expect, "granted_within", time_json((within + 999) / 1000 * 1000));
+	g->info->guests = i;
+	return sum;
+}
+
+/* The SCENGEN_DONORS scenario for g's seed into root. */
+static void donors_generate(struct gen *g, json_object *root)
+{
+	struct scengen_info *info = g->info;
+	json_object *host = json_object_new_object(), *doms = json_object_new_array();
+	json_object *events = json_object_new_array(), *expect = json_object_new_object();
+	uint64_t xen = 256 * MIB, dom0 = GIB, pool = 72 * MIB, room, sum, slack;
+	bool crowd = rng_pct(&g->r, 50);
+
+	room = g->o->max_host_kib - xen - dom0 - HOLE_KIB - pool - 512 * MIB;
+	g->config = json_object_new_object();
+	add(g->config, "pool", size_json(pool));
+	if (rng_pct(&g->r, 30))
+		add(g->config, "deadband",
+		    json_object_new_string(rng_pct(&g->r, 50) ? "32M" : "64M"));
+	add(expect, "invariants", json_object_new_boolean(true));
+	add(expect, "reservations_ok", json_object_new_boolean(true));
+	sum = crowd ? donors_crowd(g, doms, events, expect, room)
+		    : donors_laggards(g, doms, events, expect, room);
+	/* free: the pool, every guest's maxmem slack, and a little more */
+	slack = (uint64_t)info->guests * DONORS_FREE_SLACK_KIB;
+	info->host_kib = mib_floor(sum + xen + dom0 + HOLE_KIB + pool + slack +
+				   rng_range(&g->r, 16, 256) * MIB);
+	if (info->host_kib < g->o->min_host_kib)
+		info->host_kib = g->o->min_host_kib;
+	add(host, "memory", size_json(info->host_kib));
+	add(host, "xen_reserved", size_json(xen));
+	add(host, "dom0", size_json(dom0));
+	add(root, "host", host);
+	add(root, "config", g->config);
+	add(root, "domains", doms);
+	add(root, "events", events);
+	info->events = (unsigned)json_object_array_length(events);
+	info->tight = true;
+	info->quiet_ms = g->quiet_ms;
+	info->settle_ms = 60000;
+	info->until_ms = info->quiet_ms + info->settle_ms;
+	add(root, "until", time_json(info->until_ms));
+	add(root, "expect", expect);
+	snprintf(info->summary, sizeof(info->summary),
+		 "%" PRIu64 "G host, %u guests, %s, %u events", info->host_kib / GIB, info->guests,
+		 crowd ? "crowd of small donors" : "lagging donors", info->events);
+}
+
+/* Name root after its seed and write it out as text (root is consumed). */
+static int gen_text(json_object *root, uint64_t seed, char **ret_text)
+{
+	char desc[128], *text;
+
+	snprintf(desc, sizeof(desc), "scengen seed %" PRIu64, seed);
+	add(root, "description", json_object_new_string(desc));
+	text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	if (!text)
+		return -ENOMEM;
+	*ret_text = text;
+	return 0;
+}
+
 void scengen_opts_init(struct scengen_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -724,8 +981,6 @@ int scengen_generate(uint64_t seed, const struct scengen_opts *o, char **ret_tex
 	uint64_t xen, dom0, pool, budget, sum = 0;
 	double *w, wsum = 0;
 	unsigned n, i;
-	char desc[128];
-	char *text;
 
 	if (!o || o->min_guests > o->max_guests || o->max_guests > MAX_GUESTS ||
 	    o->min_host_kib < 4 * GIB || o->min_host_kib > o->max_host_kib)
@@ -748,6 +1003,14 @@ int scengen_generate(uint64_t seed, const struct scengen_opts *o, char **ret_tex
 	g->r2.s = seed ^ UINT64_C(0x6a09e667f3bcc908);
 	g->o = o;
 	g->info = info;
+	if (o->kind == SCENGEN_DONORS) {
+		root = json_object_new_object();
+		donors_generate(g, root);
+		free(g->doms);
+		free(g);
+		free(w);
+		return gen_text(root, seed, ret_text);
+	}
 
 	info->host_kib = gen_host_kib(g);
 	xen = (uint64_t[]){128 * MIB, 256 * MIB, 512 * MIB}[rng_range(&g->r, 0, 2)];
@@ -824,8 +1087,6 @@ int scengen_generate(uint64_t seed, const struct scengen_opts *o, char **ret_tex
 		add(exp, "invariants", json_object_new_boolean(true));
 		add(root, "expect", exp);
 	}
-	snprintf(desc, sizeof(desc), "scengen seed %" PRIu64, seed);
-	add(root, "description", json_object_new_string(desc));
 	snprintf(info->summary, sizeof(info->summary),
 		 "%" PRIu64 "G host, %u guests, %s, %s, %s, %u events (%u creates), until %" PRIu64
 		 " s",
@@ -834,14 +1095,8 @@ int scengen_generate(uint64_t seed, const struct scengen_opts *o, char **ret_tex
 		 info->cooperative ? "cooperative" : "mixed balloons", info->events, info->created,
 		 info->until_ms / 1000);
 
-	text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(root);
 	free(g->doms);
 	free(g);
 	free(w);
-	if (!text)
-		return -ENOMEM;
-	*ret_text = text;
-	return 0;
+	return gen_text(root, seed, ret_text);
 }

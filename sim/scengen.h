@@ -14,6 +14,12 @@ enum scengen_kind {
 	SCENGEN_RANDOM,	  /* anything: hostile events, every balloon behaviour */
 	SCENGEN_STANDARD, /* a plain convergence run: cooperative guests, keep-free, demand
 			   * shifting at 0, 13.5 and 26.5 s, no events */
+	SCENGEN_DONORS,	  /* memory owed by donors: either 100..1,000 small guests at their
+			   * ceilings with reservations and a raised pin each guest's share
+			   * of which is below the deadband, or a few large guests, some
+			   * stuck, stopping or slow, with a reservation the fast ones can
+			   * give; daemon restarts between the actions. The scenario's
+			   * expect says what must be met (granted_within, final_target) */
 };
 
 /* Parts of a history that can be left out (scengen_opts.exclude):
@@ -49,7 +55,8 @@ struct scengen_info {
 	char summary[192];  /* one line for humans */
 };
 
-/* Defaults: SCENGEN_RANDOM, 1..60 guests, hosts of 4..256 GiB. */
+/* Defaults: SCENGEN_RANDOM, 1..60 guests, hosts of 4..256 GiB (SCENGEN_DONORS
+ * picks its own guest counts, and keeps within the host sizes). */
 void scengen_opts_init(struct scengen_opts *o);
 
 /* Write the scenario for seed into *ret_text (NUL-terminated, the caller

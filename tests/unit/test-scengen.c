@@ -4,7 +4,8 @@
  * and (for small hosts) builds; over a few hundred seeds every behaviour,
  * type, event kind and host shape appears; what the info says holds in the
  * text (cooperative hosts, exclusions, quiet time); hostile XenStore writes
- * never repeat a value; the standard kind is plain. */
+ * never repeat a value; the standard kind is plain; the donors kind asks
+ * for every reservation to be granted in time. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -352,6 +353,48 @@ static void standard_kind_is_plain(void **state)
 	free(text);
 }
 
+/* The donors kind: both shapes appear; every scenario parses, fits the
+ * host, asks for every reservation to be granted in time, and a crowd
+ * has hundreds of guests and a pin to reach. */
+static void donors_kind_asks_for_grants_in_time(void **state)
+{
+	struct scengen_opts o;
+	unsigned seed, crowds = 0, laggards = 0;
+
+	(void)state;
+	scengen_opts_init(&o);
+	o.kind = SCENGEN_DONORS;
+	o.max_host_kib = 128 * GIB;
+	for (seed = 1; seed <= 40; seed++) {
+		struct scengen_info info;
+		struct scenario s = {0};
+		char *text = generate(seed, &o, &info), *again = generate(seed, &o, NULL);
+		size_t i, reserves = 0;
+
+		assert_string_equal(text, again);
+		parse(text, &s);
+		assert_true(s.host_memory_kib <= o.max_host_kib);
+		assert_true(s.expect.has_reservations_ok && s.expect.reservations_ok);
+		assert_true(s.expect.has_granted_within);
+		assert_true(s.expect.granted_within_ms <= 30000); /* within reserve_timeout */
+		for (i = 0; i < s.n_events; i++)
+			reserves += s.events[i].action == SCN_RESERVE;
+		assert_true(reserves >= 1);
+		if (s.expect.n_final_targets) {
+			crowds++;
+			assert_true(s.n_domains >= 100 && s.n_domains <= 1001);
+			assert_int_equal(reserves, 2);
+		} else {
+			laggards++;
+			assert_true(s.n_domains >= 1 && s.n_domains <= 12);
+		}
+		scenario_free(&s);
+		free(text);
+		free(again);
+	}
+	assert_true(crowds > 5 && laggards > 5);
+}
+
 static void bad_options_are_refused(void **state)
 {
 	struct scengen_opts o;
@@ -383,6 +426,7 @@ int main(void)
 		cmocka_unit_test(xs_writes_never_repeat_a_value),
 		cmocka_unit_test(events_come_before_the_quiet_time_at_distinct_times),
 		cmocka_unit_test(standard_kind_is_plain),
+		cmocka_unit_test(donors_kind_asks_for_grants_in_time),
 		cmocka_unit_test(bad_options_are_refused),
 	};
 
