@@ -31,6 +31,7 @@ enum scenario_action {
 	SCN_DOMAIN_PAUSE, /* name: the toolstack pauses the domain (xl pause) */
 	SCN_DOMAIN_UNPAUSE, /* name */
 };
+#define SCN_LAST SCN_DOMAIN_UNPAUSE /* the last event kind: keep it so */
 
 struct scenario_event {
 	uint64_t at_ms;
