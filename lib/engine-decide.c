@@ -11,6 +11,10 @@
 
 #include "engine-internal.h"
 
+/* How often a domain left alone (paused, or without a balloon driver) is
+ * looked at again: the hypervisor says nothing when it is unpaused. */
+#define HELD_RECHECK_MS 1000
+
 /* Write a new target, its intent persisted first as "NEW PREV" (PREV: what
  * memory/target holds now): whatever point a crash stops at, a restarted
  * daemon finds memory/target at one of the two and knows the value for its
@@ -826,6 +830,9 @@ static void round_summary(struct round_state *rs)
 
 		committed += dom_commitment(e, d);
 		h->managed += d->managed;
+		/* Left alone: an unpause sends no XenStore event, so look again. */
+		if (d->state == DOM_PAUSED || d->state == DOM_NO_DRIVER)
+			out->next_wake_ms = u64_min(out->next_wake_ms, now + HELD_RECHECK_MS);
 		if (!d->managed)
 			continue;
 		switch (d->state) {

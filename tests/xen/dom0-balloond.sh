@@ -164,18 +164,23 @@ else
 fi
 [ "$(dom_field pv1 mode)" = pinned ] && xt_ok pinned-pv1 || xt_fail pinned-pv1
 
-# --- a stalled guest is re-armed: pause it, move its target, unpause
+# --- a paused domain is left alone (as Qubes and Proxmox do; the receiving
+# end of a migration runs paused): a pin set meanwhile is written only once
+# it runs again. (Stall detection and re-arms are proven in the simulator's
+# stuck scenarios; pausing no longer stalls a balloon.)
 xl pause "$PV2"
+if wait_field pv2 state paused 15; then xt_ok paused-pv2; else xt_fail paused-pv2 "state $(dom_field pv2 state)"; fi
+before=$(xenstore-read "/local/domain/$PV2/memory/target")
 memctl set-target pv2 300M >/dev/null || xt_fail set-target-pv2
-if wait_field pv2 state stalled 15; then xt_ok stalled-pv2; else xt_fail stalled-pv2 "state $(dom_field pv2 state)"; fi
 sleep 2.5
-if memctl --json show pv2 | jq -e '[.decisions[].reason | test("re-arm")] | any' >/dev/null; then
-	xt_ok rearmed-pv2 "target now $(xenstore-read "/local/domain/$PV2/memory/target") KiB"
+after=$(xenstore-read "/local/domain/$PV2/memory/target")
+if [ "$after" = "$before" ]; then
+	xt_ok paused-left-alone "target still $after KiB"
 else
-	xt_fail rearmed-pv2
+	xt_fail paused-left-alone "target $before -> $after KiB while paused"
 fi
 xl unpause "$PV2"
-if xt_wait_mem "$PV2" $((300 * MIB)) "$TOL" 60; then xt_ok unstalled-pv2; else xt_fail unstalled-pv2; fi
+if xt_wait_mem "$PV2" $((300 * MIB)) "$TOL" 60; then xt_ok unpaused-pv2-pin-applied; else xt_fail unpaused-pv2-pin-applied; fi
 
 # --- an external write of memory/target (what xl mem-set does) is a pin,
 # on a PV guest pinned by memctl (the new value is adopted, never fought)
