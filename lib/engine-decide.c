@@ -265,7 +265,7 @@ struct round_state {
 	bool short_of_memory; /* the budget does not cover every dynamic-min */
 	bool pool_short;      /* below the pool once every target is reached */
 	int64_t over_kib;     /* the balanced goals hold this much beyond the budget */
-	bool *needed;	      /* by policy_idx: a decrease the deadband must not stop */
+	uint64_t *needed;     /* by policy_idx: a goal the deadband must not stop (0: none) */
 	bool waiting;	      /* some increase waits for memory to be freed */
 	bool giving;	      /* some balloon still gives memory back */
 	int64_t avail;	      /* free now for increases and maxmem raises */
@@ -431,7 +431,10 @@ static int small_decrease_cmp(const void *a, const void *b)
  * pool, a reservation or a pin needs back: the deadband only spares
  * discretionary moves, never that. Decreases the deadband would hold back
  * are marked needed (rs->needed), the largest first, until they and the
- * decreases made anyway cover it. Unless memory is owed, an excess within
+ * decreases made anyway cover it; each asks at least twice reach_tolerance
+ * (within its bounds), so that a donor that does not give is seen not to
+ * (a balloon within reach_tolerance of its target is at it). Unless memory
+ * is owed, an excess within
  * reach_tolerance (how closely a balloon settles anyway; page rounding,
  * re-arm nudges) is not worth a write. 0 or -ENOMEM. */
 static int round_needed(struct round_state *rs)
@@ -476,8 +479,12 @@ static int round_needed(struct round_state *rs)
 		}
 		qsort(cand, nc, sizeof(*cand), small_decrease_cmp);
 		for (k = 0; k < nc && left > 0; k++) {
-			rs->needed[cand[k].idx] = true;
-			left -= (int64_t)cand[k].kib;
+			const struct engine_dom *d = e->work[cand[k].idx];
+			uint64_t dec = u64_max(cand[k].kib, u64_min(2 * rs->c->reach_tolerance_kib,
+								    d->goal_kib - d->dmin_kib));
+
+			rs->needed[cand[k].idx] = page_floor(d->goal_kib - dec);
+			left -= (int64_t)dec;
 		}
 	}
 	free(cand);
@@ -530,6 +537,8 @@ static bool round_balanced_goal(struct round_state *rs, struct engine_dom *d, ui
 		want = d->goal_kib;
 		*reason = (struct engine_reason){.code = REASON_KEEP_FREE};
 	}
+	if (rs->needed && rs->needed[d->policy_idx] && rs->needed[d->policy_idx] < want)
+		want = rs->needed[d->policy_idx];
 	if (round_deadband_holds(rs, d, want)) {
 		if (d->reason.code == REASON_NONE)
 			d->reason = *reason;
