@@ -254,7 +254,7 @@ struct round_state {
 	bool short_of_memory; /* the budget does not cover every dynamic-min */
 	bool pool_short;      /* below the pool once every target is reached */
 	bool waiting;	      /* some increase waits for memory to be freed */
-	bool pin_short;	      /* some pin is not yet held: decreases make room for it */
+	bool owed;	      /* a pin or a dynamic-min is not yet held: decreases make room */
 	int64_t avail;	      /* free now for increases and maxmem raises */
 	struct increase *inc; /* increases decided in phase 1, served in phase 2 */
 	size_t ninc;
@@ -289,6 +289,8 @@ static void round_budget(struct round_state *rs)
 
 		if (dom_balanced(d)) {
 			budget += (int64_t)d->actual_kib - d->offset_kib;
+			if (d->goal_kib < d->dmin_kib)
+				rs->owed = true;
 			e->work[nb] = d;
 			d->policy_idx = nb;
 			e->items[nb].dmin_kib = d->dmin_kib;
@@ -298,7 +300,7 @@ static void round_budget(struct round_state *rs)
 		} else if (d->managed && d->mode == MODE_PINNED && d->state != DOM_UNCOOPERATIVE) {
 			budget += (int64_t)d->actual_kib - (int64_t)dom_aim(d, d->pin_kib);
 			if (dom_aim(d, d->pin_kib) > d->actual_kib + rs->c->reach_tolerance_kib)
-				rs->pin_short = true;
+				rs->owed = true;
 		} else {
 			budget -= (int64_t)dom_commitment(e, d);
 		}
@@ -412,11 +414,11 @@ static bool round_balanced_goal(struct round_state *rs, struct engine_dom *d, ui
 		*reason = (struct engine_reason){.code = REASON_KEEP_FREE};
 	}
 	/* Deadband: small changes are not worth a balloon move, unless the
-	 * goal is outside the bounds, or a decrease makes room for the pool
-	 * or a pin (on a host of many guests each gives less than the
-	 * deadband). */
+	 * goal is outside the bounds, or a decrease makes room for the pool,
+	 * a pin or another's dynamic-min (on a host of many guests each
+	 * gives less than the deadband). */
 	if (u64_dist(want, d->goal_kib) < c->deadband_kib &&
-	    !((rs->pool_short || rs->pin_short) && want < d->goal_kib) && d->goal_kib >= d->dmin_kib &&
+	    !((rs->pool_short || rs->owed) && want < d->goal_kib) && d->goal_kib >= d->dmin_kib &&
 	    d->goal_kib <= d->ceiling_kib) {
 		if (d->reason.code == REASON_NONE)
 			d->reason = *reason;
