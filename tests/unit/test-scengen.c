@@ -116,7 +116,7 @@ static void small_hosts_build(void **state)
 
 struct coverage {
 	bool behavior[SIM_BALLOON_LIAR + 1];
-	bool type[3], width32, action[SCN_CANCEL + 1];
+	bool type[3], width32, action[SCN_DOMAIN_UNPAUSE + 1];
 	bool tight, roomy, keep_free, distribute, cooperative, mixed, frozen, excluded, offset;
 	bool demand, weight, small_host, large_host, one_guest, many_guests;
 };
@@ -175,7 +175,7 @@ static void every_feature_appears_over_the_seeds(void **state)
 			fail_msg("no %s balloon in %d seeds",
 				 sim_behavior_name((enum sim_behavior)i), SEEDS);
 	assert_true(cv.type[SIM_PV] && cv.type[SIM_PVH] && cv.type[SIM_HVM] && cv.width32);
-	for (i = 0; i <= SCN_CANCEL; i++)
+	for (i = 0; i <= SCN_DOMAIN_UNPAUSE; i++)
 		if (!cv.action[i] && i != SCN_CORRUPT)
 			fail_msg("no event of kind %zu in %d seeds", i, SEEDS);
 	assert_false(cv.action[SCN_CORRUPT]); /* audit faults belong to their own scenarios */
