@@ -268,6 +268,7 @@ struct round_state {
 	uint64_t *needed;     /* by policy_idx: a goal the deadband must not stop (0: none) */
 	bool waiting;	      /* some increase waits for memory to be freed */
 	bool giving;	      /* some balloon still gives memory back */
+	bool owed;	      /* a pin or a dynamic-min is not yet held: decreases make room */
 	int64_t avail;	      /* free now for increases and maxmem raises */
 	struct increase *inc; /* increases decided in phase 1, served in phase 2 */
 	size_t ninc;
@@ -303,6 +304,8 @@ static void round_budget(struct round_state *rs)
 
 		if (dom_balanced(d)) {
 			budget += (int64_t)d->actual_kib - d->offset_kib;
+			if (d->goal_kib < d->dmin_kib)
+				rs->owed = true;
 			e->work[nb] = d;
 			d->policy_idx = nb;
 			e->items[nb].dmin_kib = d->dmin_kib;
@@ -311,6 +314,8 @@ static void round_budget(struct round_state *rs)
 			nb++;
 		} else if (d->managed && d->mode == MODE_PINNED && d->state != DOM_UNCOOPERATIVE) {
 			budget += (int64_t)d->actual_kib - (int64_t)dom_aim(d, d->pin_kib);
+			if (dom_aim(d, d->pin_kib) > d->actual_kib + rs->c->reach_tolerance_kib)
+				rs->owed = true;
 		} else {
 			budget -= (int64_t)dom_commitment(e, d);
 		}
@@ -401,7 +406,8 @@ static void share_reason(const struct round_state *rs, const struct engine_dom *
 
 /* The deadband: a change smaller than it is not worth a balloon move,
  * unless the goal is outside the bounds or the decrease is needed (the
- * pool is short, or round_needed chose it). */
+ * pool is short, a pin or another's dynamic-min is not yet held, or
+ * round_needed chose it). */
 static bool round_deadband_holds(const struct round_state *rs, const struct engine_dom *d,
 				 uint64_t want)
 {
@@ -409,7 +415,7 @@ static bool round_deadband_holds(const struct round_state *rs, const struct engi
 	    d->goal_kib > d->ceiling_kib)
 		return false;
 	return !(want < d->goal_kib &&
-		 (rs->pool_short || (rs->needed && rs->needed[d->policy_idx])));
+		 (rs->pool_short || rs->owed || (rs->needed && rs->needed[d->policy_idx])));
 }
 
 /* A decrease the fair share asks for that the deadband would hold back. */

@@ -708,5 +708,7 @@ void resv_answer(struct engine *e, uint64_t now, struct engine_output *out)
 	for (i = 0; i < e->n_resv; i++)
 		if (e->resv[i].state == RESV_PENDING)
 			resv_answer_one(e, &e->resv[i], &free_now, giving, now, out);
+	/* what they hold now: a granted one no longer holds its pending margin */
+	e->host.reserved_kib = resv_held_total(e, NULL);
 	resv_flush(e, out);
 }
