@@ -98,5 +98,15 @@ rc=0
 [ "$rc" -ne 0 ] || fail "prepare without an XML succeeded"
 ok "libvirt hook: release cancels a start given up; prepare without XML fails"
 
+# a PVH domain (libvirt's os type xenpvh) has libxl's HVM/PVH overhead of
+# 2 MiB, not PV's 1 MiB: 256M + 3M shadow + 2M, rounded up to 2 MiB, is 262M
+# (the PV vm2 above: 260M)
+out=$("$HOOK" vm4 prepare begin - < <(sed -e 's/vm2/vm4/' \
+	-e "s|machine='xenpv'>linux</type>|machine='xenpvh'>xenpvh</type>|" \
+	"$top_srcdir/contrib/libvirt/example-domain.xml") 2>&1) || fail "hook prepare vm4: $out"
+grep -q "granted: 262M for vm4" <<<"$out" || fail "hook prepare of a PVH domain: $out"
+"$HOOK" vm4 release end - </dev/null || fail "hook release vm4"
+ok "libvirt hook: a PVH domain (xenpvh) is sized with libxl's 2 MiB PVH overhead (262M)"
+
 host_invariants || fail "invariants broken at the end"
 daemon_alive
