@@ -98,5 +98,45 @@ rc=0
 [ "$rc" -ne 0 ] || fail "prepare without an XML succeeded"
 ok "libvirt hook: release cancels a start given up; prepare without XML fails"
 
+# a PVH domain (libvirt's os type xenpvh) has libxl's HVM/PVH overhead of
+# 2 MiB, not PV's 1 MiB: 256M + 3M shadow + 2M, rounded up to 2 MiB, is 262M
+# (the PV vm2 above: 260M)
+out=$("$HOOK" vm4 prepare begin - < <(sed -e 's/vm2/vm4/' \
+	-e "s|machine='xenpv'>linux</type>|machine='xenpvh'>xenpvh</type>|" \
+	"$top_srcdir/contrib/libvirt/example-domain.xml") 2>&1) || fail "hook prepare vm4: $out"
+grep -q "granted: 262M for vm4" <<<"$out" || fail "hook prepare of a PVH domain: $out"
+"$HOOK" vm4 release end - </dev/null || fail "hook release vm4"
+ok "libvirt hook: a PVH domain (xenpvh) is sized with libxl's 2 MiB PVH overhead (262M)"
+
 host_invariants || fail "invariants broken at the end"
+daemon_alive
+stop_daemon
+
+# a guest that does not give back: memctl create names it and runs no xl.
+# stuck1's balloon never moves (stalled, not yet uncooperative within 60s),
+# so the 1G that only it could free is not freed by reserve_timeout.
+printf '[balloond]\npoll_interval = 100ms\nstall_timeout = 1s\nuncooperative_timeout = 60s\nreserve_timeout = 5s\n' >"$CONF"
+cat >"$TMP/stuck.json" <<'JSON'
+{"host": {"memory": "4G", "xen_reserved": "128M", "dom0": "1G"},
+ "domains": [
+   {"name": "stuck1", "type": "pv", "memory": "2G", "static_max": "2G",
+    "dynamic_min": "256M", "dynamic_max": "2G", "balloon": {"behavior": "stuck"}},
+   {"name": "ok1", "type": "pv", "memory": "512M", "static_max": "1G",
+    "dynamic_min": "256M", "dynamic_max": "1G",
+    "balloon": {"rate": "1G/s", "behavior": "normal"}}],
+ "until": 3600}
+JSON
+start_daemon "$TMP/stuck.json"
+cfg vm5 1024
+calls=$(wc -l <"$FAKE_XL_LOG")
+rc=0
+out=$(memctl create --xl "$XL" "$TMP/vm5.cfg" 2>&1) || rc=$?
+[ "$rc" -eq 1 ] || fail "a create the guests did not free memory for gave exit $rc: $out"
+grep -q "reservation [0-9]* failed: .*not given back by: stuck1" <<<"$out" ||
+	fail "the guest that did not give back is not named: $out"
+grep -q "could not free .*; xl create not run" <<<"$out" || fail "not said that xl was not run: $out"
+[ "$(wc -l <"$FAKE_XL_LOG")" -eq "$calls" ] || fail "xl was run for a failed reservation"
+resv_json vm5 | jq -e 'length == 1 and .[0].state == "failed" and .[0].held == 0' >/dev/null ||
+	fail "the failed reservation holds memory: $(resv_json vm5)"
+ok "guests not giving back: memctl create names stuck1, xl not run, nothing held"
 daemon_alive
