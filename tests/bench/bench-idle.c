@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What a settled host costs: k stuck guests (k = 1, 4, 16) beside two
+/* What a settled host costs: k stuck guests (k = 0, 1, 4, 16) beside two
  * cooperative ones, run by `balloond --simulate` in virtual time, each
  * twice in the same run: as configured (balloond), and as the baseline
  * with the re-arm backoff off (uncooperative_retry_max = 0: every stuck
@@ -169,7 +169,7 @@ static double per_min(int64_t n)
 
 int main(int argc, char **argv)
 {
-	static const unsigned ks[] = {1, 4, 16};
+	static const unsigned ks[] = {0, 1, 4, 16};
 	const char *balloond = argc > 2 ? argv[2] : "daemon/balloond";
 	size_t i;
 
