@@ -349,7 +349,7 @@ static unsigned cost_cb(void *arg, const char *method)
 {
 	struct daemon *d = arg;
 
-	return d->cost ? d->cost(method) : 1;
+	return d->cost ? d->cost(d, method) : 1;
 }
 
 /* Wire the backend, the engine, the auditor and the control socket around

@@ -35,7 +35,8 @@ struct daemon {
 	/* How control requests are answered (the method table, given to
 	 * daemon_run): the reply (new reference) or NULL for none. */
 	json_object *(*dispatch)(struct daemon *d, const struct rpc_request *req, bool read_only);
-	unsigned (*cost)(const char *method); /* a call's cost (the method table) */
+	/* a call's cost (the method table, scaled by the domains it covers) */
+	unsigned (*cost)(const struct daemon *d, const char *method);
 	/* The command line's [balloond] settings: key, value pairs ending in
 	 * NULL, applied over the file at start (by main) and on every reload. */
 	const char *const *overrides;
@@ -59,7 +60,7 @@ struct daemon {
 /* How the daemon answers control requests: the method table. */
 struct daemon_methods {
 	json_object *(*dispatch)(struct daemon *d, const struct rpc_request *req, bool read_only);
-	unsigned (*cost)(const char *method);
+	unsigned (*cost)(const struct daemon *d, const char *method);
 };
 
 /* Run the daemon with conf (taken; loaded from conf_path, which a reload
