@@ -346,6 +346,8 @@ static void dom_sample_rate(struct engine_dom *d, uint64_t now)
 
 		d->rate_kib_s = d->has_rate ? (d->rate_kib_s + inst) / 2 : inst;
 		d->has_rate = true;
+		if (d->rate_kib_s < 0)
+			d->gave_rate_kib_s = (uint64_t)-d->rate_kib_s;
 	}
 }
 
@@ -389,6 +391,7 @@ static void dom_stall(const struct conf *c, struct engine_dom *d, uint64_t now,
 		d->last_rearm_ms = 0;
 		d->has_rate = false;
 		d->rate_kib_s = 0;
+		d->gave_rate_kib_s = 0; /* it gives nothing now */
 	}
 	if (d->state == DOM_STALLED && now - d->stalled_since_ms >= c->uncooperative_timeout_ms) {
 		set_state(d, DOM_UNCOOPERATIVE, out,
@@ -473,6 +476,7 @@ static bool dom_held(struct engine_dom *d, const struct engine_obs_domain *o, ui
 	d->managed = false;
 	d->last_progress_ms = now;
 	d->stalled_since_ms = 0;
+	d->gave_rate_kib_s = 0; /* judged afresh when it resumes */
 	d->last_actual_kib = d->actual_kib;
 	d->last_sample_ms = now;
 	return true;

@@ -22,6 +22,7 @@ struct donor {
 	uint64_t cap_kib;  /* what it could give, down to its dynamic-min */
 	uint64_t give_kib; /* what the fair share asks of it */
 	double rate;	   /* KiB/s it gives back at, as observed */
+	bool rested;	   /* at rest at its target: counted at the rate it last gave at */
 };
 
 /* Memory is owed when a reservation waits to be granted or a pin waits
@@ -66,6 +67,20 @@ static double donor_rate(const struct engine_dom *d, uint64_t tolerance_kib, uin
 	if (d->moved || (d->last_change_ms && now >= d->last_change_ms + LAG_WINDOW_MS))
 		return 0;
 	return -1;
+}
+
+/* A donor at rest at its target that was seen giving memory back: the rate
+ * (KiB/s) it gave at, else 0. It counts, with all it could give down to
+ * its dynamic-min, in the time the fastest plan needs (a fast donor that
+ * gave its share before the others could be judged can take over theirs;
+ * without it that time would be the laggards' own), but it is not judged
+ * itself: it was not asked for more yet. */
+static double donor_rest_rate(const struct engine_dom *d, uint64_t tolerance_kib)
+{
+	if (d->state != DOM_IDLE || !d->gave_rate_kib_s ||
+	    d->actual_kib > dom_aim(d, d->target_kib) + tolerance_kib)
+		return 0;
+	return (double)d->gave_rate_kib_s;
 }
 
 static int donor_time_cmp(const void *a, const void *b)
@@ -147,7 +162,7 @@ static size_t replan_fix(struct engine *e, struct donor *dn, size_t n, double t,
 		bool was = d->lagging;
 
 		d->lagging = false;
-		if (!dn[i].give_kib ||
+		if (dn[i].rested || !dn[i].give_kib ||
 		    (dn[i].rate > 0 &&
 		     (double)dn[i].give_kib <= dn[i].rate * (t * LAG_FACTOR > t + LAG_MIN_S
 								     ? t * LAG_FACTOR
@@ -193,7 +208,8 @@ int replan_lagging(struct engine *e, size_t nb, int64_t budget, uint64_t now,
 	if (!dn)
 		return -ENOMEM;
 	/* What the balanced domains must give between them; those not judged
-	 * yet are taken to give their fair share in time. */
+	 * yet are taken to give their fair share in time (those at rest that
+	 * were seen giving count at that rate, all they could give). */
 	for (i = 0; i < nb; i++) {
 		struct engine_dom *d = e->work[i];
 		uint64_t held = add_offset(d->actual_kib, -d->offset_kib);
@@ -205,6 +221,10 @@ int replan_lagging(struct engine *e, size_t nb, int64_t budget, uint64_t now,
 				  .rate = donor_rate(d, e->conf.reach_tolerance_kib, now)};
 
 		need += (double)held;
+		if (x.rate < 0 && x.cap_kib && donor_rest_rate(d, e->conf.reach_tolerance_kib) > 0) {
+			x.rate = donor_rest_rate(d, e->conf.reach_tolerance_kib);
+			x.rested = true;
+		}
 		if (x.rate < 0) {
 			need -= (double)x.give_kib;
 			d->lagging = false;

@@ -220,6 +220,8 @@ struct engine_dom {
 	unsigned reversals;         /* goal direction reversals, each within the window */
 	int64_t rate_kib_s;         /* measured, signed; 0 when unknown */
 	bool has_rate;
+	uint64_t gave_rate_kib_s;   /* the rate it was last seen giving memory back at, kept
+	                             * while it rests at its target (0: unknown, or it stalled) */
 	struct engine_reason reason; /* why the current goal (engine_dom_reason) */
 	char reason_text[ENGINE_REASON_MAX]; /* for REASON_TEXT */
 	struct engine_decision decisions[ENGINE_DECISIONS]; /* ring */
