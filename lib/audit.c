@@ -673,7 +673,7 @@ static inline __attribute__((always_inline)) void block_scan_impl(struct worker 
 
 /* ---- the partitioned pass ----
  *
- * For a fragmented domain (see dom_fragmentation) sorting by region costs two
+ * For a fragmented domain sorting by region costs two
  * reads of the P2M and scattered writes into hundreds of regions at once.
  * The partitioned pass reads each entry once: a RAM entry becomes a pair
  * (the same mfn << PACK_SHIFT | offset as above) buffered in a cache line
@@ -893,53 +893,25 @@ static int block_record(struct scan *s, struct worker *w)
 	return s->err;
 }
 
-/* Fragmentation: the share of sampled pairs of neighbouring RAM entries
- * whose frames are not consecutive (FRAG_SAMPLES pairs, one at a pseudo-
- * random place in each stretch, so runs of any length are sampled fairly).
- * At or above FRAG_PARTITION the domain is read partitioned
- * (AUDIT_METHOD_AUTO). Measured on 64 GiB with runs of L frames in random
- * order (fragmentation 1/L): the partitioned pass is faster down to runs of
- * 16 (0.06: 0.155 s against 0.187 s), slower from runs of 64 (0.016: 0.155
- * against 0.148) and much slower on long runs, which the sorted pass
- * checks in place. */
-#define FRAG_SAMPLES 4096
-#define FRAG_PARTITION 0.03
-
-static double dom_fragmentation(const struct audit_tables *t, const struct audit_domain *d)
+/* Whether the domain is read partitioned: only when asked for
+ * (AUDIT_METHOD_PARTITION). AUDIT_METHOD_AUTO sorts: measured with
+ * bench-audit on this project's machines (AMD EPYC, 2 cores, one thread,
+ * quiet), the partitioned pass was slower than the sorted one at every
+ * fragmentation, fragmented 64 GiB: 55-57 against 92-100 M pages/s, 256
+ * GiB: 69 against 88 (20 and 12 times a streaming read of what the audit
+ * reads). An earlier machine measured it faster (6.2 against 9.7 times),
+ * which is why it exists; auto chose it from a sampled fragmentation of
+ * 0.03 and so ran 1.3-1.8 times slower here than sorting. */
+static bool dom_partitioned(const struct pass *p)
 {
-	uint64_t step = d->npfns / FRAG_SAMPLES > 1 ? d->npfns / FRAG_SAMPLES : 1, i;
-	uint64_t pairs = 0, breaks = 0;
-
-	for (i = 0; i * step + 1 < d->npfns; i++) {
-		uint64_t h = (i + 1) * 0x9e3779b97f4a7c15ULL, pfn = i * step + (h >> 40) % step, a, b;
-
-		if (pfn + 1 >= d->npfns)
-			continue;
-		a = p2m_get(d, pfn);
-		b = p2m_get(d, pfn + 1);
-		if (a >= t->nframes || b >= t->nframes)
-			continue;
-		pairs++;
-		breaks += b != a + 1;
-	}
-	return pairs ? (double)breaks / (double)pairs : 0;
-}
-
-/* Whether the domain is read partitioned. */
-static bool dom_partitioned(const struct scan *s, const struct pass *p)
-{
-	if (p->method == AUDIT_METHOD_SORT)
-		return false;
-	if (p->method == AUDIT_METHOD_PARTITION)
-		return true;
-	return dom_fragmentation(s->t, s->d) >= FRAG_PARTITION;
+	return p->method == AUDIT_METHOD_PARTITION;
 }
 
 /* The domain in blocks, up to one per worker and round. */
 static int scan_blocks(struct scan *s, const struct pass *p)
 {
 	uint64_t n = s->d->npfns, b = 0, block;
-	bool partition = dom_partitioned(s, p);
+	bool partition = dom_partitioned(p);
 	unsigned i, m;
 	int rc;
 

@@ -47,10 +47,10 @@
  *
  * Speed: entries mapping runs of consecutive frames are checked in place;
  * the others are sorted by M2P region block by block, so the M2P and
- * owner reads sweep forward instead of jumping around the host. A domain
- * whose sampled fragmentation is 0.03 or more is instead partitioned: one
- * read of its P2M into buckets by M2P slice, then each bucket checked
- * within its slice (see audit.c). */
+ * owner reads sweep forward instead of jumping around the host. Asked
+ * for (AUDIT_METHOD_PARTITION), a domain is instead partitioned: one read
+ * of its P2M into buckets by M2P slice, then each bucket checked within
+ * its slice (see audit.c); measured slower here, it is not the default. */
 #ifndef BALLOOND_AUDIT_H
 #define BALLOOND_AUDIT_H
 
@@ -133,7 +133,8 @@ struct audit_tables {
 
 /* How the entries of a domain that is not one run of frames are read:
  * sorted by M2P region block by block, or partitioned by M2P slice (one
- * read of the P2M). AUTO picks per domain by measured fragmentation. */
+ * read of the P2M). AUTO sorts: measured faster on this project's machines
+ * (audit.c, dom_partitioned). */
 enum audit_method { AUDIT_METHOD_AUTO, AUDIT_METHOD_SORT, AUDIT_METHOD_PARTITION };
 
 /* nthreads, block_pages and method change speed and memory only, never results:
