@@ -407,15 +407,22 @@ static void share_reason(const struct round_state *rs, const struct engine_dom *
 /* The deadband: a change smaller than it is not worth a balloon move,
  * unless the goal is outside the bounds or the decrease is needed (the
  * pool is short, a pin or another's dynamic-min is not yet held, or
- * round_needed chose it). */
+ * round_needed chose it). While memory is owed, a decrease within twice
+ * reach_tolerance is held too: a balloon that close to its target is at
+ * it, so such a decrease could never be seen given or not given (a crowd
+ * of 209 donors asked 328 KiB each left a raised pin waiting for good);
+ * round_needed asks fewer donors for more instead. */
 static bool round_deadband_holds(const struct round_state *rs, const struct engine_dom *d,
 				 uint64_t want)
 {
 	if (u64_dist(want, d->goal_kib) >= rs->c->deadband_kib || d->goal_kib < d->dmin_kib ||
 	    d->goal_kib > d->ceiling_kib)
 		return false;
-	return !(want < d->goal_kib &&
-		 (rs->pool_short || rs->owed || (rs->needed && rs->needed[d->policy_idx])));
+	if (want >= d->goal_kib)
+		return true;
+	if (rs->pool_short || (rs->needed && rs->needed[d->policy_idx]))
+		return false;
+	return !(rs->owed && d->goal_kib - want >= 2 * rs->c->reach_tolerance_kib);
 }
 
 /* A decrease the fair share asks for that the deadband would hold back. */
