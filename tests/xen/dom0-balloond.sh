@@ -364,10 +364,14 @@ if [ $((others0 - others1)) -ge $((100 * MIB)) ]; then
 else
 	xt_fail create-others-gave-back "the guests but pvnew $others0 -> $others1 KiB"
 fi
-# two-phase: between the request and the grant, no guest grows, and the
-# only targets raised are lagging donors re-planned at what they can give
-# (a raise toward what such a guest still holds, never above it: under TCG
-# the guests give back slowly and are re-planned, lib/engine-replan.c)
+# two-phase: between the request and the grant the others only give:
+# decreases are written (at least one, before the grant), and no guest
+# grows (its tot_pages, sampled with xentop until memctl says granted).
+# Targets may go back up before the grant without taking memory: a lagging
+# donor is re-planned at what it can give ("re-planned:"), and when it
+# catches up the share moved to the others moves back (seen in CI: pv1 and
+# pv2 272.8M -> 299.1M after pv4 448.7M -> 503.4M -> 448.7M). Those raises
+# are listed, not failed; the sizes say whether any took memory.
 kill "$SIZER" 2>/dev/null
 wait "$SIZER" 2>/dev/null
 grown=$(awk -v tol="$TOL" '{ if (($1 in last) && $2 > last[$1] + tol) print $1 ":" last[$1] "->" $2; last[$1] = $2 }' /run/create-sizes)
@@ -375,21 +379,23 @@ tail -n +"$((logn + 1))" "$LOG" | awk '/reservation [0-9]+: .* asked for pvnew/ 
 	on && /reservation [0-9]+ granted/ { print "granted"; exit }
 	on && /: target [0-9.]+[KMG] -> [0-9.]+[KMG]/ {
 		for (i = 1; i <= NF; i++) if ($i == "->") print $(i - 1), $(i + 1), (/re-planned/ ? "replan" : "plan") }' >/run/create-moves
-if grep -q granted /run/create-moves && [ "$(grep -c ' plan$' /run/create-moves)" -gt 0 ]; then
-	up=0
-	while read -r a b how; do
-		[ "$a" = granted ] && break
-		[ "$how" = plan ] && [ "$(size_kib "${b%:}")" -gt "$(size_kib "$a")" ] && up=1
-	done </run/create-moves
-	if [ $up = 1 ]; then
-		xt_fail create-two-phase "an increase before the grant: $(tr '\n' ' ' </run/create-moves)"
-	elif [ -n "$grown" ]; then
-		xt_fail create-two-phase "a guest grew before the grant: $grown"
+downs=0
+ups=
+while read -r a b how; do
+	[ "$a" = granted ] && break
+	if [ "$(size_kib "${b%:}")" -lt "$(size_kib "$a")" ]; then
+		downs=$((downs + 1))
 	else
-		xt_ok create-two-phase "$(grep -c ' plan$' /run/create-moves) decreases, $(grep -c ' replan$' /run/create-moves) re-planned, then the grant; no guest grew over $(wc -l </run/create-sizes) size samples"
+		ups="$ups $a->${b%:}($how)"
 	fi
-else
+done </run/create-moves
+samples=$(awk '{ print $1 }' /run/create-sizes | sort | uniq -c | awk 'NR == 1 { print $1 }')
+if ! grep -q granted /run/create-moves || [ $downs = 0 ]; then
 	xt_fail create-two-phase "no decrease then grant in the log: $(tr '\n' ' ' </run/create-moves)"
+elif [ -n "$grown" ]; then
+	xt_fail create-two-phase "a guest grew before the grant: $grown (targets: $(tr '\n' ' ' </run/create-moves))"
+else
+	xt_ok create-two-phase "$downs decreases, then the grant; no guest grew over ${samples} size samples each${ups:+; raised back without growing:$ups}"
 fi
 echo create-cleanup >/run/phase
 xl destroy pvnew 2>/dev/null
