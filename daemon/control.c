@@ -284,16 +284,19 @@ static json_object *client_handle_one(struct client *c, json_object *obj)
 }
 
 /* What one element of a message costs to serve: the handler's cost of
- * its method, 1 when it has none. */
+ * its method, 1 when it has none, at most a batch's limit (so a batch of
+ * one call is always served). */
 static unsigned client_cost_one(const struct client *c, json_object *obj)
 {
 	json_object *m;
+	unsigned cost;
 
 	if (!c->ctl->handler.cost || !json_object_is_type(obj, json_type_object) ||
 	    !json_object_object_get_ex(obj, "method", &m) ||
 	    !json_object_is_type(m, json_type_string))
 		return 1;
-	return c->ctl->handler.cost(c->ctl->handler.arg, json_object_get_string(m));
+	cost = c->ctl->handler.cost(c->ctl->handler.arg, json_object_get_string(m));
+	return cost < BATCH_MAX_COST ? cost : BATCH_MAX_COST;
 }
 
 /* Serve a batch within its limits, building the reply in a buffer of its

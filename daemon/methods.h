@@ -21,9 +21,8 @@ json_object *methods_dispatch(struct daemon *d, const struct rpc_request *req, b
 /* What a call of method costs against the control server's batch and
  * per-turn budgets (1 for an unknown method): the table's cost, and for a
  * method whose reply covers every domain one more per COST_DOMAINS domains
- * the daemon has, at most COST_MAX (a batch of one is always served). */
+ * the daemon has (the control server caps it at a batch's limit). */
 #define COST_DOMAINS 32
-#define COST_MAX 64
 unsigned methods_cost(const struct daemon *d, const char *method);
 
 /* Method names, for hello's capabilities. */

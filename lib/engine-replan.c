@@ -219,10 +219,13 @@ int replan_lagging(struct engine *e, size_t nb, int64_t budget, uint64_t now,
 				  .cap_kib = held > d->dmin_kib ? held - d->dmin_kib : 0,
 				  .give_kib = held > want ? held - want : 0,
 				  .rate = donor_rate(d, e->conf.reach_tolerance_kib, now)};
+		double rest = x.rate < 0 && x.cap_kib
+				      ? donor_rest_rate(d, e->conf.reach_tolerance_kib)
+				      : 0;
 
 		need += (double)held;
-		if (x.rate < 0 && x.cap_kib && donor_rest_rate(d, e->conf.reach_tolerance_kib) > 0) {
-			x.rate = donor_rest_rate(d, e->conf.reach_tolerance_kib);
+		if (rest > 0) {
+			x.rate = rest;
 			x.rested = true;
 		}
 		if (x.rate < 0) {

@@ -160,6 +160,15 @@ need_nobody() {
 	[ -x "$sys_python" ] || { echo "SKIP: needs /usr/bin/python3"; exit 77; }
 }
 
+# check FILTER TEXT: TEXT is JSON for which FILTER holds (jq -e alone
+# passes on empty input).
+check() { [ -n "$2" ] && jq -e "$1" <<<"$2" >/dev/null; }
+
+# batch N METHOD: a JSON-RPC batch of N calls of METHOD, ids 0..N-1.
+batch() {
+	jq -cn --argjson n "$1" --arg m "$2" '[range($n) | {jsonrpc: "2.0", method: $m, id: .}]'
+}
+
 # rpc LINE: send one raw line to the socket, print the reply line(s).
 rpc() {
 	printf '%s\n' "$1" | socat -t 2 - "UNIX-CONNECT:$SOCK"

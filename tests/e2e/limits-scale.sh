@@ -21,25 +21,20 @@ for i in $(seq 1 100); do
 	sleep 0.1
 done
 
-# check FILTER TEXT: TEXT is JSON for which FILTER holds (jq -e alone
-# passes on empty input).
-check() { [ -n "$2" ] && jq -e "$1" <<<"$2" >/dev/null; }
-batch() { # N METHOD: a batch of N calls
-	jq -cn --argjson n "$1" --arg m "$2" '[range($n) | {jsonrpc: "2.0", method: $m, id: .}]'
+# refused N METHOD COST: a batch of N calls of METHOD is refused for its cost
+refused() {
+	local reply
+	reply=$(rpc "$(batch "$1" "$2")")
+	check ".error.code == -32600 and (.error.message | test(\"costs $3\"))" "$reply" ||
+		fail "a batch of $1 $2 at $n domains (cost $3) was not refused: $(head -c 300 <<<"$reply")"
 }
 
 reply=$(rpc "$(batch 1 metrics)")
 check 'length == 1 and (.[0].result | type == "object")' "$reply" ||
 	fail "a batch of one metrics call at $n domains was not served: $(head -c 300 <<<"$reply")"
-reply=$(rpc "$(batch 2 metrics)")
-check '.error.code == -32600 and (.error.message | test("costs 78"))' "$reply" ||
-	fail "a batch of 2 metrics at $n domains (cost 2 x 39) was not refused: $(head -c 300 <<<"$reply")"
-reply=$(rpc "$(batch 8 metrics)")
-check '.error.code == -32600 and (.error.message | test("costs 312"))' "$reply" ||
-	fail "the issue's batch of 8 metrics at $n domains was not refused: $(head -c 300 <<<"$reply")"
-reply=$(rpc "$(batch 2 domain.list)")
-check '.error.code == -32600 and (.error.message | test("costs 70"))' "$reply" ||
-	fail "a batch of 2 domain.list at $n domains (cost 2 x 35) was not refused: $(head -c 300 <<<"$reply")"
+refused 2 metrics 78      # 2 x 39
+refused 8 metrics 312     # the issue's batch of 8
+refused 2 domain.list 70  # 2 x 35
 reply=$(rpc "$(jq -cn '[{jsonrpc: "2.0", method: "domain.list", id: 0}] + [range(29) | {jsonrpc: "2.0", method: "hello", id: (. + 1)}]')")
 check 'length == 30 and (.[0].result.domains | length) >= 1000' "$reply" ||
 	fail "domain.list and 29 hellos (cost 64) were not served: $(head -c 300 <<<"$reply")"

@@ -20,14 +20,8 @@ write_conf "read_group = nogroup" "max_clients = 8" "max_clients_per_uid = 8" \
 chmod 755 "$TMP"
 start_daemon "$E2E/basic.json"
 
-# check FILTER TEXT: TEXT is JSON for which FILTER holds (jq -e alone
-# passes on empty input).
-check() { [ -n "$2" ] && jq -e "$1" <<<"$2" >/dev/null; }
 
 # ---- batches ----
-batch() { # N METHOD: a batch of N calls
-	jq -cn --argjson n "$1" --arg m "$2" '[range($n) | {jsonrpc: "2.0", method: $m, id: .}]'
-}
 reply=$(rpc "$(batch 32 hello)")
 check 'length == 32 and all(.[]; .result.api == 1)' "$reply" ||
 	fail "a batch of 32 was not served: $(head -c 300 <<<"$reply")"
